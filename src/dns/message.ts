@@ -1,0 +1,215 @@
+/**
+ * The DNS message model every plugin works with, and the codec behind it.
+ *
+ * Messages are the objects `dns-packet` encodes and decodes; this module gives them types and
+ * keeps the flag and rcode arithmetic in one place so that plugins never touch header bits.
+ */
+import * as dnsPacket from "dns-packet";
+import { Buffer } from "node:buffer";
+
+/** Response codes, including the EDNS extended BADVERS. */
+export const Rcode = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  BADVERS: 16,
+} as const;
+
+/** Names for rcodes as CoreDNS logs them. */
+export const RCODE_NAMES: Readonly<Record<number, string>> = {
+  0: "NOERROR",
+  1: "FORMERR",
+  2: "SERVFAIL",
+  3: "NXDOMAIN",
+  4: "NOTIMP",
+  5: "REFUSED",
+  6: "YXDOMAIN",
+  7: "YXRRSET",
+  8: "NXRRSET",
+  9: "NOTAUTH",
+  10: "NOTZONE",
+  16: "BADVERS",
+};
+
+/** Header flag bits (the `flags` field), as on the wire. */
+export const Flag = {
+  QR: 0x8000,
+  AA: 0x0400,
+  TC: 0x0200,
+  RD: 0x0100,
+  RA: 0x0080,
+  AD: 0x0020,
+  CD: 0x0010,
+} as const;
+
+/** Opcodes we act on. */
+export const Opcode = { QUERY: 0, NOTIFY: 4 } as const;
+
+/** One question. `name` is as `dns-packet` gives it: no trailing dot. */
+export interface Question {
+  name: string;
+  type: string;
+  class?: string;
+}
+
+/** SOA record data. */
+export interface SoaData {
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+}
+
+/** SRV record data. */
+export interface SrvData {
+  priority: number;
+  weight: number;
+  port: number;
+  target: string;
+}
+
+/** An EDNS option (code and raw data). */
+export interface EdnsOption {
+  code: number;
+  data?: Uint8Array;
+  [key: string]: unknown;
+}
+
+/** An OPT pseudo-record. */
+export interface OptRecord {
+  type: "OPT";
+  name: ".";
+  udpPayloadSize: number;
+  extendedRcode: number;
+  ednsVersion: number;
+  flags: number;
+  flag_do?: boolean;
+  options: EdnsOption[];
+}
+
+/** A resource record other than OPT. `data` depends on `type`. */
+export interface ResourceRecord {
+  type: string;
+  name: string;
+  class?: string;
+  ttl?: number;
+  flush?: boolean;
+  // deno-lint-ignore no-explicit-any -- record data is type-dependent (string, SoaData, SrvData, Buffer...)
+  data?: any;
+}
+
+/** Any record in a message section. */
+export type DnsRecord = ResourceRecord | OptRecord;
+
+/** A DNS message. `flags` carries every header bit and the low four rcode bits. */
+export interface DnsMessage {
+  id: number;
+  type?: "query" | "response";
+  flags: number;
+  questions: Question[];
+  answers: ResourceRecord[];
+  authorities: ResourceRecord[];
+  additionals: DnsRecord[];
+}
+
+/** Decodes wire bytes; throws on malformed input. */
+export function decode(bytes: Uint8Array): DnsMessage {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const m = dnsPacket.decode(buf) as unknown as DnsMessage & { flags: number };
+  return {
+    id: m.id,
+    type: m.type,
+    flags: m.flags,
+    questions: m.questions ?? [],
+    answers: m.answers ?? [],
+    authorities: m.authorities ?? [],
+    additionals: m.additionals ?? [],
+  };
+}
+
+/** Encodes a message to wire bytes. */
+export function encode(msg: DnsMessage): Uint8Array {
+  // dns-packet derives QR from `type`; keep the two in agreement.
+  const type = (msg.flags & Flag.QR) !== 0 ? "response" : "query";
+  // deno-lint-ignore no-explicit-any -- dns-packet's own typing is looser than ours
+  return dnsPacket.encode({ ...msg, type } as any);
+}
+
+/** Returns the opcode of a message. */
+export function opcodeOf(msg: DnsMessage): number {
+  return (msg.flags >> 11) & 0xf;
+}
+
+/** Returns the full rcode, including the extended bits carried in OPT. */
+export function rcodeOf(msg: DnsMessage): number {
+  const opt = optOf(msg);
+  return (msg.flags & 0xf) | ((opt?.extendedRcode ?? 0) << 4);
+}
+
+/** Sets the rcode; an extended rcode (>15) is stored in OPT, which must then be present. */
+export function setRcode(msg: DnsMessage, rcode: number): void {
+  msg.flags = (msg.flags & ~0xf) | (rcode & 0xf);
+  const opt = optOf(msg);
+  if (opt) opt.extendedRcode = rcode >> 4;
+}
+
+/** Whether a header flag bit is set. */
+export function hasFlag(msg: DnsMessage, flag: number): boolean {
+  return (msg.flags & flag) !== 0;
+}
+
+/** Sets or clears a header flag bit. */
+export function setFlag(msg: DnsMessage, flag: number, on = true): void {
+  msg.flags = on ? msg.flags | flag : msg.flags & ~flag;
+}
+
+/** The OPT record of a message, if any. */
+export function optOf(msg: DnsMessage): OptRecord | undefined {
+  for (const r of msg.additionals) if (r.type === "OPT") return r as OptRecord;
+  return undefined;
+}
+
+/**
+ * A reply skeleton for `request`: same id, opcode, RD and CD bits and question, with `rcode`.
+ * Plugins fill the sections and set AA where they are authoritative.
+ */
+export function replyTo(request: DnsMessage, rcode: number = Rcode.NOERROR): DnsMessage {
+  const keep = request.flags & (Flag.RD | Flag.CD | (0xf << 11));
+  return {
+    id: request.id,
+    type: "response",
+    flags: keep | Flag.QR | (rcode & 0xf),
+    questions: request.questions,
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+}
+
+/** Lowercases a name and makes it fully qualified (trailing dot); "" and "." give ".". */
+export function fqdn(name: string): string {
+  if (name === "" || name === ".") return ".";
+  const lower = name.toLowerCase();
+  return lower.endsWith(".") ? lower : lower + ".";
+}
+
+/** Whether `name` equals `zone` or lies under it. Both must be lowercased FQDNs. */
+export function inZone(name: string, zone: string): boolean {
+  if (zone === ".") return true;
+  return name === zone || (name.endsWith(zone) && name[name.length - zone.length - 1] === ".");
+}
+
+/** The longest zone of `zones` that contains `name`, or undefined. */
+export function matchZone(name: string, zones: readonly string[]): string | undefined {
+  let best: string | undefined;
+  for (const z of zones) {
+    if (inZone(name, z) && (best === undefined || z.length > best.length)) best = z;
+  }
+  return best;
+}

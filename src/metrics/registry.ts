@@ -1,0 +1,205 @@
+/**
+ * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the
+ * text exposition format (version 0.0.4).
+ *
+ * Why not prom-client: it pulls in Node's cluster and perf_hooks machinery and a global default
+ * registry with process metrics we cannot all provide under Deno. What we need is about a
+ * hundred lines, and recording on the hot path must stay a map lookup and an addition.
+ */
+
+type LabelValues = readonly string[];
+
+interface Series<V> {
+  labels: LabelValues;
+  value: V;
+}
+
+abstract class Metric<V> {
+  readonly #series = new Map<string, Series<V>>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+  ) {}
+
+  abstract readonly type: "counter" | "gauge" | "histogram";
+  protected abstract initial(): V;
+  protected abstract render(name: string, labels: string, value: V, out: string[]): void;
+
+  protected series(labels: LabelValues): Series<V> {
+    const key = labels.length === 1 ? labels[0] : labels.join("\u0000");
+    let s = this.#series.get(key);
+    if (!s) {
+      if (labels.length !== this.labelNames.length) {
+        throw new Error(`metric ${this.name}: expected labels ${this.labelNames.join(",")}`);
+      }
+      s = { labels: [...labels], value: this.initial() };
+      this.#series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Drops every series (e.g. a gauge whose label set changed). */
+  reset(): void {
+    this.#series.clear();
+  }
+
+  /** Appends this metric's exposition lines to `out`. */
+  expose(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
+    for (const s of this.#series.values()) {
+      this.render(this.name, formatLabels(this.labelNames, s.labels), s.value, out);
+    }
+  }
+}
+
+/** A monotonically increasing count. */
+export class Counter extends Metric<{ n: number }> {
+  readonly type = "counter";
+  protected initial() {
+    return { n: 0 };
+  }
+  /** Adds `by` (default 1) to the series with these label values. */
+  inc(labels: LabelValues = [], by = 1): void {
+    this.series(labels).value.n += by;
+  }
+  /** The current value, for tests and status output. */
+  get(labels: LabelValues = []): number {
+    return this.series(labels).value.n;
+  }
+  protected render(name: string, labels: string, v: { n: number }, out: string[]): void {
+    out.push(`${name}${labels} ${v.n}`);
+  }
+}
+
+/** A value that goes up and down. */
+export class Gauge extends Metric<{ n: number }> {
+  readonly type = "gauge";
+  protected initial() {
+    return { n: 0 };
+  }
+  /** Sets the series with these label values. */
+  set(labels: LabelValues, value: number): void {
+    this.series(labels).value.n = value;
+  }
+  /** Adds `by` (may be negative). */
+  add(labels: LabelValues, by: number): void {
+    this.series(labels).value.n += by;
+  }
+  /** The current value. */
+  get(labels: LabelValues = []): number {
+    return this.series(labels).value.n;
+  }
+  protected render(name: string, labels: string, v: { n: number }, out: string[]): void {
+    out.push(`${name}${labels} ${v.n}`);
+  }
+}
+
+interface Buckets {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** A distribution over fixed buckets. */
+export class Histogram extends Metric<Buckets> {
+  readonly type = "histogram";
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly buckets: readonly number[],
+  ) {
+    super(name, help, labelNames);
+  }
+  protected initial(): Buckets {
+    return { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+  }
+  /** Records one observation. */
+  observe(labels: LabelValues, value: number): void {
+    const b = this.series(labels).value;
+    const bounds = this.buckets;
+    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) b.counts[i]++;
+    b.sum += value;
+    b.count++;
+  }
+  protected render(name: string, labels: string, b: Buckets, out: string[]): void {
+    const base = labels === "" ? "" : labels.slice(1, -1) + ",";
+    this.buckets.forEach((le, i) => out.push(`${name}_bucket{${base}le="${le}"} ${b.counts[i]}`));
+    out.push(`${name}_bucket{${base}le="+Inf"} ${b.count}`);
+    out.push(`${name}_sum${labels} ${b.sum}`, `${name}_count${labels} ${b.count}`);
+  }
+}
+
+function formatLabels(names: readonly string[], values: LabelValues): string {
+  if (names.length === 0) return "";
+  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i])}"`);
+  return `{${parts.join(",")}}`;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+/** A set of metrics, rendered together. */
+export class MetricsRegistry {
+  readonly #metrics = new Map<string, Metric<unknown>>();
+
+  #add<M extends Metric<unknown>>(metric: M): M {
+    const existing = this.#metrics.get(metric.name);
+    if (existing) return existing as M;
+    this.#metrics.set(metric.name, metric);
+    return metric;
+  }
+
+  /** Returns the counter `name`, creating it on first use. */
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return this.#add(new Counter(name, help, labelNames));
+  }
+
+  /** Returns the gauge `name`, creating it on first use. */
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    return this.#add(new Gauge(name, help, labelNames));
+  }
+
+  /** Returns the histogram `name`, creating it on first use. */
+  histogram(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    buckets: readonly number[],
+  ): Histogram {
+    return this.#add(new Histogram(name, help, labelNames, buckets));
+  }
+
+  /** The whole registry in the Prometheus text format. */
+  expose(): string {
+    const out: string[] = [];
+    for (const m of this.#metrics.values()) m.expose(out);
+    return out.join("\n") + "\n";
+  }
+}
+
+/** The process-wide registry that every plugin records into and /metrics exposes. */
+export const metrics = new MetricsRegistry();
+
+/** CoreDNS's duration buckets (seconds), so dashboards' histogram queries work unchanged. */
+export const DURATION_BUCKETS: readonly number[] = [
+  0.00025,
+  0.0005,
+  0.001,
+  0.002,
+  0.004,
+  0.008,
+  0.016,
+  0.032,
+  0.064,
+  0.128,
+  0.256,
+  0.512,
+  1.024,
+  2.048,
+  4.096,
+  8.192,
+];

@@ -1,0 +1,56 @@
+/**
+ * The plugin contract. A plugin is middleware: it answers a query by writing a reply, or passes
+ * it on with `next()`, and may look at or change the reply after `next()` returns.
+ */
+import type { Directive, ServerKey } from "../corefile/types.ts";
+import type { QueryContext } from "../server/query.ts";
+import type { Resources } from "../server/resources.ts";
+import type { Logger } from "../server/logger.ts";
+import type { Readiness } from "../server/readiness.ts";
+
+/**
+ * What a handler returns. `void` means it wrote the reply (or chose to drop the query). A
+ * number is an rcode (SERVFAIL, REFUSED, FORMERR, NOTIMP) that the server turns into a reply,
+ * unless a reply has already been written.
+ */
+export type HandlerResult = number | void;
+
+/** Calls the rest of the chain. */
+export type Next = () => Promise<HandlerResult>;
+
+/** A configured plugin instance in one server block's chain. */
+export interface Plugin {
+  readonly name: string;
+  handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult>;
+}
+
+/** What a plugin's setup may use. */
+export interface SetupContext {
+  /** The server block's keys, normalised. */
+  readonly keys: readonly ServerKey[];
+  /** The zones of the server block's keys, deduplicated, e.g. ["example.org."]. */
+  readonly zones: readonly string[];
+  /** The Corefile's path, for plugins that watch it (reload). */
+  readonly corefilePath: string;
+  /** Shared, reload-surviving resources: etcd clients, claims, watches, HTTP listeners. */
+  readonly resources: Resources;
+  /** Register a check that /ready consults. */
+  readonly readiness: Readiness;
+  /** The plugin's own logger. */
+  readonly log: Logger;
+}
+
+/**
+ * Turns one directive (with its arguments and block) into a plugin instance, or throws a
+ * CorefileError naming the directive's FILE:LINE. Setup opens nothing: anything long-lived
+ * comes from `ctx.resources` and is started by the server.
+ */
+export type Setup = (directive: Directive, ctx: SetupContext) => Plugin | null;
+
+/** A registry entry: a directive name and how to set it up. */
+export interface PluginSpec {
+  readonly name: string;
+  readonly setup: Setup;
+  /** Whether a server block may use the directive more than once (forward). Default false. */
+  readonly repeatable?: boolean;
+}

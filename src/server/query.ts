@@ -1,0 +1,73 @@
+/** The per-query context that flows down the plugin chain. */
+import { type DnsMessage, fqdn, optOf, type OptRecord, type Question } from "../dns/message.ts";
+
+/** The transport a query arrived on. */
+export type Proto = "udp" | "tcp";
+
+/** Called once the reply has been sent, with its encoded size and final rcode. */
+export type SentHook = (q: QueryContext, size: number, rcode: number) => void;
+
+/** One query on its way through a server block's plugin chain. */
+export class QueryContext {
+  /** The first question, as decoded. */
+  readonly question: Question;
+  /** The question's name, lowercased and fully qualified. */
+  readonly qname: string;
+  /** The question's type, e.g. "A". */
+  readonly qtype: string;
+  /** The question's class, e.g. "IN". */
+  readonly qclass: string;
+  /** The request's OPT record, if it has EDNS. */
+  readonly opt: OptRecord | undefined;
+  /** `performance.now()` when the packet was read. */
+  readonly startedAt: number = performance.now();
+  /** The reply a plugin wrote, or null. The server encodes and sends it after the chain. */
+  response: DnsMessage | null = null;
+  #sentHooks: SentHook[] | null = null;
+
+  constructor(
+    /** The decoded request. */
+    readonly request: DnsMessage,
+    /** The request's size on the wire, in bytes. */
+    readonly requestSize: number,
+    readonly proto: Proto,
+    /** The client's address and port. */
+    readonly remote: Deno.NetAddr,
+    /** The local address and port the query came in on. */
+    readonly local: Deno.NetAddr,
+    /** The zone of the server block key that routed this query, e.g. "example.org.". */
+    readonly zone: string,
+  ) {
+    this.question = request.questions[0];
+    this.qname = fqdn(this.question.name);
+    this.qtype = this.question.type;
+    this.qclass = this.question.class ?? "IN";
+    this.opt = optOf(request);
+  }
+
+  /** Whether the client set the DNSSEC OK bit. */
+  get do(): boolean {
+    return this.opt !== undefined && (this.opt.flags & 0x8000) !== 0;
+  }
+
+  /** The largest UDP reply the client accepts: max(512, its EDNS size). */
+  get udpSize(): number {
+    return Math.max(512, this.opt?.udpPayloadSize ?? 512);
+  }
+
+  /** Sets the reply. A later write replaces an earlier one (e.g. loadbalance, cache). */
+  write(msg: DnsMessage): void {
+    this.response = msg;
+  }
+
+  /** Registers a hook that runs after the reply is sent (log, metrics). */
+  onSent(hook: SentHook): void {
+    (this.#sentHooks ??= []).push(hook);
+  }
+
+  /** Runs the sent hooks; the server calls this once. */
+  sent(size: number, rcode: number): void {
+    const hooks = this.#sentHooks;
+    if (hooks) for (const h of hooks) h(this, size, rcode);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Long-lived things plugins share across server blocks and keep across reloads: etcd clients,
+ * slot claims, watches, HTTP listeners.
+ *
+ * Setup code never opens anything itself; it asks the pool for a resource by key. A reload
+ * builds the new config against the same pool: resources whose key the new config asks for
+ * again are handed over as they are (so an unchanged idetcd block keeps its slot), the rest are
+ * closed once the new config is serving.
+ */
+
+/** Something with a lifecycle. `start` runs once before the config that first asked for it serves. */
+export interface Resource {
+  start?(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The view of the pool that setup code gets. */
+export interface Resources {
+  /** Returns the resource under `key`, creating it with `create` if this pool has none yet. */
+  use<T extends Resource>(key: string, create: () => T): T;
+}
+
+interface Entry {
+  resource: Resource;
+  started: boolean;
+}
+
+/** Owns every resource of the running server and its reloads. */
+export class ResourcePool {
+  #live = new Map<string, Entry>();
+  #pending: Map<string, Entry> | null = null;
+
+  /** Begins building a config: returns the `Resources` its setup uses. */
+  begin(): Resources {
+    const pending = new Map<string, Entry>();
+    this.#pending = pending;
+    return {
+      use: <T extends Resource>(key: string, create: () => T): T => {
+        const entry = pending.get(key) ?? this.#live.get(key) ?? { resource: create(), started: false };
+        pending.set(key, entry);
+        return entry.resource as T;
+      },
+    };
+  }
+
+  /** Starts the resources the pending config added. On failure, closes what it added. */
+  async start(): Promise<void> {
+    const pending = this.#pending;
+    if (!pending) return;
+    try {
+      for (const entry of pending.values()) {
+        if (!entry.started) {
+          await entry.resource.start?.();
+          entry.started = true;
+        }
+      }
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  /** Makes the pending config live and closes the resources it no longer uses. */
+  async commit(): Promise<void> {
+    const pending = this.#pending;
+    if (!pending) return;
+    const old = this.#live;
+    this.#live = pending;
+    this.#pending = null;
+    await closeAll([...old].filter(([k]) => !pending.has(k)).map(([, e]) => e.resource));
+  }
+
+  /** Drops the pending config, closing what only it had created. */
+  async abort(): Promise<void> {
+    const pending = this.#pending;
+    this.#pending = null;
+    if (!pending) return;
+    await closeAll([...pending].filter(([k]) => !this.#live.has(k)).map(([, e]) => e.resource));
+  }
+
+  /** Closes every live resource (shutdown). */
+  async close(): Promise<void> {
+    await this.abort();
+    const live = [...this.#live.values()].map((e) => e.resource);
+    this.#live = new Map();
+    await closeAll(live);
+  }
+}
+
+async function closeAll(resources: Resource[]): Promise<void> {
+  await Promise.allSettled(resources.map((r) => r.close()));
+}
