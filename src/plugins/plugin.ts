@@ -38,6 +38,8 @@ export interface SetupContext {
   readonly readiness: Readiness;
   /** The plugin's own logger. */
   readonly log: Logger;
+  /** Sets the addresses this server block listens on (the `bind` plugin). */
+  bind(addresses: string[]): void;
 }
 
 /**
@@ -53,4 +55,12 @@ export interface PluginSpec {
   readonly setup: Setup;
   /** Whether a server block may use the directive more than once (forward). Default false. */
   readonly repeatable?: boolean;
+}
+
+/** An error a handler throws to fail the query with a specific rcode (default SERVFAIL). */
+export class PluginError extends Error {
+  constructor(message: string, readonly rcode: number = 2) {
+    super(message);
+    this.name = "PluginError";
+  }
 }

@@ -4,6 +4,10 @@
  */
 import type { PluginSpec, Setup } from "./plugin.ts";
 import { fail } from "./shared/args.ts";
+import { setupBind } from "./bind/setup.ts";
+import { setupErrors } from "./errors/setup.ts";
+import { setupLog } from "./log/setup.ts";
+import { setupWhoami } from "./whoami/setup.ts";
 
 /** A setup for a plugin whose implementation has not landed yet; it refuses clearly. */
 function notYet(name: string): Setup {
@@ -13,19 +17,19 @@ function notYet(name: string): Setup {
 /** Every plugin, in chain order. */
 export const PLUGINS: readonly PluginSpec[] = [
   { name: "reload", setup: notYet("reload") },
-  { name: "bind", setup: notYet("bind") },
+  { name: "bind", setup: setupBind },
   { name: "ready", setup: notYet("ready") },
   { name: "health", setup: notYet("health") },
   { name: "prometheus", setup: notYet("prometheus") },
-  { name: "errors", setup: notYet("errors") },
-  { name: "log", setup: notYet("log") },
+  { name: "errors", setup: setupErrors },
+  { name: "log", setup: setupLog },
   { name: "loadbalance", setup: notYet("loadbalance") },
   { name: "cache", setup: notYet("cache") },
   { name: "idetcd", setup: notYet("idetcd") },
   { name: "etcdhosts", setup: notYet("etcdhosts") },
   { name: "hosts", setup: notYet("hosts") },
   { name: "forward", setup: notYet("forward"), repeatable: true },
-  { name: "whoami", setup: notYet("whoami") },
+  { name: "whoami", setup: setupWhoami },
 ];
 
 /** The directive names, for the Corefile parser's unknown-directive check. */

@@ -4,8 +4,8 @@ import { type DnsMessage, fqdn, optOf, type OptRecord, type Question } from "../
 /** The transport a query arrived on. */
 export type Proto = "udp" | "tcp";
 
-/** Called once the reply has been sent, with its encoded size and final rcode. */
-export type SentHook = (q: QueryContext, size: number, rcode: number) => void;
+/** Called once the reply has been encoded for sending, with its size on the wire and rcode. */
+export type SentHook = (q: QueryContext, reply: DnsMessage, size: number, rcode: number) => void;
 
 /** One query on its way through a server block's plugin chain. */
 export class QueryContext {
@@ -65,9 +65,9 @@ export class QueryContext {
     (this.#sentHooks ??= []).push(hook);
   }
 
-  /** Runs the sent hooks; the server calls this once. */
-  sent(size: number, rcode: number): void {
+  /** Runs the sent hooks; the server calls this once, with the reply as encoded. */
+  sent(reply: DnsMessage, size: number, rcode: number): void {
     const hooks = this.#sentHooks;
-    if (hooks) for (const h of hooks) h(this, size, rcode);
+    if (hooks) for (const h of hooks) h(this, reply, size, rcode);
   }
 }

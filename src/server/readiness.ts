@@ -24,3 +24,15 @@ export class ReadinessRegistry implements Readiness {
     return [...new Set(this.#checks.filter((c) => !c.ready()).map((c) => c.name))].sort();
   }
 }
+
+let active: ReadinessRegistry = new ReadinessRegistry();
+
+/** The readiness checks of the config that is serving now (what /ready reports). */
+export function activeReadiness(): ReadinessRegistry {
+  return active;
+}
+
+/** Makes `registry` the serving config's readiness; the server calls this on (re)load. */
+export function setActiveReadiness(registry: ReadinessRegistry): void {
+  active = registry;
+}

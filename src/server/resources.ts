@@ -8,7 +8,11 @@
  * closed once the new config is serving.
  */
 
-/** Something with a lifecycle. `start` runs once before the config that first asked for it serves. */
+/**
+ * Something with a lifecycle. `start` runs once before the config that first asked for it
+ * serves. `close` must also be safe on a resource that was never started (`etcdns check` and a
+ * failed reload build configs whose resources never start).
+ */
 export interface Resource {
   start?(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,54 @@
+/** `etcdns check [-conf FILE] [--json]`: validates a Corefile without serving it. */
+import { keyString } from "../corefile/types.ts";
+import { buildConfig, orderDirectives } from "../server/config.ts";
+import { ResourcePool } from "../server/resources.ts";
+import { Server } from "../server/server.ts";
+import { writeLine } from "../server/logger.ts";
+import { parseFlags } from "./flags.ts";
+import { corefilePathFrom, parsePort } from "./serve.ts";
+
+/** One server block as `check --json` prints it. */
+export interface CheckedBlock {
+  keys: string[];
+  directives: string[];
+}
+
+/**
+ * Parses the Corefile and runs every plugin's setup (which opens nothing), so that any error a
+ * start would report about the file is reported here. Returns 0 when valid; throws otherwise.
+ */
+export async function runCheck(args: string[]): Promise<number> {
+  const { values, rest } = parseFlags(args, {
+    conf: { type: "string" },
+    "dns.port": { type: "string", default: "53" },
+    json: { type: "boolean" },
+  });
+  if (rest.length > 0) throw new Error(`unexpected argument '${rest[0]}'`);
+  const corefilePath = corefilePathFrom(values.conf as string);
+  const server = new Server({
+    corefilePath,
+    dnsPort: parsePort(String(values["dns.port"]), "-dns.port"),
+  });
+  const parsed = server.readCorefile();
+  const pool = new ResourcePool();
+  try {
+    buildConfig(parsed.blocks, { corefilePath: corefilePath ?? "", resources: pool.begin() });
+  } finally {
+    await pool.abort();
+  }
+  const blocks: CheckedBlock[] = parsed.blocks.map((b) => ({
+    keys: b.keys.map(keyString),
+    directives: orderDirectives(b).map((d) => d.name),
+  }));
+  if (values.json) {
+    writeLine(JSON.stringify(blocks, null, 2));
+  } else {
+    parsed.warnings.forEach((w) => writeLine(`warning: ${w}`));
+    writeLine(`${corefilePath ?? "<default>"}: OK, ${blocks.length} server block(s)`);
+    for (const b of blocks) {
+      writeLine(b.keys.join(" "));
+      writeLine(`    ${b.directives.join(", ") || "(no plugins: every query is REFUSED)"}`);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,317 @@
+/**
+ * A resilient etcd watch over one key or one key range, shared by idetcd and etcdhosts.
+ *
+ * etcd watches fail in several quiet ways: the stream breaks when etcd restarts, the start
+ * revision may have been compacted away while we were disconnected, etcd may cancel a watch,
+ * and a half-open TCP connection can leave a stream that simply never speaks again. This
+ * helper handles all of them the same way a careful Go client does:
+ *
+ * - it resumes from the last revision it delivered, so no event is lost or repeated;
+ * - when that is impossible (compaction, cancellation), it calls `onResync()`, whose job is to
+ *   re-read the data; it then watches again from the revision that read returned;
+ * - every `progressIntervalMs` it asks etcd for a progress notification, and a stream that has
+ *   said nothing for two intervals is torn down and re-established;
+ * - it never throws into the event loop: failures are logged and retried with a capped,
+ *   jittered exponential backoff.
+ *
+ * Lifecycle: construct, `start()`, later `close()`. The watch uses the raw gRPC stream (not
+ * etcd3's WatchManager), so each helper owns exactly one stream it can reason about.
+ */
+import { Buffer } from "node:buffer";
+import type { Etcd3, IWatchResponse } from "etcd3";
+import { errorMessage, type Logger } from "../server/logger.ts";
+
+/** One change, decoded. */
+export interface WatchEvent {
+  type: "put" | "delete";
+  key: string;
+  /** The new value (empty for a delete). */
+  value: Uint8Array;
+  /** The revision of this change. */
+  modRevision: number;
+  /** When the key was created (0 for a delete). */
+  createRevision: number;
+  /** The key's lease ID as a decimal string ("0" when none). */
+  lease: string;
+}
+
+/** What a `ResilientWatch` watches and whom it tells. */
+export interface ResilientWatchOptions {
+  /** The client to watch through. */
+  client: Etcd3;
+  /** The key, or the first key of the range (strings are UTF-8). */
+  key: string | Uint8Array;
+  /**
+   * The end of the range (exclusive); `"\0"` means every key from `key` on. Omit to watch
+   * `key` alone; see `prefixEnd()` for a prefix.
+   */
+  rangeEnd?: string | Uint8Array;
+  /** Called with each batch of events and the revision the view is now complete up to. */
+  onEvents(events: WatchEvent[], revision: number): void;
+  /**
+   * Re-reads whatever the caller derives from the watched keys and resolves to the store
+   * revision of that read. Called on `start()` when no revision is given, and whenever the
+   * watch cannot simply resume (compaction, cancellation). A rejection is logged and retried.
+   */
+  onResync(): Promise<number>;
+  /** Called when the stream goes up (true) or down (false), e.g. for readiness or metrics. */
+  onConnection?(connected: boolean): void;
+  /** Where problems are logged. */
+  log: Logger;
+  /** A name for log lines, e.g. `slots worker{{.ID}}.tf.local.`. */
+  name: string;
+  /** How often to check that the stream is alive. Default 5000 ms. */
+  progressIntervalMs?: number;
+  /** The first retry delay; it doubles up to `maxBackoffMs`. Default 100 ms. */
+  minBackoffMs?: number;
+  /** The longest retry delay. Default 3000 ms. */
+  maxBackoffMs?: number;
+}
+
+/** The exclusive range end that covers every key starting with `prefix`. */
+export function prefixEnd(prefix: string | Uint8Array): Uint8Array {
+  const bytes = typeof prefix === "string" ? Buffer.from(prefix) : prefix;
+  for (let i = bytes.length - 1; i >= 0; i--) {
+    if (bytes[i] < 0xff) {
+      const end = Buffer.from(bytes.subarray(0, i + 1));
+      end[i]++;
+      return end;
+    }
+  }
+  return Buffer.from([0]);
+}
+
+function toBuffer(v: string | Uint8Array): Buffer {
+  return typeof v === "string" ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+type Outcome = "closed" | "resync" | "retry";
+
+/** A watch that survives disconnects, compaction and dead streams. See the module comment. */
+export class ResilientWatch {
+  readonly #o: ResilientWatchOptions;
+  #revision = 0;
+  #needResync = true;
+  #closed = false;
+  #started = false;
+  #connected = false;
+  #loop: Promise<void> | null = null;
+  #wake: (() => void) | null = null;
+  #stopStream: (() => void) | null = null;
+  #backoff: number;
+
+  constructor(options: ResilientWatchOptions) {
+    this.#o = options;
+    this.#backoff = options.minBackoffMs ?? 100;
+  }
+
+  /** The revision up to which every event has been delivered (0 before the first read). */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Whether a watch stream is currently established. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /**
+   * Starts watching. With `fromRevision` (the revision of the caller's own read), events after
+   * it are delivered; without it, `onResync()` is called first. Returns at once; the watch runs
+   * in the background until `close()`.
+   */
+  start(fromRevision?: number): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    if (fromRevision !== undefined) {
+      this.#revision = fromRevision;
+      this.#needResync = false;
+    }
+    this.#loop = this.#run();
+  }
+
+  /** Forces a re-read and re-watch (e.g. when the caller suspects its view). */
+  resync(): void {
+    this.#needResync = true;
+    this.#stopStream?.();
+  }
+
+  /** Stops the watch and waits until its stream is gone. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#stopStream?.();
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#needResync) {
+        try {
+          this.#revision = await this.#o.onResync();
+          this.#needResync = false;
+        } catch (err) {
+          this.#o.log.warn(`${this.#o.name}: re-read failed, retrying: ${errorMessage(err)}`);
+          await this.#sleep();
+          continue;
+        }
+        if (this.#closed) break;
+      }
+      let outcome: Outcome;
+      try {
+        outcome = await this.#watchOnce();
+      } catch (err) {
+        this.#o.log.warn(`${this.#o.name}: watch failed, retrying: ${errorMessage(err)}`);
+        outcome = "retry";
+      }
+      this.#setConnected(false);
+      if (outcome === "closed") break;
+      if (outcome === "resync") this.#needResync = true;
+      await this.#sleep();
+    }
+  }
+
+  #setConnected(on: boolean): void {
+    if (this.#connected === on) return;
+    this.#connected = on;
+    try {
+      this.#o.onConnection?.(on);
+    } catch (err) {
+      this.#o.log.error(`${this.#o.name}: connection callback failed: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Waits the current backoff (cut short by `close()`) and grows it. */
+  async #sleep(): Promise<void> {
+    if (this.#closed) return;
+    const max = this.#o.maxBackoffMs ?? 3000;
+    const delay = this.#backoff * (0.75 + Math.random() * 0.5);
+    this.#backoff = Math.min(max, this.#backoff * 2);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delay);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+    this.#wake = null;
+  }
+
+  /** Runs one watch stream until it ends; says what to do next. */
+  async #watchOnce(): Promise<Outcome> {
+    if (this.#closed) return "closed";
+    const o = this.#o;
+    const stream = await o.client.watchClient.watch();
+    if (this.#closed) {
+      stream.cancel();
+      return "closed";
+    }
+    const interval = o.progressIntervalMs ?? 5000;
+    return await new Promise<Outcome>((resolve) => {
+      let lastHeard = Date.now();
+      let done = false;
+      const finish = (outcome: Outcome) => {
+        if (done) return;
+        done = true;
+        clearInterval(ticker);
+        this.#stopStream = null;
+        try {
+          stream.cancel();
+        } catch {
+          // already gone
+        }
+        resolve(outcome);
+      };
+      this.#stopStream = () =>
+        finish(this.#closed ? "closed" : this.#needResync ? "resync" : "retry");
+      const write = (req: Parameters<typeof stream.write>[0]) => {
+        try {
+          stream.write(req);
+        } catch (err) {
+          o.log.warn(`${o.name}: watch stream write failed: ${errorMessage(err)}`);
+          finish("retry");
+        }
+      };
+      const ticker = setInterval(() => {
+        if (Date.now() - lastHeard > 2 * interval) {
+          o.log.warn(
+            `${o.name}: watch stream silent for ${Date.now() - lastHeard} ms; reconnecting`,
+          );
+          finish("retry");
+          return;
+        }
+        write({ progress_request: {} });
+      }, interval);
+      stream.on("data", (res: IWatchResponse) => {
+        lastHeard = Date.now();
+        if (done) return;
+        try {
+          this.#handle(res, finish);
+        } catch (err) {
+          o.log.error(`${o.name}: watch response failed: ${errorMessage(err)}`);
+        }
+      });
+      stream.on("error", (err: unknown) => {
+        if (!done && !this.#closed) {
+          o.log.warn(`${o.name}: watch stream broke: ${errorMessage(err)}`);
+        }
+        finish(this.#closed ? "closed" : "retry");
+      });
+      stream.on("end", () => finish(this.#closed ? "closed" : "retry"));
+      write({
+        create_request: {
+          key: toBuffer(o.key),
+          range_end: o.rangeEnd === undefined ? undefined : toBuffer(o.rangeEnd),
+          start_revision: String(this.#revision + 1),
+          progress_notify: true,
+        },
+      });
+    });
+  }
+
+  #handle(res: IWatchResponse, finish: (o: Outcome) => void): void {
+    const o = this.#o;
+    if (res.canceled) {
+      const compacted = Number(res.compact_revision ?? 0);
+      if (compacted > 0) {
+        o.log.warn(
+          `${o.name}: revision ${this.#revision + 1} was compacted (now ${compacted}); re-reading`,
+        );
+      } else {
+        o.log.warn(
+          `${o.name}: etcd cancelled the watch (${res.cancel_reason || "no reason"}); re-reading`,
+        );
+      }
+      finish("resync");
+      return;
+    }
+    if (res.created) {
+      this.#backoff = o.minBackoffMs ?? 100;
+      this.#setConnected(true);
+      return;
+    }
+    const events = res.events ?? [];
+    if (events.length === 0) {
+      // A progress notification: every event up to this revision has been sent.
+      const rev = Number(res.header?.revision ?? 0);
+      if (rev > this.#revision) this.#revision = rev;
+      return;
+    }
+    const decoded: WatchEvent[] = events.map((e) => ({
+      type: e.type === "Delete" ? "delete" : "put",
+      key: e.kv.key.toString(),
+      value: e.kv.value ?? Buffer.alloc(0),
+      modRevision: Number(e.kv.mod_revision),
+      createRevision: Number(e.kv.create_revision ?? 0),
+      lease: String(e.kv.lease ?? "0"),
+    }));
+    const last = decoded[decoded.length - 1].modRevision;
+    if (last > this.#revision) this.#revision = last;
+    try {
+      o.onEvents(decoded, this.#revision);
+    } catch (err) {
+      o.log.error(`${o.name}: applying watch events failed: ${errorMessage(err)}`);
+    }
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * DNS exchanges with one upstream server over UDP or TCP, reusing sockets between exchanges as
+ * CoreDNS's forward does. Used by forward (queries and health probes); reusable by anything that
+ * needs to ask another DNS server.
+ *
+ * A reply is accepted only when it comes from the upstream's address, carries the query's ID, has
+ * QR set, decodes, and repeats the query's question. Anything else is ignored and the exchange
+ * keeps waiting (a late reply to an earlier query, or a spoofing attempt), until its timeout.
+ */
+import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
+
+/** The transports an exchange can use. */
+export type Transport = "udp" | "tcp";
+
+/** Why an exchange failed. */
+export class ExchangeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ExchangeError";
+  }
+}
+
+/** How an upstream keeps its sockets. */
+export interface UpstreamOptions {
+  /** Idle sockets unused for longer than this are closed (forward's `expire`); 0 keeps none. */
+  expireMs: number;
+}
+
+const UDP_BUFFER = 65_535;
+const TCP_BUFFER = 4096;
+
+interface UdpSocket {
+  readonly kind: "udp";
+  readonly conn: Deno.DatagramConn;
+  readonly buf: Uint8Array;
+  usedAt: number;
+}
+
+interface TcpSocket {
+  readonly kind: "tcp";
+  readonly conn: Deno.TcpConn;
+  buf: Uint8Array;
+  /** How many bytes of `buf` hold data not yet consumed. */
+  len: number;
+  usedAt: number;
+}
+
+type Socket = UdpSocket | TcpSocket;
+
+/** Formats an address as CoreDNS labels upstreams: `host:port`, IPv6 in brackets. */
+export function hostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** One upstream DNS server: an address plus caches of idle UDP sockets and TCP connections. */
+export class Upstream {
+  /** `host:port`, the `to` label of CoreDNS's forward metrics. */
+  readonly label: string;
+  readonly #options: UpstreamOptions;
+  readonly #idle: { udp: UdpSocket[]; tcp: TcpSocket[] } = { udp: [], tcp: [] };
+  /** Sockets an exchange is using right now, so that close() can interrupt it. */
+  readonly #busy = new Set<Socket>();
+  #sweeper: number | undefined;
+  #closed = false;
+
+  constructor(readonly hostname: string, readonly port: number, options: UpstreamOptions) {
+    this.label = hostPort(hostname, port);
+    this.#options = options;
+  }
+
+  /** How many idle sockets are cached, per transport (for tests and debugging). */
+  get idleCount(): { udp: number; tcp: number } {
+    return { udp: this.#idle.udp.length, tcp: this.#idle.tcp.length };
+  }
+
+  /**
+   * Sends `query` (wire bytes whose ID is already set) and returns the first acceptable reply.
+   * Throws ExchangeError on timeout, on network errors, or once the upstream is closed.
+   */
+  async exchange(
+    query: Uint8Array,
+    question: Question,
+    transport: Transport,
+    timeoutMs: number,
+  ): Promise<DnsMessage> {
+    const deadline = performance.now() + timeoutMs;
+    // A cached TCP connection may have been closed by the upstream while idle; that is not the
+    // upstream's fault, so retry once on a fresh connection (CoreDNS's ErrCachedClosed).
+    for (let attempt = 0;; attempt++) {
+      const cached = this.#take(transport);
+      try {
+        return await this.#exchangeOn(cached, query, question, transport, deadline);
+      } catch (err) {
+        if (err instanceof CachedClosed && attempt === 0) continue;
+        if (err instanceof CachedClosed) throw new ExchangeError(err.message);
+        throw err;
+      }
+    }
+  }
+
+  async #exchangeOn(
+    cached: Socket | undefined,
+    query: Uint8Array,
+    question: Question,
+    transport: Transport,
+    deadline: number,
+  ): Promise<DnsMessage> {
+    if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
+    let socket: Socket | undefined = cached;
+    let timedOut = false;
+    const abort = new AbortController();
+    const remaining = Math.max(0, deadline - performance.now());
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+      if (socket) this.#destroy(socket);
+    }, remaining);
+    try {
+      if (!socket) socket = await this.#open(transport, abort.signal);
+      if (timedOut) throw new ExchangeError(`timeout after ${Math.round(remaining)}ms`);
+      this.#busy.add(socket);
+      const reply = socket.kind === "udp"
+        ? await this.#udpExchange(socket, query, question)
+        : await this.#tcpExchange(socket, query, question, cached !== undefined);
+      this.#busy.delete(socket);
+      this.#giveBack(socket);
+      return reply;
+    } catch (err) {
+      if (socket) this.#destroy(socket);
+      if (err instanceof CachedClosed) throw err;
+      if (timedOut) {
+        throw new ExchangeError(
+          `${transport} exchange with ${this.label} timed out after ${Math.round(remaining)}ms`,
+        );
+      }
+      if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
+      if (err instanceof ExchangeError) throw err;
+      throw new ExchangeError(`${transport} exchange with ${this.label}: ${describe(err)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #open(transport: Transport, signal: AbortSignal): Promise<Socket> {
+    if (transport === "udp") {
+      const conn = Deno.listenDatagram({
+        transport: "udp",
+        hostname: this.hostname.includes(":") ? "::" : "0.0.0.0",
+        port: 0,
+      });
+      return { kind: "udp", conn, buf: new Uint8Array(UDP_BUFFER), usedAt: 0 };
+    }
+    const conn = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
+    conn.setNoDelay(true);
+    return { kind: "tcp", conn, buf: new Uint8Array(TCP_BUFFER), len: 0, usedAt: 0 };
+  }
+
+  async #udpExchange(s: UdpSocket, query: Uint8Array, question: Question): Promise<DnsMessage> {
+    await s.conn.send(query, { transport: "udp", hostname: this.hostname, port: this.port });
+    for (;;) {
+      const [data, from] = await s.conn.receive(s.buf);
+      const addr = from as Deno.NetAddr;
+      if (addr.port !== this.port || !sameHost(addr.hostname, this.hostname)) continue;
+      const reply = accept(data, query, question);
+      if (reply) return reply;
+    }
+  }
+
+  async #tcpExchange(
+    s: TcpSocket,
+    query: Uint8Array,
+    question: Question,
+    cached: boolean,
+  ): Promise<DnsMessage> {
+    const framed = new Uint8Array(query.length + 2);
+    framed[0] = query.length >> 8;
+    framed[1] = query.length & 0xff;
+    framed.set(query, 2);
+    try {
+      await writeAll(s.conn, framed);
+    } catch (err) {
+      if (cached) throw new CachedClosed(`cached connection to ${this.label}: ${describe(err)}`);
+      throw err;
+    }
+    let first = true;
+    for (;;) {
+      const frame = await readFrame(s);
+      if (frame === null) {
+        // EOF before any reply on a reused connection: the upstream closed it while idle.
+        if (cached && first) throw new CachedClosed(`cached connection to ${this.label} closed`);
+        throw new ExchangeError(`${this.label} closed the TCP connection`);
+      }
+      first = false;
+      const reply = accept(frame, query, question);
+      if (reply) return reply;
+    }
+  }
+
+  #take(transport: Transport): Socket | undefined {
+    const idle = this.#idle[transport];
+    const now = performance.now();
+    for (;;) {
+      const s = idle.pop();
+      if (!s) return undefined;
+      if (now - s.usedAt <= this.#options.expireMs) return s;
+      this.#destroy(s);
+    }
+  }
+
+  #giveBack(s: Socket): void {
+    if (this.#closed || this.#options.expireMs <= 0) {
+      this.#destroy(s);
+      return;
+    }
+    s.usedAt = performance.now();
+    (this.#idle[s.kind] as Socket[]).push(s);
+    if (this.#sweeper === undefined) this.#scheduleSweep();
+  }
+
+  #scheduleSweep(): void {
+    this.#sweeper = setTimeout(() => {
+      this.#sweeper = undefined;
+      const now = performance.now();
+      for (const kind of ["udp", "tcp"] as const) {
+        const idle = this.#idle[kind] as Socket[];
+        const keep = idle.filter((s) => now - s.usedAt <= this.#options.expireMs);
+        for (const s of idle) if (!keep.includes(s)) this.#destroy(s);
+        idle.length = 0;
+        idle.push(...keep);
+      }
+      if (this.#idle.udp.length + this.#idle.tcp.length > 0) this.#scheduleSweep();
+    }, this.#options.expireMs);
+    // Idle sockets alone should not keep the process alive.
+    Deno.unrefTimer(this.#sweeper);
+  }
+
+  #destroy(s: Socket): void {
+    this.#busy.delete(s);
+    try {
+      s.conn.close();
+    } catch {
+      // Already closed: a timeout and an error can both get here.
+    }
+  }
+
+  /** Closes every socket, idle or busy (busy exchanges fail), and stops the sweeper. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#sweeper);
+    this.#sweeper = undefined;
+    for (const s of [...this.#idle.udp, ...this.#idle.tcp, ...this.#busy]) this.#destroy(s);
+    this.#idle.udp.length = 0;
+    this.#idle.tcp.length = 0;
+  }
+}
+
+/** A reused connection turned out to be closed by the peer; retry on a fresh one. */
+class CachedClosed extends Error {}
+
+/** Decodes `data` if it answers `query`'s ID and question, else null (ignore it). */
+function accept(data: Uint8Array, query: Uint8Array, question: Question): DnsMessage | null {
+  if (data.length < 12 || data[0] !== query[0] || data[1] !== query[1]) return null;
+  if ((data[2] & 0x80) === 0) return null;
+  let reply: DnsMessage;
+  try {
+    // Copy: the socket buffer is reused, and decoded records may hold views into their input.
+    reply = decode(data.slice());
+  } catch {
+    return null;
+  }
+  const q = reply.questions[0];
+  if (reply.questions.length !== 1 || !q) return null;
+  if (q.type !== question.type || (q.class ?? "IN") !== (question.class ?? "IN")) return null;
+  if (fqdn(q.name) !== fqdn(question.name)) return null;
+  return reply;
+}
+
+async function writeAll(conn: Deno.TcpConn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/** Reads one length-prefixed DNS message from a TCP socket; null on EOF. */
+async function readFrame(s: TcpSocket): Promise<Uint8Array | null> {
+  for (;;) {
+    if (s.len >= 2) {
+      const size = (s.buf[0] << 8) | s.buf[1];
+      const end = size + 2;
+      if (s.len >= end) {
+        const frame = s.buf.slice(2, end);
+        s.buf.copyWithin(0, end, s.len);
+        s.len -= end;
+        return frame;
+      }
+      if (end > s.buf.length) {
+        const bigger = new Uint8Array(end);
+        bigger.set(s.buf.subarray(0, s.len));
+        s.buf = bigger;
+      }
+    }
+    const n = await s.conn.read(s.buf.subarray(s.len));
+    if (n === null) return null;
+    s.len += n;
+  }
+}
+
+function sameHost(a: string, b: string): boolean {
+  if (a === b) return true;
+  // An IPv6 socket may report an IPv4 peer as IPv4-mapped.
+  return a.toLowerCase() === `::ffff:${b}`.toLowerCase();
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const ids = new Uint16Array(512);
+let nextId = ids.length;
+
+/** A random 16-bit message ID, from a batch of cryptographic randomness refilled as it runs out. */
+export function randomId(): number {
+  if (nextId === ids.length) {
+    crypto.getRandomValues(ids);
+    nextId = 0;
+  }
+  return ids[nextId++];
+}

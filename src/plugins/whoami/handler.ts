@@ -1,0 +1,28 @@
+/** whoami: tells the client its own address, port and transport, as CoreDNS's whoami does. */
+import { Flag, replyTo, type ResourceRecord } from "../../dns/message.ts";
+import type { QueryContext } from "../../server/query.ts";
+import type { Plugin } from "../plugin.ts";
+
+/** Answers every query with the client's address (A or AAAA) and port (SRV) in additional. */
+export class WhoamiPlugin implements Plugin {
+  readonly name = "whoami";
+
+  handle(q: QueryContext): void {
+    const reply = replyTo(q.request);
+    reply.flags |= Flag.AA;
+    const name = q.question.name;
+    const ip = q.remote.hostname;
+    const address: ResourceRecord = ip.includes(":")
+      ? { type: "AAAA", name, class: "IN", ttl: 0, data: ip }
+      : { type: "A", name, class: "IN", ttl: 0, data: ip };
+    const port: ResourceRecord = {
+      type: "SRV",
+      name: `_${q.proto}.${name}`,
+      class: "IN",
+      ttl: 0,
+      data: { priority: 0, weight: 0, port: q.remote.port, target: "." },
+    };
+    reply.additionals = [address, port];
+    q.write(reply);
+  }
+}

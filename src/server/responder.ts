@@ -1,0 +1,137 @@
+/**
+ * Turns one request packet into one reply packet: the header checks CoreDNS makes before
+ * routing, zone routing, the plugin chain, and the reply's EDNS and size.
+ */
+import {
+  decode,
+  type DnsMessage,
+  Flag,
+  fqdn,
+  Opcode,
+  opcodeOf,
+  optOf,
+  Rcode,
+  rcodeOf,
+  replyTo,
+  setRcode,
+} from "../dns/message.ts";
+import { encodeWithin, finishEdns } from "../dns/edns.ts";
+import { PluginError } from "../plugins/plugin.ts";
+import { errorMessage, logger } from "./logger.ts";
+import { type Proto, QueryContext } from "./query.ts";
+import type { ZoneRouter } from "./router.ts";
+
+const log = logger("etcdns");
+const HEADER_SIZE = 12;
+const TCP_MAX = 65535;
+
+/** Where a packet came from and arrived. */
+export interface PacketSource {
+  proto: Proto;
+  remote: Deno.NetAddr;
+  local: Deno.NetAddr;
+}
+
+/**
+ * Answers one packet. Returns the reply bytes, or null when the packet gets no reply
+ * (shorter than a header, or itself a response). Never throws.
+ */
+export async function respond(
+  packet: Uint8Array,
+  source: PacketSource,
+  router: ZoneRouter,
+): Promise<Uint8Array | null> {
+  if (packet.length < HEADER_SIZE) return null;
+  if ((packet[2] & 0x80) !== 0) return null; // QR set: a response, never answer it
+
+  let request: DnsMessage;
+  try {
+    request = decode(packet);
+  } catch {
+    return headerOnlyReply(packet, Rcode.FORMERR);
+  }
+
+  const opcode = opcodeOf(request);
+  if (opcode !== Opcode.QUERY && opcode !== Opcode.NOTIFY) {
+    return errorReply(request, Rcode.NOTIMP);
+  }
+  if (request.questions.length !== 1) return errorReply(request, Rcode.FORMERR);
+  const opt = optOf(request);
+  if (opt) {
+    if (request.additionals.filter((r) => r.type === "OPT").length > 1) {
+      return errorReply(request, Rcode.FORMERR);
+    }
+    if (opt.ednsVersion !== 0) return errorReply(request, Rcode.BADVERS);
+  }
+
+  const route = router.match(fqdn(request.questions[0].name));
+  const q = new QueryContext(
+    request,
+    packet.length,
+    source.proto,
+    source.remote,
+    source.local,
+    route?.zone ?? ".",
+  );
+  if (!route || !route.chain) return finish(q, replyTo(request, Rcode.REFUSED));
+
+  let result;
+  try {
+    result = await route.chain(q);
+  } catch (err) {
+    const rcode = err instanceof PluginError ? err.rcode : Rcode.SERVFAIL;
+    log.debug(`${q.qname} ${q.qtype}: ${errorMessage(err)}`);
+    result = rcode;
+  }
+  const reply = q.response ?? replyTo(request, typeof result === "number" ? result : Rcode.SERVFAIL);
+  return finish(q, reply);
+}
+
+function finish(q: QueryContext, reply: DnsMessage): Uint8Array | null {
+  try {
+    reply.id = q.request.id;
+    const rcode = rcodeOf(reply);
+    finishEdns(reply, q.opt);
+    const wire = encodeWithin(reply, q.proto === "udp" ? q.udpSize : TCP_MAX);
+    reply.flags = (wire[2] << 8) | wire[3]; // truncation may have set TC
+    q.sent(reply, wire.length, rcode);
+    return wire;
+  } catch (err) {
+    // A plugin wrote something we cannot encode; the client still deserves an answer.
+    log.error(`cannot encode the reply to ${q.qname} ${q.qtype}: ${errorMessage(err)}`);
+    const fallback = replyTo(q.request, Rcode.SERVFAIL);
+    finishEdns(fallback, q.opt);
+    const wire = encodeWithin(fallback, 512);
+    q.sent(fallback, wire.length, Rcode.SERVFAIL);
+    return wire;
+  }
+}
+
+function errorReply(request: DnsMessage, rcode: number): Uint8Array {
+  const reply = replyTo(request, Rcode.NOERROR);
+  const opt = optOf(request);
+  finishEdns(reply, opt);
+  setRcode(reply, rcode);
+  try {
+    return encodeWithin(reply, 512);
+  } catch {
+    return headerOnlyBytes(request.id, request.flags, rcode);
+  }
+}
+
+/** A reply made from the raw header alone, for packets that do not decode. */
+function headerOnlyReply(packet: Uint8Array, rcode: number): Uint8Array {
+  const id = (packet[0] << 8) | packet[1];
+  const flags = (packet[2] << 8) | packet[3];
+  return headerOnlyBytes(id, flags, rcode);
+}
+
+function headerOnlyBytes(id: number, requestFlags: number, rcode: number): Uint8Array {
+  const flags = Flag.QR | (requestFlags & (Flag.RD | (0xf << 11))) | (rcode & 0xf);
+  const out = new Uint8Array(HEADER_SIZE);
+  out[0] = id >> 8;
+  out[1] = id & 0xff;
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  return out;
+}

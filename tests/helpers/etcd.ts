@@ -1,0 +1,202 @@
+/**
+ * Starts a real etcd (Debian's `etcd-server`) for tests: free loopback ports, a temporary data
+ * dir, logs in a file that is printed only when something goes wrong.
+ */
+import { Buffer } from "node:buffer";
+import { Etcd3 } from "etcd3";
+
+/** A running test etcd. */
+export interface TestEtcd {
+  /** The client URL, e.g. `http://127.0.0.1:41234`. */
+  readonly endpoint: string;
+  /** The temp dir holding `data/` and `etcd.log`. */
+  readonly dir: string;
+  /** Stops etcd with SIGTERM and waits for it to exit; the data dir is kept. */
+  stop(): Promise<void>;
+  /** Starts etcd again on the same ports with the same data (after `stop()`). */
+  start(): Promise<void>;
+  /** Alias of `start()` after `stop()`, as the brief names it. */
+  restart(): Promise<void>;
+  /** Freezes etcd (SIGSTOP): connections stay open but nothing answers, like a hung peer. */
+  pause(): void;
+  /** Unfreezes etcd after `pause()` (SIGCONT). */
+  resume(): void;
+  /** Compacts the store at its current revision (physically), returning that revision. */
+  compact(): Promise<number>;
+  /** A client for the test's own reads and writes; closed by `close()`. */
+  client(): Etcd3;
+  /** Stops etcd and removes the temp dir. */
+  close(): Promise<void>;
+  /** The etcd log so far (for failure messages). */
+  log(): string;
+}
+
+/** Options for `startEtcd`. */
+export interface StartEtcdOptions {
+  /** How long to wait for etcd to report healthy. Default 20 s. */
+  readyTimeoutMs?: number;
+}
+
+/** Picks a free TCP port on 127.0.0.1 (the kernel's choice; closed again at once). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Starts etcd on free loopback ports with a temp data dir and waits until it is healthy. */
+export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> {
+  const dir = await Deno.makeTempDir({ prefix: "etcdns-etcd-" });
+  const clientPort = freePort();
+  let peerPort = freePort();
+  while (peerPort === clientPort) peerPort = freePort();
+  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const logPath = `${dir}/etcd.log`;
+  const args = [
+    "--name",
+    "test",
+    "--data-dir",
+    `${dir}/data`,
+    "--listen-client-urls",
+    endpoint,
+    "--advertise-client-urls",
+    endpoint,
+    "--listen-peer-urls",
+    peer,
+    "--initial-advertise-peer-urls",
+    peer,
+    "--initial-cluster",
+    `test=${peer}`,
+    "--logger",
+    "zap",
+    "--log-outputs",
+    "stderr",
+  ];
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+  let child: Deno.ChildProcess | null = null;
+  let logFile: Deno.FsFile | null = null;
+  let clients: Etcd3[] = [];
+
+  const readLog = () => {
+    try {
+      return Deno.readTextFileSync(logPath);
+    } catch {
+      return "";
+    }
+  };
+
+  const launch = async () => {
+    logFile = await Deno.open(logPath, { create: true, append: true });
+    child = new Deno.Command("etcd", {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // Both streams go to the log file, so a failing test can show what etcd said.
+    const file = logFile;
+    const copy = async (stream: ReadableStream<Uint8Array>) => {
+      for await (const chunk of stream) {
+        try {
+          await file.write(chunk);
+        } catch {
+          // the file was closed while etcd was still talking; nothing to keep
+        }
+      }
+    };
+    const copies = Promise.all([copy(child.stdout), copy(child.stderr)]);
+    copying = copies;
+    const deadline = Date.now() + readyTimeoutMs;
+    while (Date.now() < deadline) {
+      if (await healthy(endpoint)) return;
+      const exited = await Promise.race([
+        child.status.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), 100)),
+      ]);
+      if (exited) break;
+    }
+    const log = readLog();
+    await halt();
+    throw new Error(
+      `etcd did not become healthy at ${endpoint} within ${readyTimeoutMs} ms:\n${log}`,
+    );
+  };
+
+  let copying: Promise<unknown> = Promise.resolve();
+  const halt = async () => {
+    const c = child;
+    child = null;
+    if (c) {
+      try {
+        c.kill("SIGCONT");
+        c.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+      const killer = setTimeout(() => {
+        try {
+          c.kill("SIGKILL");
+        } catch {
+          // exited meanwhile
+        }
+      }, 10_000);
+      await c.status;
+      clearTimeout(killer);
+      await copying;
+    }
+    const f = logFile;
+    logFile = null;
+    f?.close();
+  };
+
+  await launch();
+
+  return {
+    endpoint,
+    dir,
+    stop: halt,
+    start: launch,
+    restart: launch,
+    pause() {
+      (child as Deno.ChildProcess | null)?.kill("SIGSTOP");
+    },
+    resume() {
+      (child as Deno.ChildProcess | null)?.kill("SIGCONT");
+    },
+    async compact() {
+      const c = new Etcd3({ hosts: endpoint, dialTimeout: 5000 });
+      try {
+        const res = await c.kv.range({ key: Buffer.from("\0"), limit: "1" });
+        const revision = Number(res.header.revision);
+        await c.kv.compact({ revision: String(revision), physical: true });
+        return revision;
+      } finally {
+        c.close();
+      }
+    },
+    client() {
+      const c = new Etcd3({ hosts: endpoint, dialTimeout: 5000 });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) c.close();
+      clients = [];
+      await halt();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+    log: readLog,
+  };
+}
+
+async function healthy(endpoint: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+    const body = await res.text();
+    return res.ok && body.includes('"true"');
+  } catch {
+    return false;
+  }
+}
