@@ -29,7 +29,10 @@ export function orderDirectives(block: ServerBlock): Directive[] {
     const spec = PLUGINS[ORDER.get(d.name) ?? -1];
     if (!spec) throw new CorefileError(d, `Unknown directive '${d.name}'`);
     if (seen.has(d.name) && !spec.repeatable) {
-      throw new CorefileError(d, `plugin/${d.name}: this plugin can only be used once per server block`);
+      throw new CorefileError(
+        d,
+        `plugin/${d.name}: this plugin can only be used once per server block`,
+      );
     }
     seen.add(d.name);
   }

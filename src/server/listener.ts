@@ -104,7 +104,11 @@ export class DnsListener implements Resource {
     remote: Deno.NetAddr,
     local: Deno.NetAddr,
   ): Promise<void> {
-    const reply = await respond(packet, { proto: "udp", remote: clientAddr(remote), local }, this.#router);
+    const reply = await respond(
+      packet,
+      { proto: "udp", remote: clientAddr(remote), local },
+      this.#router,
+    );
     if (reply === null || this.#closed) return;
     try {
       await conn.send(reply, remote);

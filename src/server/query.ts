@@ -68,6 +68,6 @@ export class QueryContext {
   /** Runs the sent hooks; the server calls this once, with the reply as encoded. */
   sent(reply: DnsMessage, size: number, rcode: number): void {
     const hooks = this.#sentHooks;
-    if (hooks) for (const h of hooks) h(this, reply, size, rcode);
+    if (hooks) { for (const h of hooks) h(this, reply, size, rcode); }
   }
 }

@@ -40,7 +40,8 @@ export class ResourcePool {
     this.#pending = pending;
     return {
       use: <T extends Resource>(key: string, create: () => T): T => {
-        const entry = pending.get(key) ?? this.#live.get(key) ?? { resource: create(), started: false };
+        const entry = pending.get(key) ?? this.#live.get(key) ??
+          { resource: create(), started: false };
         pending.set(key, entry);
         return entry.resource as T;
       },

@@ -83,7 +83,8 @@ export async function respond(
     log.debug(`${q.qname} ${q.qtype}: ${errorMessage(err)}`);
     result = rcode;
   }
-  const reply = q.response ?? replyTo(request, typeof result === "number" ? result : Rcode.SERVFAIL);
+  const reply = q.response ??
+    replyTo(request, typeof result === "number" ? result : Rcode.SERVFAIL);
   return finish(q, reply);
 }
 

@@ -3,7 +3,7 @@
  * stops gracefully. Exactly one config serves at a time; a reload that fails anywhere (parse,
  * setup, start) leaves the running one untouched.
  */
-import { DEFAULT_COREFILE, loadCorefile, parseCorefile } from "../corefile/mod.ts";
+import { defaultCorefile, loadCorefile, parseCorefile } from "../corefile/mod.ts";
 import { keyString, type ServerBlock } from "../corefile/types.ts";
 import { DIRECTIVES } from "../plugins/registry.ts";
 import { buildConfig } from "./config.ts";
@@ -42,7 +42,11 @@ export class Server {
   readCorefile(): { blocks: ServerBlock[]; warnings: string[] } {
     const { corefilePath, dnsPort } = this.options;
     if (corefilePath === null) {
-      return parseCorefile(DEFAULT_COREFILE, { file: "<default>", dnsPort, directives: DIRECTIVES });
+      return parseCorefile(defaultCorefile(dnsPort), {
+        file: "<default>",
+        dnsPort,
+        directives: DIRECTIVES,
+      });
     }
     return loadCorefile(corefilePath, { dnsPort, directives: DIRECTIVES });
   }
@@ -97,7 +101,11 @@ export class Server {
     setActiveReadiness(built.readiness);
     await this.#pool.commit();
     for (const w of parsed.warnings) log.warn(w);
-    return { blocks: parsed.blocks, warnings: parsed.warnings, listeners: [...built.routers.keys()] };
+    return {
+      blocks: parsed.blocks,
+      warnings: parsed.warnings,
+      listeners: [...built.routers.keys()],
+    };
   }
 
   /** Runs loads, reloads and stops one at a time. */

@@ -54,7 +54,9 @@ export class ErrorsPlugin implements Plugin {
       const timer = setTimeout(() => {
         const n = this.#counts[i];
         this.#counts[i] = 0;
-        const text = `${n} errors like '${rule.pattern.source}' occurred in last ${rule.periodMs / 1000}s`;
+        const text = `${n} errors like '${rule.pattern.source}' occurred in last ${
+          rule.periodMs / 1000
+        }s`;
         (rule.level === "warning" ? this.log.warn : this.log[rule.level])(text);
       }, rule.periodMs);
       Deno.unrefTimer(timer);

@@ -58,11 +58,13 @@ const PLACEHOLDERS: Readonly<Record<string, (e: LogEntry) => string>> = {
   duration: (e) => formatSeconds(e.durationMs),
   rcode: (e) => RCODE_NAMES[e.rcode] ?? String(e.rcode),
   rsize: (e) => String(e.rsize),
-  ">rflags": (e) => FLAG_NAMES.filter(([bit]) => (e.rflags & bit) !== 0).map(([, n]) => n).join(","),
+  ">rflags": (e) =>
+    FLAG_NAMES.filter(([bit]) => (e.rflags & bit) !== 0).map(([, n]) => n).join(","),
   ">bufsize": (e) => String(e.q.opt?.udpPayloadSize ?? 512),
   ">do": (e) => String(e.q.do),
   ">id": (e) => String(e.q.request.id),
-  ">opcode": (e) => OPCODES[(e.q.request.flags >> 11) & 0xf] ?? String((e.q.request.flags >> 11) & 0xf),
+  ">opcode": (e) =>
+    OPCODES[(e.q.request.flags >> 11) & 0xf] ?? String((e.q.request.flags >> 11) & 0xf),
 };
 
 /** A compiled format: formatting a line is a walk over prebuilt parts. */
