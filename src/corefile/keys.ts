@@ -42,7 +42,9 @@ export function normalizeKey(raw: string, pos: Position, dnsPort: number): Serve
   if (zone === "") fail(`the zone is empty; write '.:${port}' for the root zone`);
   if (zone.includes("/")) {
     const zones = reverseZonesOf(zone);
-    if (!zones) fail(`'${zone}' is not a valid CIDR network (expected e.g. 10.0.0.0/8 or fd00::/8)`);
+    if (!zones) {
+      fail(`'${zone}' is not a valid CIDR network (expected e.g. 10.0.0.0/8 or fd00::/8)`);
+    }
     return zones.map((z) => ({ transport: "dns", zone: z, port, raw }));
   }
   if (zone.includes(":")) {
