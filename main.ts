@@ -6,6 +6,7 @@
 import { runCheck } from "./src/cli/check.ts";
 import { UsageError } from "./src/cli/flags.ts";
 import { runServe } from "./src/cli/serve.ts";
+import { runSlotsCommand } from "./src/cli/slots.ts";
 import { CorefileError } from "./src/corefile/types.ts";
 import { errorMessage } from "./src/server/logger.ts";
 
@@ -21,6 +22,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   serve: runServe,
   check: runCheck,
+  slots: runSlotsCommand,
   help: () => {
     console.log(USAGE);
     return Promise.resolve(0);

@@ -168,7 +168,9 @@ export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {})
 }
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const text = err instanceof Error ? err.message : String(err);
+  // grpc-js appends an empty "Resolution note:" to connection errors.
+  return text.replace(/\s*Resolution note:\s*$/, "");
 }
 
 /**

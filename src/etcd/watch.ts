@@ -99,6 +99,8 @@ export class ResilientWatch {
   #wake: (() => void) | null = null;
   #stopStream: (() => void) | null = null;
   #backoff: number;
+  /** Consecutive failures since the stream was last up, to keep an outage from flooding the log. */
+  #failures = 0;
 
   constructor(options: ResilientWatchOptions) {
     this.#o = options;
@@ -151,7 +153,7 @@ export class ResilientWatch {
           this.#revision = await this.#o.onResync();
           this.#needResync = false;
         } catch (err) {
-          this.#o.log.warn(`${this.#o.name}: re-read failed, retrying: ${errorMessage(err)}`);
+          this.#problem(`re-read failed, retrying: ${errorMessage(err)}`);
           await this.#sleep();
           continue;
         }
@@ -161,13 +163,23 @@ export class ResilientWatch {
       try {
         outcome = await this.#watchOnce();
       } catch (err) {
-        this.#o.log.warn(`${this.#o.name}: watch failed, retrying: ${errorMessage(err)}`);
+        this.#problem(`watch failed, retrying: ${errorMessage(err)}`);
         outcome = "retry";
       }
       this.#setConnected(false);
       if (outcome === "closed") break;
       if (outcome === "resync") this.#needResync = true;
       await this.#sleep();
+    }
+  }
+
+  /** Logs a failure: the first of a run, then every tenth, so an outage stays readable. */
+  #problem(message: string): void {
+    if (this.#failures++ % 10 === 0) {
+      const count = this.#failures > 1 ? ` (${this.#failures} failures in a row)` : "";
+      this.#o.log.warn(
+        `${this.#o.name}: ${message.replace(/\s*Resolution note:\s*$/, "")}${count}`,
+      );
     }
   }
 
@@ -229,15 +241,13 @@ export class ResilientWatch {
         try {
           stream.write(req);
         } catch (err) {
-          o.log.warn(`${o.name}: watch stream write failed: ${errorMessage(err)}`);
+          this.#problem(`watch stream write failed: ${errorMessage(err)}`);
           finish("retry");
         }
       };
       const ticker = setInterval(() => {
         if (Date.now() - lastHeard > 2 * interval) {
-          o.log.warn(
-            `${o.name}: watch stream silent for ${Date.now() - lastHeard} ms; reconnecting`,
-          );
+          this.#problem(`watch stream silent for ${Date.now() - lastHeard} ms; reconnecting`);
           finish("retry");
           return;
         }
@@ -253,9 +263,7 @@ export class ResilientWatch {
         }
       });
       stream.on("error", (err: unknown) => {
-        if (!done && !this.#closed) {
-          o.log.warn(`${o.name}: watch stream broke: ${errorMessage(err)}`);
-        }
+        if (!done && !this.#closed) this.#problem(`watch stream broke: ${errorMessage(err)}`);
         finish(this.#closed ? "closed" : "retry");
       });
       stream.on("end", () => finish(this.#closed ? "closed" : "retry"));
@@ -288,6 +296,10 @@ export class ResilientWatch {
     }
     if (res.created) {
       this.#backoff = o.minBackoffMs ?? 100;
+      if (this.#failures > 0) {
+        o.log.info(`${o.name}: watch re-established after ${this.#failures} failed attempts`);
+        this.#failures = 0;
+      }
       this.#setConnected(true);
       return;
     }

@@ -4,6 +4,9 @@
  */
 import { Buffer } from "node:buffer";
 import { Etcd3 } from "etcd3";
+import { freePort } from "./ports.ts";
+
+export { freePort };
 
 /** A running test etcd. */
 export interface TestEtcd {
@@ -35,14 +38,6 @@ export interface TestEtcd {
 export interface StartEtcdOptions {
   /** How long to wait for etcd to report healthy. Default 20 s. */
   readyTimeoutMs?: number;
-}
-
-/** Picks a free TCP port on 127.0.0.1 (the kernel's choice; closed again at once). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Starts etcd on free loopback ports with a temp data dir and waits until it is healthy. */

@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { startEtcd } from "../helpers/etcd.ts";
+import { runSlotsCommand } from "../../src/cli/slots.ts";
+
+/** Runs the command in-process, capturing what it prints. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = console.log;
+  const error = console.error;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    const code = await runSlotsCommand(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.test("etcdns slots list and release, from a Corefile or from flags", async () => {
+  const etcd = await startEtcd();
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = etcd.client();
+    const lease = c.lease(60);
+    await lease.put("/ids/worker1.tf.local.").value(
+      JSON.stringify({ ipv4: "10.0.0.1", ipv6: "fd00::1", port: "53", node: "host-a/10.0.0.1/53" }),
+    );
+    await c.put("/ids/worker2.tf.local.").value("garbage");
+    await c.put("/ids/unrelated").value("x");
+    const corefile = `${dir}/Corefile`;
+    await Deno.writeTextFile(
+      corefile,
+      `.:53 {\n  idetcd {\n    endpoint ${etcd.endpoint}\n    prefix /ids\n    limit 5\n    pattern worker{{.ID}}.tf.local.\n  }\n}\n`,
+    );
+
+    let r = await run(["list", "-conf", corefile]);
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split("\n");
+    assert.match(lines[0], /^SLOT\s+NAME\s+IPV4\s+IPV6\s+NODE\s+TTL$/);
+    assert.match(
+      lines[1],
+      /^1\s+worker1\.tf\.local\.\s+10\.0\.0\.1\s+fd00::1\s+host-a\/10\.0\.0\.1\/53\s+\d+s$/,
+    );
+    assert.match(lines[2], /^2\s+worker2\.tf\.local\.\s+\(bad value: value is not JSON/);
+    assert.match(r.out, /2 of 5 slots claimed/);
+
+    r = await run([
+      "list",
+      "--json",
+      "--endpoint",
+      etcd.endpoint,
+      "--prefix",
+      "/ids",
+      "--pattern",
+      "worker{{.ID}}.tf.local.",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.slots.length, 2);
+    assert.equal(j.slots[0].slot, 1);
+    assert.equal(j.slots[0].ipv4, "10.0.0.1");
+    assert.ok(j.slots[0].ttl > 50 && j.slots[0].ttl <= 60);
+    assert.equal(j.slots[1].ttl, null);
+    assert.match(j.slots[1].error, /not JSON/);
+
+    r = await run(["release", "worker1.tf.local", "-conf", corefile]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /released worker1\.tf\.local\. \(slot 1, node host-a\/10\.0\.0\.1\/53\)/);
+    assert.equal(await c.get("/ids/worker1.tf.local.").string(), null);
+    r = await run(["release", "2", "-conf", corefile]);
+    assert.equal(r.code, 0, r.err);
+    r = await run(["release", "worker3.tf.local.", "-conf", corefile]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /worker3\.tf\.local\. \(slot 3\) is not claimed/);
+    r = await run(["release", "example.org", "-conf", corefile]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /not a name of pattern/);
+    assert.equal(await c.get("/ids/unrelated").string(), "x");
+    await lease.revoke();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await etcd.close();
+  }
+});
+
+Deno.test("etcdns slots: usage errors exit 2, unreachable etcd exits 1 naming it", async () => {
+  let r = await run(["list"]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /give -conf COREFILE .* or --pattern TPL/);
+  r = await run(["frobnicate"]);
+  assert.equal(r.code, 2);
+  r = await run(["release"]);
+  assert.equal(r.code, 2);
+  r = await run(["list", "--pattern", "worker.tf.local."]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /has no \{\{\.ID\}\}/);
+  r = await run(["list", "-conf", "/nonexistent/Corefile"]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /cannot read the Corefile/);
+  r = await run([
+    "list",
+    "--pattern",
+    "w{{.ID}}.x.",
+    "--endpoint",
+    "http://127.0.0.1:1",
+    "--timeout",
+    "500ms",
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /etcd at http:\/\/127\.0\.0\.1:1/);
+  r = await run(["help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /usage: etcdns slots/);
+});
