@@ -68,9 +68,27 @@ export class Counter extends Metric<{ n: number }> {
   get(labels: LabelValues = []): number {
     return this.series(labels).value.n;
   }
+  /**
+   * A handle on one series for hot paths: recording through it skips the label lookup. Not
+   * for metrics that get `reset()`: a handle keeps its series.
+   */
+  bind(labels: LabelValues = []): CounterHandle {
+    const v = this.series(labels).value;
+    return { inc: (by = 1) => void (v.n += by) };
+  }
   protected render(name: string, labels: string, v: { n: number }, out: string[]): void {
     out.push(`${name}${labels} ${v.n}`);
   }
+}
+
+/** One counter series, bound once (see `Counter.bind`). */
+export interface CounterHandle {
+  inc(by?: number): void;
+}
+
+/** One histogram series, bound once (see `Histogram.bind`). */
+export interface HistogramHandle {
+  observe(value: number): void;
 }
 
 /** A value that goes up and down. */
@@ -118,11 +136,13 @@ export class Histogram extends Metric<Buckets> {
   }
   /** Records one observation. */
   observe(labels: LabelValues, value: number): void {
+    observeInto(this.series(labels).value, this.buckets, value);
+  }
+  /** A handle on one series for hot paths: recording through it skips the label lookup. */
+  bind(labels: LabelValues): HistogramHandle {
     const b = this.series(labels).value;
     const bounds = this.buckets;
-    for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) b.counts[i]++;
-    b.sum += value;
-    b.count++;
+    return { observe: (value) => observeInto(b, bounds, value) };
   }
   protected render(name: string, labels: string, b: Buckets, out: string[]): void {
     const base = labels === "" ? "" : labels.slice(1, -1) + ",";
@@ -130,6 +150,12 @@ export class Histogram extends Metric<Buckets> {
     out.push(`${name}_bucket{${base}le="+Inf"} ${b.count}`);
     out.push(`${name}_sum${labels} ${b.sum}`, `${name}_count${labels} ${b.count}`);
   }
+}
+
+function observeInto(b: Buckets, bounds: readonly number[], value: number): void {
+  for (let i = 0; i < bounds.length; i++) if (value <= bounds[i]) b.counts[i]++;
+  b.sum += value;
+  b.count++;
 }
 
 function formatLabels(names: readonly string[], values: LabelValues): string {

@@ -40,6 +40,19 @@ export interface SetupContext {
   readonly log: Logger;
   /** Sets the addresses this server block listens on (the `bind` plugin). */
   bind(addresses: string[]): void;
+  /**
+   * The whole server block once it is set up: call it later (e.g. from a resource's `start`),
+   * not during setup. Absent where no block is being built (unit tests).
+   */
+  readonly summary?: () => BlockSummary;
+}
+
+/** A set-up server block, as the prometheus plugin reports it (coredns_plugin_enabled). */
+export interface BlockSummary {
+  /** The names of the plugins in the block's chain, in chain order. */
+  readonly plugins: readonly string[];
+  /** The block's listeners as `dns://HOST:PORT` (see `serverLabel`). */
+  readonly servers: readonly string[];
 }
 
 /**

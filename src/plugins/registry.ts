@@ -2,33 +2,37 @@
  * The one ordered list of plugins. A query passes through a server block's plugins in this
  * order, whatever order the Corefile lists them in (as CoreDNS's plugin.cfg fixes it).
  */
-import type { PluginSpec, Setup } from "./plugin.ts";
-import { fail } from "./shared/args.ts";
+import type { PluginSpec } from "./plugin.ts";
 import { setupBind } from "./bind/setup.ts";
+import { setupCache } from "./cache/setup.ts";
 import { setupErrors } from "./errors/setup.ts";
+import { setupEtcdHosts } from "./etcdhosts/setup.ts";
+import { setupForward } from "./forward/setup.ts";
+import { setupHealth } from "./health/setup.ts";
+import { setupHosts } from "./hosts/setup.ts";
+import { setupIdetcd } from "./idetcd/setup.ts";
+import { setupLoadbalance } from "./loadbalance/setup.ts";
 import { setupLog } from "./log/setup.ts";
+import { setupPrometheus } from "./prometheus/setup.ts";
+import { setupReady } from "./ready/setup.ts";
+import { setupReload } from "./reload/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
-
-/** A setup for a plugin whose implementation has not landed yet; it refuses clearly. */
-function notYet(name: string): Setup {
-  return (d) => fail(d, name, "this plugin is not implemented in this build yet");
-}
 
 /** Every plugin, in chain order. */
 export const PLUGINS: readonly PluginSpec[] = [
-  { name: "reload", setup: notYet("reload") },
+  { name: "reload", setup: setupReload },
   { name: "bind", setup: setupBind },
-  { name: "ready", setup: notYet("ready") },
-  { name: "health", setup: notYet("health") },
-  { name: "prometheus", setup: notYet("prometheus") },
+  { name: "ready", setup: setupReady },
+  { name: "health", setup: setupHealth },
+  { name: "prometheus", setup: setupPrometheus },
   { name: "errors", setup: setupErrors },
   { name: "log", setup: setupLog },
-  { name: "loadbalance", setup: notYet("loadbalance") },
-  { name: "cache", setup: notYet("cache") },
-  { name: "idetcd", setup: notYet("idetcd") },
-  { name: "etcdhosts", setup: notYet("etcdhosts") },
-  { name: "hosts", setup: notYet("hosts") },
-  { name: "forward", setup: notYet("forward"), repeatable: true },
+  { name: "loadbalance", setup: setupLoadbalance },
+  { name: "cache", setup: setupCache },
+  { name: "idetcd", setup: setupIdetcd },
+  { name: "etcdhosts", setup: setupEtcdHosts },
+  { name: "hosts", setup: setupHosts },
+  { name: "forward", setup: setupForward, repeatable: true },
   { name: "whoami", setup: setupWhoami },
 ];
 

@@ -15,7 +15,10 @@ export function compose(plugins: readonly Plugin[]): Chain {
   const dispatch = async (q: QueryContext, i: number): Promise<HandlerResult> => {
     const plugin = plugins[i];
     if (plugin === undefined) return end;
-    return await plugin.handle(q, () => dispatch(q, i + 1));
+    const result = await plugin.handle(q, () => dispatch(q, i + 1));
+    // The innermost plugin that returns with a reply wrote it (metrics' `plugin` label).
+    if (q.writer === "" && q.response !== null) q.writer = plugin.name;
+    return result;
   };
   return (q) => dispatch(q, 0);
 }

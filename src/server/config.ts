@@ -6,6 +6,7 @@ import { compose } from "./chain.ts";
 import { DnsListener, WILDCARD } from "./listener.ts";
 import { pluginLogger } from "./logger.ts";
 import { ReadinessRegistry } from "./readiness.ts";
+import { serverLabel } from "./query.ts";
 import type { Resources } from "./resources.ts";
 import { ZoneRouter } from "./router.ts";
 
@@ -62,6 +63,10 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         bind: (a) => {
           addresses = a;
         },
+        summary: () => ({
+          plugins: plugins.map((p) => p.name),
+          servers: block.keys.flatMap((k) => addresses.map((a) => serverLabel(a, k.port))),
+        }),
       };
       const plugin = spec.setup(d, ctx);
       if (plugin) plugins.push(plugin);

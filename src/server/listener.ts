@@ -1,5 +1,6 @@
 /** UDP and TCP listeners for one address and port, answering through a swappable router. */
 import { errorMessage, logger } from "./logger.ts";
+import { serverLabel } from "./query.ts";
 import { respond } from "./responder.ts";
 import type { Resource } from "./resources.ts";
 import { ZoneRouter } from "./router.ts";
@@ -23,8 +24,11 @@ export class DnsListener implements Resource {
   #conns = new Set<Deno.TcpConn>();
   #closed = false;
   #loops: Promise<void>[] = [];
+  #server: string;
 
-  constructor(readonly hostname: string, readonly port: number) {}
+  constructor(readonly hostname: string, readonly port: number) {
+    this.#server = serverLabel(hostname, port);
+  }
 
   /** The address actually bound (useful with port 0). */
   get addr(): Deno.NetAddr | null {
@@ -49,6 +53,7 @@ export class DnsListener implements Resource {
       this.#udp = Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
       const port = (this.#udp.addr as Deno.NetAddr).port;
       this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
+      this.#server = serverLabel(hostname, port);
     } catch (err) {
       this.#udp?.close();
       this.#udp = null;
@@ -106,7 +111,7 @@ export class DnsListener implements Resource {
   ): Promise<void> {
     const reply = await respond(
       packet,
-      { proto: "udp", remote: clientAddr(remote), local },
+      { proto: "udp", remote: clientAddr(remote), local, server: this.#server },
       this.#router,
     );
     if (reply === null || this.#closed) return;
@@ -148,7 +153,11 @@ export class DnsListener implements Resource {
       const packet = await reader.next(TCP_IDLE_TIMEOUT_MS);
       if (packet === null) break;
       // Queries on one connection are answered concurrently; writes stay whole and in turn.
-      const done = respond(packet, { proto: "tcp", remote, local }, this.#router).then((reply) => {
+      const done = respond(
+        packet,
+        { proto: "tcp", remote, local, server: this.#server },
+        this.#router,
+      ).then((reply) => {
         if (reply === null) return;
         const framed = new Uint8Array(reply.length + 2);
         framed[0] = reply.length >> 8;

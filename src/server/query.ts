@@ -23,6 +23,8 @@ export class QueryContext {
   readonly startedAt: number = performance.now();
   /** The reply a plugin wrote, or null. The server encodes and sends it after the chain. */
   response: DnsMessage | null = null;
+  /** The plugin that wrote the reply first ("" while none has, or when the server answered). */
+  writer = "";
   #sentHooks: SentHook[] | null = null;
 
   constructor(
@@ -37,6 +39,8 @@ export class QueryContext {
     readonly local: Deno.NetAddr,
     /** The zone of the server block key that routed this query, e.g. "example.org.". */
     readonly zone: string,
+    /** The listener, named as CoreDNS names servers in metrics: `dns://:53`, `dns://127.0.0.1:53`. */
+    readonly server: string = serverLabel(local.hostname, local.port),
   ) {
     this.question = request.questions[0];
     this.qname = fqdn(this.question.name);
@@ -70,4 +74,14 @@ export class QueryContext {
     const hooks = this.#sentHooks;
     if (hooks) { for (const h of hooks) h(this, reply, size, rcode); }
   }
+}
+
+/**
+ * CoreDNS's name for a DNS listener (its metrics' `server` label): `dns://:53` for a wildcard
+ * address, `dns://127.0.0.1:53` or `dns://[::1]:53` for a bound one.
+ */
+export function serverLabel(hostname: string, port: number): string {
+  const wildcard = hostname === "" || hostname === "::" || hostname === "0.0.0.0";
+  const host = wildcard ? "" : hostname.includes(":") ? `[${hostname}]` : hostname;
+  return `dns://${host}:${port}`;
 }

@@ -15,6 +15,8 @@
  */
 export interface Resource {
   start?(): Promise<void>;
+  /** Runs on shutdown only, before anything closes (health's lameduck, ready's "Shutting down"). */
+  beforeStop?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export class ResourcePool {
   async close(): Promise<void> {
     await this.abort();
     const live = [...this.#live.values()].map((e) => e.resource);
+    await Promise.allSettled(live.map((r) => r.beforeStop?.()));
     this.#live = new Map();
     await closeAll(live);
   }

@@ -30,6 +30,8 @@ export interface PacketSource {
   proto: Proto;
   remote: Deno.NetAddr;
   local: Deno.NetAddr;
+  /** The listener's name for metrics (`dns://:53`); derived from `local` when absent. */
+  server?: string;
 }
 
 /**
@@ -72,6 +74,7 @@ export async function respond(
     source.remote,
     source.local,
     route?.zone ?? ".",
+    source.server,
   );
   if (!route || !route.chain) return finish(q, replyTo(request, Rcode.REFUSED));
 

@@ -7,7 +7,7 @@ import { defaultCorefile, loadCorefile, parseCorefile } from "../corefile/mod.ts
 import { keyString, type ServerBlock } from "../corefile/types.ts";
 import { DIRECTIVES } from "../plugins/registry.ts";
 import { buildConfig } from "./config.ts";
-import { onReloadRequest } from "./lifecycle.ts";
+import { configActivated, onReloadRequest } from "./lifecycle.ts";
 import type { DnsListener } from "./listener.ts";
 import { errorMessage, logger } from "./logger.ts";
 import { setActiveReadiness } from "./readiness.ts";
@@ -39,7 +39,7 @@ export class Server {
   constructor(readonly options: ServerOptions) {}
 
   /** Reads the Corefile as the options say. Throws a CorefileError on bad input. */
-  readCorefile(): { blocks: ServerBlock[]; warnings: string[] } {
+  readCorefile(): { blocks: ServerBlock[]; warnings: string[]; files: readonly string[] } {
     const { corefilePath, dnsPort } = this.options;
     if (corefilePath === null) {
       return parseCorefile(defaultCorefile(dnsPort), {
@@ -53,7 +53,7 @@ export class Server {
 
   /** Loads the Corefile and starts serving it. Throws if it cannot; nothing is left open then. */
   start(): Promise<LoadedConfig> {
-    onReloadRequest((reason) => void this.reload(reason));
+    onReloadRequest((reason) => this.reload(reason));
     return this.#serialise(() => this.#apply());
   }
 
@@ -100,6 +100,7 @@ export class Server {
     for (const listener of built.routers.keys()) listener.activate();
     setActiveReadiness(built.readiness);
     await this.#pool.commit();
+    configActivated({ files: parsed.files });
     for (const w of parsed.warnings) log.warn(w);
     return {
       blocks: parsed.blocks,

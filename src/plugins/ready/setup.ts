@@ -1,0 +1,20 @@
+/** `ready [ADDRESS]` */
+import type { Setup } from "../plugin.ts";
+import { expectArgs, expectNoBlock } from "../shared/args.ts";
+import { parseHttpAddress, useHttpRoute } from "../shared/http.ts";
+import { readyHandler, ShutdownFlag } from "./handler.ts";
+
+/** Where /ready listens when no address is given (CoreDNS's default). */
+export const DEFAULT_READY_ADDRESS = ":8181";
+
+/** Sets up ready: a /ready endpoint reporting the readiness of the serving config's plugins. */
+export const setupReady: Setup = (d, ctx) => {
+  expectArgs(d, "ready", 0, 1);
+  expectNoBlock(d, "ready");
+  const address = parseHttpAddress(d.args[0] ?? DEFAULT_READY_ADDRESS, d, "ready");
+  // One flag per process, shared by every /ready address, kept while any config uses ready.
+  const shutdown = ctx.resources.use("ready|shutdown", () => new ShutdownFlag());
+  useHttpRoute(ctx.resources, "ready", address, "/ready", readyHandler(shutdown, ctx.log));
+  // ready answers over HTTP only; it adds nothing to the DNS chain (as in CoreDNS).
+  return null;
+};
