@@ -125,7 +125,9 @@ export function decode(bytes: Uint8Array): DnsMessage {
   return {
     id: m.id,
     type: m.type,
-    flags: m.flags,
+    // dns-packet reports QR as `type` and masks it out of `flags`; put it back, so that `flags`
+    // carries every header bit (a decoded upstream reply re-encodes as a response).
+    flags: m.flags | (m.type === "response" ? Flag.QR : 0),
     questions: m.questions ?? [],
     answers: m.answers ?? [],
     authorities: m.authorities ?? [],

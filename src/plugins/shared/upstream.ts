@@ -26,13 +26,19 @@ export interface UpstreamOptions {
   expireMs: number;
 }
 
-const UDP_BUFFER = 65_535;
+/**
+ * The smallest UDP reply buffer. The client's size would do (512 without EDNS), but some servers
+ * send more than they were allowed; a datagram cut short by a small buffer would be dropped as
+ * malformed, so take up to 4 KiB whatever the client said (the server truncates for the client).
+ */
+const MIN_UDP_BUFFER = 4096;
 const TCP_BUFFER = 4096;
 
 interface UdpSocket {
   readonly kind: "udp";
   readonly conn: Deno.DatagramConn;
-  readonly buf: Uint8Array;
+  /** Sized to the largest reply asked for so far on this socket. */
+  buf: Uint8Array;
   usedAt: number;
 }
 
@@ -60,7 +66,7 @@ export class Upstream {
   readonly #idle: { udp: UdpSocket[]; tcp: TcpSocket[] } = { udp: [], tcp: [] };
   /** Sockets an exchange is using right now, so that close() can interrupt it. */
   readonly #busy = new Set<Socket>();
-  #sweeper: number | undefined;
+  #sweeper: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
   constructor(readonly hostname: string, readonly port: number, options: UpstreamOptions) {
@@ -75,6 +81,7 @@ export class Upstream {
 
   /**
    * Sends `query` (wire bytes whose ID is already set) and returns the first acceptable reply.
+   * Over UDP, replies up to max(`udpSize`, 4 KiB) bytes are read; pass the client's EDNS size.
    * Throws ExchangeError on timeout, on network errors, or once the upstream is closed.
    */
   async exchange(
@@ -82,6 +89,7 @@ export class Upstream {
     question: Question,
     transport: Transport,
     timeoutMs: number,
+    udpSize = 512,
   ): Promise<DnsMessage> {
     const deadline = performance.now() + timeoutMs;
     // A cached TCP connection may have been closed by the upstream while idle; that is not the
@@ -89,7 +97,7 @@ export class Upstream {
     for (let attempt = 0;; attempt++) {
       const cached = this.#take(transport);
       try {
-        return await this.#exchangeOn(cached, query, question, transport, deadline);
+        return await this.#exchangeOn(cached, query, question, transport, deadline, udpSize);
       } catch (err) {
         if (err instanceof CachedClosed && attempt === 0) continue;
         if (err instanceof CachedClosed) throw new ExchangeError(err.message);
@@ -104,6 +112,7 @@ export class Upstream {
     question: Question,
     transport: Transport,
     deadline: number,
+    udpSize: number,
   ): Promise<DnsMessage> {
     if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
     let socket: Socket | undefined = cached;
@@ -120,7 +129,7 @@ export class Upstream {
       if (timedOut) throw new ExchangeError(`timeout after ${Math.round(remaining)}ms`);
       this.#busy.add(socket);
       const reply = socket.kind === "udp"
-        ? await this.#udpExchange(socket, query, question)
+        ? await this.#udpExchange(socket, query, question, udpSize)
         : await this.#tcpExchange(socket, query, question, cached !== undefined);
       this.#busy.delete(socket);
       this.#giveBack(socket);
@@ -148,14 +157,21 @@ export class Upstream {
         hostname: this.hostname.includes(":") ? "::" : "0.0.0.0",
         port: 0,
       });
-      return { kind: "udp", conn, buf: new Uint8Array(UDP_BUFFER), usedAt: 0 };
+      return { kind: "udp", conn, buf: new Uint8Array(MIN_UDP_BUFFER), usedAt: 0 };
     }
     const conn = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
     conn.setNoDelay(true);
     return { kind: "tcp", conn, buf: new Uint8Array(TCP_BUFFER), len: 0, usedAt: 0 };
   }
 
-  async #udpExchange(s: UdpSocket, query: Uint8Array, question: Question): Promise<DnsMessage> {
+  async #udpExchange(
+    s: UdpSocket,
+    query: Uint8Array,
+    question: Question,
+    udpSize: number,
+  ): Promise<DnsMessage> {
+    const size = Math.min(Math.max(udpSize, MIN_UDP_BUFFER), 65_535);
+    if (s.buf.length < size) s.buf = new Uint8Array(size);
     await s.conn.send(query, { transport: "udp", hostname: this.hostname, port: this.port });
     for (;;) {
       const [data, from] = await s.conn.receive(s.buf);
@@ -218,7 +234,7 @@ export class Upstream {
   }
 
   #scheduleSweep(): void {
-    this.#sweeper = setTimeout(() => {
+    const sweeper = setTimeout(() => {
       this.#sweeper = undefined;
       const now = performance.now();
       for (const kind of ["udp", "tcp"] as const) {
@@ -230,8 +246,9 @@ export class Upstream {
       }
       if (this.#idle.udp.length + this.#idle.tcp.length > 0) this.#scheduleSweep();
     }, this.#options.expireMs);
+    this.#sweeper = sweeper;
     // Idle sockets alone should not keep the process alive.
-    Deno.unrefTimer(this.#sweeper);
+    Deno.unrefTimer(sweeper);
   }
 
   #destroy(s: Socket): void {

@@ -1,0 +1,456 @@
+/**
+ * cache: a front-end cache of whole replies, as CoreDNS's cache plugin.
+ *
+ * Replies are kept in two bounded maps, success (NOERROR with answers, delegations) and denial
+ * (NXDOMAIN and NODATA with an SOA, and SERVFAIL for a short while), keyed by the lowercased
+ * qname, qtype, qclass and the request's DO and CD bits. A hit is one map lookup; the reply is
+ * built fresh for the request (its ID, flags and question) with every TTL counted down to what is
+ * left of the entry's lifetime, so the cached entry itself is never handed out or changed.
+ */
+import {
+  type DnsMessage,
+  type DnsRecord,
+  Flag,
+  fqdn,
+  matchZone,
+  Opcode,
+  opcodeOf,
+  Rcode,
+  rcodeOf,
+  type ResourceRecord,
+} from "../../dns/message.ts";
+import type { CounterHandle } from "../../metrics/registry.ts";
+import type { QueryContext } from "../../server/query.ts";
+import type { HandlerResult, Next, Plugin } from "../plugin.ts";
+import {
+  cacheDrops,
+  cacheEvictions,
+  cacheHits,
+  cacheMisses,
+  cachePrefetches,
+  cacheRequests,
+  cacheSize,
+  servedStale,
+} from "./metrics.ts";
+
+/** Capacity and TTL bounds of one cache type. */
+export interface CacheClass {
+  /** Most entries kept; past it the oldest entry is evicted. 0 caches nothing of this type. */
+  capacity: number;
+  /** Longest time an entry is kept, in seconds. */
+  maxTtl: number;
+  /** Shortest time an entry is kept, in seconds. */
+  minTtl: number;
+}
+
+/** A cache directive, validated. */
+export interface CacheConfig {
+  /** Zones whose names are cached (lowercased FQDNs). */
+  zones: string[];
+  success: CacheClass;
+  denial: CacheClass;
+  /** How long SERVFAIL (and NOTIMP) replies are cached, in seconds; 0 disables. */
+  servfailTtl: number;
+  /** Refresh an entry seen this many times... (0 disables prefetch) */
+  prefetchAmount: number;
+  /** ...with no gap longer than this between hits, in milliseconds... */
+  prefetchGapMs: number;
+  /** ...once its remaining TTL falls to this percentage of its original TTL. */
+  prefetchPercentage: number;
+  /** Serve expired entries for up to this long, in seconds (0 disables serve_stale). */
+  staleSeconds: number;
+  /** serve_stale `verified`: ask upstream first and serve stale only when that fails. */
+  staleVerify: boolean;
+}
+
+type Kind = "success" | "denial";
+
+interface Counters {
+  requests: CounterHandle;
+  misses: CounterHandle;
+  successHits: CounterHandle;
+  denialHits: CounterHandle;
+  servedStale: CounterHandle;
+}
+
+/** One cached reply. Its sections are private copies, never written to a client as they are. */
+interface Entry {
+  readonly kind: Kind;
+  readonly rcode: number;
+  /** The reply's RA and AD bits. */
+  readonly flags: number;
+  readonly answers: readonly ResourceRecord[];
+  readonly authorities: readonly ResourceRecord[];
+  readonly additionals: readonly ResourceRecord[];
+  /** The lifetime the entry got, in seconds. */
+  readonly ttl: number;
+  /** When it was stored (the cache's clock). */
+  readonly stored: number;
+  /** Prefetch bookkeeping: hits without a gap longer than prefetchGapMs, and the last one. */
+  hits: number;
+  lastHit: number;
+}
+
+const SOA = "SOA";
+/** CoreDNS's floor for replies that carry no TTL at all. */
+const MINIMAL_DEFAULT_TTL = 5;
+/** CoreDNS's ceiling for any TTL. */
+const MAXIMUM_DEFAULT_TTL = 3600;
+
+/** The cache plugin instance of one server block. */
+export class Cache implements Plugin {
+  readonly name = "cache";
+  readonly #success = new Map<string, Entry>();
+  readonly #denial = new Map<string, Entry>();
+  readonly #zonesLabel: string;
+  /** Keys with a background refresh in flight, so a hot name is refreshed once. */
+  readonly #refreshing = new Set<string>();
+  readonly #tasks = new Set<Promise<void>>();
+  readonly #bound = new Map<string, Counters>();
+
+  /**
+   * `clock` gives the time in milliseconds (default `performance.now`); tests pass their own to
+   * age entries without waiting.
+   */
+  constructor(
+    readonly config: CacheConfig,
+    readonly clock: () => number = () => performance.now(),
+  ) {
+    this.#zonesLabel = config.zones.join(",");
+  }
+
+  /** The hot-path counters of one listener, bound once (a hit then records without lookups). */
+  #counters(server: string): Counters {
+    let c = this.#bound.get(server);
+    if (c === undefined) {
+      const zones = this.#zonesLabel;
+      c = {
+        requests: cacheRequests.bind([server, zones, ""]),
+        misses: cacheMisses.bind([server, zones, ""]),
+        successHits: cacheHits.bind([server, "success", zones, ""]),
+        denialHits: cacheHits.bind([server, "denial", zones, ""]),
+        servedStale: servedStale.bind([server, zones, ""]),
+      };
+      this.#bound.set(server, c);
+    }
+    return c;
+  }
+
+  /** Entries per type (for tests and status). */
+  get size(): { success: number; denial: number } {
+    return { success: this.#success.size, denial: this.#denial.size };
+  }
+
+  /** Resolves once every background refresh has finished (tests wait on this). */
+  async settled(): Promise<void> {
+    while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
+  }
+
+  async handle(q: QueryContext, next: Next): Promise<HandlerResult> {
+    if (
+      matchZone(q.qname, this.config.zones) === undefined ||
+      opcodeOf(q.request) !== Opcode.QUERY || q.qtype === "AXFR" || q.qtype === "IXFR"
+    ) {
+      return next();
+    }
+    const server = q.server;
+    const counters = this.#counters(server);
+    const key = cacheKey(q);
+    const now = this.clock();
+    counters.requests.inc();
+
+    const entry = this.#lookup(key, now);
+    if (entry === undefined) {
+      counters.misses.inc();
+      return this.#miss(q, next, key, server);
+    }
+    (entry.kind === "success" ? counters.successHits : counters.denialHits).inc();
+
+    let ttl = remaining(entry, now);
+    if (ttl <= 0) {
+      if (this.config.staleVerify) {
+        const result = await this.#verifyStale(q, next, key, server);
+        if (result !== null) return result.value;
+      } else {
+        this.#refreshAfterSend(q, next, key, server, entry);
+      }
+      counters.servedStale.inc();
+      ttl = 0;
+    } else if (this.#shouldPrefetch(entry, now, ttl)) {
+      this.#refreshAfterSend(q, next, key, server, entry);
+    }
+    q.write(toReply(entry, q, ttl));
+  }
+
+  /** The entry for `key` that may still be served (fresh, or stale within serve_stale). */
+  #lookup(key: string, now: number): Entry | undefined {
+    const stale = this.config.staleSeconds;
+    const usable = (e: Entry | undefined): e is Entry => {
+      if (e === undefined) return false;
+      const ttl = remaining(e, now);
+      return ttl > 0 || (stale > 0 && -ttl < stale);
+    };
+    const denial = this.#denial.get(key);
+    if (usable(denial)) return denial;
+    const success = this.#success.get(key);
+    return usable(success) ? success : undefined;
+  }
+
+  async #miss(q: QueryContext, next: Next, key: string, server: string): Promise<HandlerResult> {
+    const result = await next();
+    const reply = q.response;
+    if (reply !== null) this.#remember(q, key, server, reply, undefined, true);
+    return result;
+  }
+
+  /**
+   * Classifies `reply` and caches it if it may be cached. When `forClient`, also caps the
+   * reply's TTLs at the entry's lifetime (so a client never sees 1800 followed by 8) and clears
+   * AD for a client that did not ask for DNSSEC.
+   */
+  #remember(
+    q: QueryContext,
+    key: string,
+    server: string,
+    reply: DnsMessage,
+    previous: Entry | undefined,
+    forClient: boolean,
+  ): void {
+    const ttl = this.#store(q, key, server, reply, previous);
+    if (!forClient) return;
+    if (ttl > 0) {
+      reply.answers = capTtls(reply.answers, ttl);
+      reply.authorities = capTtls(reply.authorities, ttl);
+      reply.additionals = capTtls(reply.additionals, ttl);
+    }
+    if (!q.do && (q.request.flags & Flag.AD) === 0) reply.flags &= ~Flag.AD;
+  }
+
+  /** Stores `reply` under `key` if it may be cached; returns its lifetime, or 0 if not stored. */
+  #store(
+    q: QueryContext,
+    key: string,
+    server: string,
+    reply: DnsMessage,
+    previous: Entry | undefined,
+  ): number {
+    const cls = classify(reply);
+    if (cls === null) return 0;
+    const rq = reply.questions[0];
+    if (reply.questions.length !== 1 || rq.type !== q.qtype || fqdn(rq.name) !== q.qname) {
+      cacheDrops.inc([server, this.#zonesLabel, ""]);
+      return 0;
+    }
+    const config = this.config;
+    let ttl: number;
+    let kind: Kind;
+    if (cls === "servfail") {
+      ttl = config.servfailTtl;
+      kind = "denial";
+    } else {
+      kind = cls;
+      const bounds = config[cls];
+      ttl = Math.min(Math.max(minimalTtl(reply, cls), bounds.minTtl), bounds.maxTtl);
+    }
+    const capacity = config[kind].capacity;
+    if (ttl <= 0 || capacity <= 0) return 0;
+
+    const map = kind === "success" ? this.#success : this.#denial;
+    const other = kind === "success" ? this.#denial : this.#success;
+    const now = this.clock();
+    const entry: Entry = {
+      kind,
+      rcode: rcodeOf(reply),
+      flags: reply.flags & (Flag.RA | Flag.AD),
+      // Copies: the records belong to whoever made the reply, who may change them later.
+      answers: reply.answers.map(copyRecord),
+      authorities: reply.authorities.map(copyRecord),
+      additionals: reply.additionals.filter(isNotOpt).map(copyRecord),
+      ttl,
+      stored: now,
+      // A refreshed entry keeps the popularity its predecessor had gathered.
+      hits: previous?.hits ?? 0,
+      lastHit: previous?.lastHit ?? now,
+    };
+    // Delete first so that the key moves to the end: the map's order is the eviction order.
+    if (!map.delete(key) && map.size >= capacity) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
+      cacheEvictions.inc([server, kind, this.#zonesLabel, ""]);
+    }
+    map.set(key, entry);
+    other.delete(key);
+    cacheSize.set([server, "success", this.#zonesLabel, ""], this.#success.size);
+    cacheSize.set([server, "denial", this.#zonesLabel, ""], this.#denial.size);
+    return ttl;
+  }
+
+  #shouldPrefetch(e: Entry, now: number, ttl: number): boolean {
+    const { prefetchAmount, prefetchGapMs, prefetchPercentage } = this.config;
+    if (prefetchAmount <= 0) return false;
+    e.hits = now - e.lastHit > prefetchGapMs ? 1 : e.hits + 1;
+    e.lastHit = now;
+    const threshold = Math.ceil((prefetchPercentage / 100) * e.ttl);
+    return e.hits >= prefetchAmount && ttl <= Math.max(threshold, 1);
+  }
+
+  /**
+   * Refreshes `key` from the rest of the chain once the cached reply has been sent. The chain
+   * writes into the same query context, whose reply is already on its way, so nothing reaches
+   * the client twice.
+   */
+  #refreshAfterSend(q: QueryContext, next: Next, key: string, server: string, old: Entry): void {
+    if (this.#refreshing.has(key)) return;
+    this.#refreshing.add(key);
+    q.onSent(() => {
+      // Start on a microtask, after the server has finished with the query context.
+      const task = Promise.resolve()
+        .then(() => this.#refresh(q, next, key, server, old))
+        .finally(() => {
+          this.#refreshing.delete(key);
+          this.#tasks.delete(task);
+        });
+      this.#tasks.add(task);
+    });
+  }
+
+  async #refresh(q: QueryContext, next: Next, key: string, server: string, old: Entry) {
+    cachePrefetches.inc([server, this.#zonesLabel, ""]);
+    q.response = null;
+    try {
+      await next();
+    } catch {
+      return; // the entry stays as it is; the next query tries again
+    }
+    const reply = q.response as DnsMessage | null;
+    if (reply !== null) this.#store(q, key, server, reply, old);
+  }
+
+  /**
+   * serve_stale verified: asks the chain first. A NOERROR or NXDOMAIN reply replaces the entry
+   * and is returned ({value}); anything else returns null and the stale entry is served.
+   */
+  async #verifyStale(
+    q: QueryContext,
+    next: Next,
+    key: string,
+    server: string,
+  ): Promise<{ value: HandlerResult } | null> {
+    let result: HandlerResult;
+    try {
+      result = await next();
+    } catch {
+      q.response = null;
+      return null;
+    }
+    const reply = q.response;
+    if (reply !== null) {
+      const rcode = rcodeOf(reply);
+      if (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN) {
+        this.#remember(q, key, server, reply, undefined, true);
+        return { value: result };
+      }
+    }
+    q.response = null;
+    return null;
+  }
+}
+
+/** The cache key: qtype, qclass, DO and CD bits, and the lowercased qname. */
+function cacheKey(q: QueryContext): string {
+  const bits = (q.do ? 1 : 0) | ((q.request.flags & Flag.CD) !== 0 ? 2 : 0);
+  return `${q.qtype} ${q.qclass} ${bits} ${q.qname}`;
+}
+
+/** Seconds of life an entry has left; negative once expired. */
+function remaining(e: Entry, now: number): number {
+  return e.ttl - Math.floor((now - e.stored) / 1000);
+}
+
+/** Which cache a reply belongs in, or null if it must not be cached (CoreDNS's Typify). */
+function classify(reply: DnsMessage): Kind | "servfail" | null {
+  if ((reply.flags & Flag.TC) !== 0 || opcodeOf(reply) !== Opcode.QUERY) return null;
+  const rcode = rcodeOf(reply);
+  if (rcode === Rcode.NOERROR && reply.answers.length > 0) return "success";
+  let soa = false;
+  let ns = false;
+  for (const r of reply.authorities) {
+    if (r.type === SOA) soa = true;
+    else if (r.type === "NS") ns = true;
+  }
+  if (soa && (rcode === Rcode.NOERROR || rcode === Rcode.NXDOMAIN)) return "denial";
+  if (rcode === Rcode.SERVFAIL || rcode === Rcode.NOTIMP) return "servfail";
+  if (ns && rcode === Rcode.NOERROR) return "success"; // a delegation
+  // NOERROR with nothing, or NXDOMAIN without an SOA: no TTL to trust, so not cached.
+  return null;
+}
+
+/**
+ * The lowest TTL in the reply (OPT excluded), at most an hour; for a denial, also the SOA's
+ * MINIMUM (RFC 2308). A reply with no records at all gets CoreDNS's 5 s.
+ */
+function minimalTtl(reply: DnsMessage, kind: Kind): number {
+  let min = MAXIMUM_DEFAULT_TTL;
+  let records = 0;
+  const scan = (rrs: readonly DnsRecord[]) => {
+    for (const r of rrs) {
+      if (r.type === "OPT") continue;
+      records++;
+      const rr = r as ResourceRecord;
+      const ttl = rr.ttl ?? 0;
+      if (ttl < min) min = ttl;
+      if (kind === "denial" && rr.type === SOA && typeof rr.data?.minimum === "number") {
+        if (rr.data.minimum < min) min = rr.data.minimum;
+      }
+    }
+  };
+  scan(reply.answers);
+  scan(reply.authorities);
+  scan(reply.additionals);
+  return records === 0 ? MINIMAL_DEFAULT_TTL : min;
+}
+
+function copyRecord(r: ResourceRecord): ResourceRecord {
+  return { ...r };
+}
+
+function isNotOpt(r: DnsRecord): r is ResourceRecord {
+  return r.type !== "OPT";
+}
+
+/**
+ * `rrs` with every TTL above `ttl` lowered to it. Records are replaced, not changed: the plugin
+ * that made them may hold them in its own data.
+ */
+function capTtls<T extends DnsRecord>(rrs: T[], ttl: number): T[] {
+  return rrs.map((r) =>
+    r.type !== "OPT" && ((r as ResourceRecord).ttl ?? 0) > ttl ? { ...r, ttl } : r
+  );
+}
+
+function withTtl(rrs: readonly ResourceRecord[], ttl: number): ResourceRecord[] {
+  const out = new Array<ResourceRecord>(rrs.length);
+  for (let i = 0; i < rrs.length; i++) out[i] = { ...rrs[i], ttl };
+  return out;
+}
+
+/**
+ * A reply to `q` built from `e`: the request's ID, opcode, RD, CD and question, the entry's rcode,
+ * RA and AD (AD only for a client that asked for DNSSEC), AA clear as the answer comes from a
+ * cache, and every record with `ttl`.
+ */
+function toReply(e: Entry, q: QueryContext, ttl: number): DnsMessage {
+  const req = q.request;
+  let flags = Flag.QR | (req.flags & (Flag.RD | Flag.CD | (0xf << 11))) | (e.rcode & 0xf) |
+    (e.flags & Flag.RA);
+  if ((e.flags & Flag.AD) !== 0 && (q.do || (req.flags & Flag.AD) !== 0)) flags |= Flag.AD;
+  return {
+    id: req.id,
+    type: "response",
+    flags,
+    questions: req.questions,
+    answers: withTtl(e.answers, ttl),
+    authorities: withTtl(e.authorities, ttl),
+    additionals: withTtl(e.additionals, ttl),
+  };
+}
