@@ -5,6 +5,7 @@
  */
 import { runCheck } from "./src/cli/check.ts";
 import { UsageError } from "./src/cli/flags.ts";
+import { runHostsCommand } from "./src/cli/hosts.ts";
 import { runServe } from "./src/cli/serve.ts";
 import { runSlotsCommand } from "./src/cli/slots.ts";
 import { CorefileError } from "./src/corefile/types.ts";
@@ -22,6 +23,7 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   serve: runServe,
   check: runCheck,
+  hosts: runHostsCommand,
   slots: runSlotsCommand,
   help: () => {
     console.log(USAGE);

@@ -133,6 +133,8 @@ export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {})
       // Reconnect quickly once etcd is back; gRPC's default backoff grows to two minutes.
       "grpc.initial_reconnect_backoff_ms": 200,
       "grpc.max_reconnect_backoff_ms": 2000,
+      // A large hosts file is one value; gRPC's default 4 MiB receive limit would refuse it.
+      "grpc.max_receive_message_length": -1,
     },
     faultHandling: {
       global: retryPolicy(Math.max(2, hosts.length)) as unknown as NonNullable<

@@ -50,7 +50,13 @@ export function answerFromTable(
   } else if (qtype === "A" || qtype === "AAAA") {
     const ips = (qtype === "A" ? table.v4 : table.v6).get(qname);
     if (ips !== undefined) {
-      answers = ips.map((ip) => ({ name: owner, type: qtype, class: "IN", ttl: options.ttl, data: ip }));
+      answers = ips.map((ip) => ({
+        name: owner,
+        type: qtype,
+        class: "IN",
+        ttl: options.ttl,
+        data: ip,
+      }));
     }
   }
 

@@ -161,8 +161,13 @@ const HEX = "0123456789abcdef";
 /** The reverse lookup name of a canonical address, e.g. "1.0.0.10.in-addr.arpa.". */
 export function reverseName(ip: ParsedIp): string {
   if (ip.family === 4) {
-    const p = ip.text.split(".");
-    return `${p[3]}.${p[2]}.${p[1]}.${p[0]}.in-addr.arpa.`;
+    const t = ip.text;
+    const a = t.indexOf(".");
+    const b = t.indexOf(".", a + 1);
+    const c = t.indexOf(".", b + 1);
+    return `${t.slice(c + 1)}.${t.slice(b + 1, c)}.${t.slice(a + 1, b)}.${
+      t.slice(0, a)
+    }.in-addr.arpa.`;
   }
   const groups = parseV6(ip.text)!;
   const nibbles: string[] = [];

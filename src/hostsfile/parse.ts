@@ -6,7 +6,7 @@
  * (any bad line refuses the whole file, every bad line reported with its number).
  */
 import { inZone } from "../dns/message.ts";
-import { parseIp, type ParsedIp } from "./ip.ts";
+import { type ParsedIp, parseIp } from "./ip.ts";
 
 /** One usable line of a hosts file. */
 export interface HostsRecord {
@@ -71,14 +71,14 @@ export function parseHosts(text: string, options: HostsParseOptions = {}): Hosts
     lineNo++;
     const raw = text.slice(pos, end);
     pos = end + 1;
-    const hash = raw.indexOf("#");
-    const line = hash >= 0 ? raw.slice(0, hash) : raw;
-    if (line.length === 0) continue;
-    const fields = splitFields(line);
-    if (fields === null) {
+    if (raw.length === 0) continue;
+    // Garbage is refused wherever it stands, comments included: such a text is no hosts file.
+    if (hasBinary(raw)) {
       problems.push({ line: lineNo, reason: "binary data (control characters or invalid UTF-8)" });
       continue;
     }
+    const hash = raw.indexOf("#");
+    const fields = splitFields(hash >= 0 ? raw.slice(0, hash) : raw);
     if (fields.length === 0) continue;
     const ip = parseIp(fields[0]);
     if (ip === null) {
@@ -122,11 +122,21 @@ export function parseHostsStrict(
   return records;
 }
 
-/**
- * Splits a line on spaces and tabs; returns null if it holds control characters or U+FFFD
- * (what invalid UTF-8 decodes to), which means the text is not a hosts file.
- */
-function splitFields(line: string): string[] | null {
+/** Whether a line holds control characters (other than blanks) or U+FFFD (invalid UTF-8). */
+function hasBinary(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 32) {
+      if (c !== 9 && c !== 13 && c !== 11 && c !== 12) return true;
+    } else if (c === 127 || c === 0xfffd) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Splits a line on blanks (space, tab, CR, VT, FF). */
+function splitFields(line: string): string[] {
   const fields: string[] = [];
   let start = -1;
   for (let i = 0; i < line.length; i++) {
@@ -136,10 +146,9 @@ function splitFields(line: string): string[] | null {
         fields.push(line.slice(start, i));
         start = -1;
       }
-      continue;
+    } else if (start < 0) {
+      start = i;
     }
-    if (c < 32 || c === 127 || c === 0xfffd) return null;
-    if (start < 0) start = i;
   }
   if (start >= 0) fields.push(line.slice(start));
   return fields;

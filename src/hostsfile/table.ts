@@ -38,21 +38,13 @@ export class HostsTable {
     const v4 = new Map<string, string[]>();
     const v6 = new Map<string, string[]>();
     const ptr = new Map<string, string[]>();
-    // The reverse name of one address is computed once even when many lines repeat it.
-    const reverseOf = new Map<string, string>();
     let size = 0;
     for (const records of sources) {
       for (const r of records) {
         const byName = r.ip.family === 4 ? v4 : v6;
         const ip = r.ip.text;
-        let rev: string | undefined;
-        if (options.reverse) {
-          rev = reverseOf.get(ip);
-          if (rev === undefined) {
-            rev = reverseName(r.ip);
-            reverseOf.set(ip, rev);
-          }
-        }
+        const rev = options.reverse ? reverseName(r.ip) : undefined;
+        let revNames = rev === undefined ? undefined : ptr.get(rev);
         for (const name of r.names) {
           const ips = byName.get(name);
           if (ips === undefined) {
@@ -63,10 +55,12 @@ export class HostsTable {
             continue;
           }
           size++;
-          if (rev !== undefined) {
-            const names = ptr.get(rev);
-            if (names === undefined) ptr.set(rev, [name]);
-            else if (!names.includes(name)) names.push(name);
+          if (rev === undefined) continue;
+          if (revNames === undefined) {
+            revNames = [name];
+            ptr.set(rev, revNames);
+          } else if (!revNames.includes(name)) {
+            revNames.push(name);
           }
         }
       }

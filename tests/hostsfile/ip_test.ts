@@ -5,7 +5,19 @@ Deno.test("parseIp: IPv4 literals", () => {
   assert.deepEqual(parseIp("10.0.0.1"), { family: 4, text: "10.0.0.1" });
   assert.deepEqual(parseIp("255.255.255.255"), { family: 4, text: "255.255.255.255" });
   assert.deepEqual(parseIp("0.0.0.0"), { family: 4, text: "0.0.0.0" });
-  for (const bad of ["123.123.123", "321.321.321.321", "1.2.3.4.5", "01.2.3.4", "1..2.3", "1.2.3.", "", "a.b.c.d", "1.2.3.4 "]) {
+  for (
+    const bad of [
+      "123.123.123",
+      "321.321.321.321",
+      "1.2.3.4.5",
+      "01.2.3.4",
+      "1..2.3",
+      "1.2.3.",
+      "",
+      "a.b.c.d",
+      "1.2.3.4 ",
+    ]
+  ) {
     assert.equal(parseIp(bad), null, bad);
   }
 });
@@ -27,7 +39,20 @@ Deno.test("parseIp: IPv6 literals, canonical RFC 5952 text, zone stripped", () =
     ["::1.2.3.4", "::102:304"],
   ];
   for (const [inp, out] of cases) assert.deepEqual(parseIp(inp), { family: 6, text: out }, inp);
-  for (const bad of [":", ":::", "1:", ":1", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "g::1", "%lo0", "::1.2.3"]) {
+  for (
+    const bad of [
+      ":",
+      ":::",
+      "1:",
+      ":1",
+      "1::2::3",
+      "1:2:3:4:5:6:7:8:9",
+      "12345::",
+      "g::1",
+      "%lo0",
+      "::1.2.3",
+    ]
+  ) {
     assert.equal(parseIp(bad), null, bad);
   }
 });

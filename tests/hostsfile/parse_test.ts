@@ -203,7 +203,11 @@ Deno.test("100,000 entries load (time is reported, not asserted)", () => {
   const lines: string[] = [];
   for (let i = 0; i < 100_000; i++) {
     const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    lines.push(i % 10 === 0 ? `fd00::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)} host${i}.example.org` : `${ip} host${i}.example.org h${i}`);
+    lines.push(
+      i % 10 === 0
+        ? `fd00::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)} host${i}.example.org`
+        : `${ip} host${i}.example.org h${i}`,
+    );
   }
   const text = lines.join("\n") + "\n";
   const t0 = performance.now();
@@ -216,7 +220,9 @@ Deno.test("100,000 entries load (time is reported, not asserted)", () => {
   assert.deepEqual(t.v4.get("host99999.example.org."), ["10.1.134.159"]);
   assert.deepEqual(t.v6.get("host99990.example.org."), ["fd00::1:8696"]);
   console.log(
-    `100k-entry hosts file (${(text.length / 1e6).toFixed(1)} MB): parse ${(t1 - t0).toFixed(0)} ms, ` +
+    `100k-entry hosts file (${(text.length / 1e6).toFixed(1)} MB): parse ${
+      (t1 - t0).toFixed(0)
+    } ms, ` +
       `table ${(t2 - t1).toFixed(0)} ms, total ${(t2 - t0).toFixed(0)} ms`,
   );
 });

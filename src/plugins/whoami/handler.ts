@@ -17,7 +17,8 @@ export class WhoamiPlugin implements Plugin {
       : { type: "A", name, class: "IN", ttl: 0, data: ip };
     const port: ResourceRecord = {
       type: "SRV",
-      name: `_${q.proto}.${name}`,
+      // The root name has no labels to prefix: `_udp.` would encode an empty label.
+      name: name === "" || name === "." ? `_${q.proto}` : `_${q.proto}.${name}`,
       class: "IN",
       ttl: 0,
       data: { priority: 0, weight: 0, port: q.remote.port, target: "." },

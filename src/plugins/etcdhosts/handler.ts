@@ -1,0 +1,16 @@
+/** etcdhosts: answers A, AAAA and PTR from a hosts file kept in etcd, entirely from memory. */
+import { answerFromTable, type HostsAnswerOptions } from "../../hostsfile/answer.ts";
+import type { QueryContext } from "../../server/query.ts";
+import type { HandlerResult, Next, Plugin } from "../plugin.ts";
+import type { EtcdHostsSource } from "./source.ts";
+
+/** The etcdhosts plugin: the shared hosts answering over the table an EtcdHostsSource keeps. */
+export class EtcdHostsPlugin implements Plugin {
+  readonly name = "etcdhosts";
+
+  constructor(readonly source: EtcdHostsSource, readonly options: HostsAnswerOptions) {}
+
+  handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult> {
+    return answerFromTable(q, next, this.source.table, this.options);
+  }
+}

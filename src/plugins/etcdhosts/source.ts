@@ -1,0 +1,285 @@
+/**
+ * The hosts file behind an etcdhosts plugin: one etcd key holding hosts(5) text, loaded at start,
+ * kept current by a resilient watch (which re-reads after compaction or a cancelled watch), and
+ * optionally re-read on a timer (`force_reload`).
+ *
+ * Serving never depends on etcd: queries read `table`, which is replaced whole after each
+ * successful load. A failed read, a deleted key or a value with no usable line keeps the last
+ * good table, with a log line and a metric. Starting never waits on etcd for long: when etcd is
+ * down the plugin serves its inline entries and loads the key once etcd answers.
+ */
+import type { Etcd3 } from "etcd3";
+import { connectEtcd, explainEtcdError } from "../../etcd/client.ts";
+import { describeEndpoints, type EtcdOptions } from "../../etcd/options.ts";
+import { ResilientWatch, type WatchEvent } from "../../etcd/watch.ts";
+import { type HostsRecord, parseHosts } from "../../hostsfile/parse.ts";
+import { HostsTable } from "../../hostsfile/table.ts";
+import { errorMessage, type Logger } from "../../server/logger.ts";
+import type { Resource } from "../../server/resources.ts";
+import {
+  badLinesGauge,
+  entriesGauge,
+  errorsCounter,
+  reloadsCounter,
+  reloadTimestamp,
+  revisionGauge,
+} from "./metrics.ts";
+
+/** What an EtcdHostsSource reads and how it builds its table. */
+export interface EtcdHostsOptions {
+  etcd: EtcdOptions;
+  /** The etcd key holding the hosts file. */
+  key: string;
+  zones: readonly string[];
+  reverse: boolean;
+  inline: readonly HostsRecord[];
+  /** Re-read period in milliseconds; 0 disables the timer (the watch still runs). */
+  forceReloadMs: number;
+  log: Logger;
+  /** Builds the client; tests may replace it. Default `connectEtcd`. */
+  connect?: (opts: EtcdOptions) => Promise<Etcd3>;
+}
+
+/** The longest `start()` waits for the first load before letting the server serve. */
+const MAX_START_WAIT_MS = 3000;
+/** How many bad lines one load logs individually; the rest are counted. */
+const MAX_LOGGED_PROBLEMS = 5;
+
+/** A hosts file in etcd, kept in memory as a HostsTable. See the module comment. */
+export class EtcdHostsSource implements Resource {
+  /** The current table; replaced whole on each successful load. */
+  table: HostsTable;
+  readonly #o: EtcdHostsOptions;
+  #loaded = false;
+  /** The newest mod revision seen (served or rejected); older values are ignored. */
+  #modRevision = 0;
+  #hasData = false;
+  #keyMissing = false;
+  #client: Etcd3 | null = null;
+  #watch: ResilientWatch | null = null;
+  #closed = false;
+  #run: Promise<void> | null = null;
+  #forceTimer: ReturnType<typeof setInterval> | undefined;
+  #forceRead: Promise<void> | null = null;
+  #forceFailing = false;
+  #wake: (() => void) | null = null;
+  #settleFirst!: () => void;
+  readonly #firstAttempt: Promise<void>;
+
+  constructor(options: EtcdHostsOptions) {
+    this.#o = options;
+    this.table = HostsTable.build([options.inline], { reverse: options.reverse });
+    this.#firstAttempt = new Promise((resolve) => (this.#settleFirst = resolve));
+  }
+
+  /** Whether the key has been read from etcd at least once (present or not). */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** The mod revision of the value served, 0 when none. */
+  get revision(): number {
+    return this.#hasData ? this.#modRevision : 0;
+  }
+
+  /** Whether a watch stream is established. */
+  get watching(): boolean {
+    return this.#watch?.connected ?? false;
+  }
+
+  /**
+   * Starts loading and watching in the background, and waits a little (at most the etcd
+   * timeout, capped at 3 s) for the first read so that a healthy cluster serves its records
+   * from the first query. Never fails because etcd is down.
+   */
+  async start(): Promise<void> {
+    entriesGauge.set([this.#o.key], this.table.size);
+    this.#run = this.#connect();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = Math.min(this.#o.etcd.timeoutMs, MAX_START_WAIT_MS);
+    await Promise.race([
+      this.#firstAttempt,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, bound))),
+    ]);
+    clearTimeout(timer);
+    if (!this.#loaded && !this.#closed) {
+      this.#o.log.warn(
+        `cannot read key ${this.#o.key} from etcd at ${describeEndpoints(this.#o.etcd)} yet; ` +
+          `serving the ${this.table.size} inline entries until etcd answers`,
+      );
+    }
+  }
+
+  /** Stops the watch and the timer and closes the client. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#wake?.();
+    if (this.#forceTimer !== undefined) clearInterval(this.#forceTimer);
+    this.#forceTimer = undefined;
+    await this.#run;
+    await this.#watch?.close();
+    await this.#forceRead;
+    this.#client?.close();
+    this.#client = null;
+    this.#settleFirst();
+  }
+
+  /** Builds the client (retrying: a dns+srv lookup may fail for a while), then watches. */
+  async #connect(): Promise<void> {
+    const connect = this.#o.connect ?? connectEtcd;
+    let backoff = 500;
+    let client: Etcd3 | null = null;
+    while (!this.#closed) {
+      try {
+        client = await connect(this.#o.etcd);
+        break;
+      } catch (err) {
+        this.#o.log.error(`cannot set up the etcd client: ${errorMessage(err)}; retrying`);
+        this.#settleFirst();
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, backoff);
+          function done() {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.#wake = done;
+        });
+        this.#wake = null;
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+    if (this.#closed || client === null) {
+      client?.close();
+      return;
+    }
+    this.#client = client;
+    this.#watch = new ResilientWatch({
+      client,
+      key: this.#o.key,
+      onEvents: (events) => this.#onEvents(events),
+      onResync: () => this.#read(),
+      log: this.#o.log,
+      name: `key ${this.#o.key}`,
+    });
+    this.#watch.start();
+    if (this.#o.forceReloadMs > 0) {
+      this.#forceTimer = setInterval(() => this.#forceReload(), this.#o.forceReloadMs);
+    }
+  }
+
+  /** Reads the key and applies it; resolves to the store revision of the read. */
+  async #read(): Promise<number> {
+    const client = this.#client;
+    if (client === null || this.#closed) return 0;
+    const { key, etcd } = this.#o;
+    let res;
+    try {
+      res = await client.get(key).exec();
+    } catch (err) {
+      errorsCounter.inc([key, "read"]);
+      this.#settleFirst();
+      throw new Error(`${explainEtcdError(err, etcd)}; keeping the last good data`);
+    }
+    const revision = Number(res.header.revision);
+    if (this.#closed) return revision;
+    const kv = res.kvs[0];
+    if (kv) this.#apply(kv.value, Number(kv.mod_revision));
+    // A read that started before a newer put arrived by watch must not call the key absent.
+    else if (revision >= this.#modRevision) this.#absent(revision);
+    this.#loaded = true;
+    this.#settleFirst();
+    return revision;
+  }
+
+  #forceReload(): void {
+    if (this.#forceRead !== null || this.#closed) return;
+    this.#forceRead = this.#read().then(
+      () => {
+        if (this.#forceFailing) this.#o.log.info(`force_reload of key ${this.#o.key} works again`);
+        this.#forceFailing = false;
+      },
+      (err) => {
+        // One line per outage, not one per tick.
+        if (!this.#forceFailing) this.#o.log.warn(`force_reload: ${errorMessage(err)}`);
+        this.#forceFailing = true;
+      },
+    ).finally(() => (this.#forceRead = null));
+  }
+
+  #onEvents(events: WatchEvent[]): void {
+    // Only the newest state of the one key matters.
+    const last = events[events.length - 1];
+    if (last.type === "put") this.#apply(last.value, last.modRevision);
+    else this.#absent(last.modRevision);
+  }
+
+  /** The key is absent (never written, or deleted at `revision`): keep what we serve. */
+  #absent(revision: number): void {
+    if (this.#keyMissing) return;
+    this.#keyMissing = true;
+    const { key, log } = this.#o;
+    if (this.#hasData) {
+      errorsCounter.inc([key, "deleted"]);
+      log.warn(
+        `key ${key} was deleted from etcd (revision ${revision}); keeping the last good data ` +
+          `(${this.table.size} entries, revision ${this.#modRevision}). Write it again with ` +
+          `'etcdns hosts upload' or 'etcdns hosts rollback'`,
+      );
+    } else {
+      log.warn(
+        `key ${key} does not exist in etcd; serving the ${this.table.size} inline entries ` +
+          `until it is written (e.g. 'etcdns hosts upload FILE')`,
+      );
+    }
+  }
+
+  /** Parses and serves a new value, unless it is older than what we have or wholly unusable. */
+  #apply(bytes: Uint8Array, modRevision: number): void {
+    this.#keyMissing = false;
+    if (modRevision <= this.#modRevision) return;
+    this.#modRevision = modRevision;
+    const { key, log } = this.#o;
+    const started = performance.now();
+    const text = new TextDecoder().decode(bytes);
+    const { records, problems } = parseHosts(text, { zones: this.#o.zones });
+    if (problems.length > 0 && records.length === 0) {
+      errorsCounter.inc([key, "rejected"]);
+      const p = problems[0];
+      log.error(
+        `key ${key} at revision ${modRevision} has no usable line (${problems.length} bad, ` +
+          `line ${p.line}: ${p.reason}); keeping the last good data (${this.table.size} entries). ` +
+          `Check it with 'etcdns hosts dump' and fix it with 'etcdns hosts edit' or 'rollback'`,
+      );
+      return;
+    }
+    if (problems.length > 0) {
+      errorsCounter.inc([key, "bad_lines"]);
+      for (const p of problems.slice(0, MAX_LOGGED_PROBLEMS)) {
+        log.warn(`key ${key} revision ${modRevision} line ${p.line}: skipped: ${p.reason}`);
+      }
+      if (problems.length > MAX_LOGGED_PROBLEMS) {
+        log.warn(
+          `key ${key} revision ${modRevision}: ${
+            problems.length - MAX_LOGGED_PROBLEMS
+          } more bad lines skipped`,
+        );
+      }
+    }
+    this.table = HostsTable.build([records, this.#o.inline], { reverse: this.#o.reverse });
+    this.#hasData = true;
+    badLinesGauge.set([key], problems.length);
+    entriesGauge.set([key], this.table.size);
+    revisionGauge.set([key], modRevision);
+    reloadsCounter.inc([key]);
+    reloadTimestamp.set([key], Date.now() / 1000);
+    log.info(
+      `loaded key ${key} at revision ${modRevision}: ${
+        plural(this.table.size, "entry", "entries")
+      } in ${(performance.now() - started).toFixed(0)} ms`,
+    );
+  }
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -1,0 +1,50 @@
+/**
+ * hosts's setup: `hosts [FILE [ZONES...]] { INLINE; ttl; no_reverse; reload D; fallthrough }`,
+ * with CoreDNS's syntax and defaults (FILE /etc/hosts, ttl 3600, reload 5s).
+ */
+import type { Directive } from "../../corefile/types.ts";
+import { parseHostsBlock } from "../../hostsfile/block.ts";
+import type { Setup, SetupContext } from "../plugin.ts";
+import { expectArgs, expectNoBlock, fail, parseDuration } from "../shared/args.ts";
+import { pluginZones } from "../shared/zones.ts";
+import { HostsPlugin } from "./handler.ts";
+import { HostsFileSource } from "./source.ts";
+
+const PLUGIN = "hosts";
+
+/** The file CoreDNS reads when none is given. */
+export const DEFAULT_HOSTS_FILE = "/etc/hosts";
+
+/** CoreDNS's default check period. */
+export const DEFAULT_RELOAD_MS = 5000;
+
+/** Sets up hosts. */
+export const setupHosts: Setup = (d: Directive, ctx: SetupContext) => {
+  const path = d.args[0] ?? DEFAULT_HOSTS_FILE;
+  if (path === "") fail(d, PLUGIN, "the hosts file path is empty");
+  const zones = pluginZones(d.args.slice(1), ctx.zones, d, PLUGIN);
+  let reloadMs = DEFAULT_RELOAD_MS;
+  const block = parseHostsBlock(d, PLUGIN, zones, (p) => {
+    if (p.name !== "reload") return false;
+    expectNoBlock(p, PLUGIN);
+    expectArgs(p, PLUGIN, 1);
+    if (p.args[0].startsWith("-")) {
+      fail(p, PLUGIN, `invalid negative duration for reload '${p.args[0]}'`);
+    }
+    reloadMs = parseDuration(p.args[0], p, PLUGIN, "reload");
+    return true;
+  });
+  // Blocks with identical settings share one reader; a reload keeps it and its table.
+  const key = "hosts:" +
+    JSON.stringify([path, zones, block.reverse, block.inlineText, reloadMs]);
+  const source = ctx.resources.use(key, () =>
+    new HostsFileSource({
+      path,
+      zones,
+      reverse: block.reverse,
+      inline: block.inline,
+      reloadMs,
+      log: ctx.log,
+    }));
+  return new HostsPlugin(source, { zones, ttl: block.ttl, fallthrough: block.fallthrough });
+};

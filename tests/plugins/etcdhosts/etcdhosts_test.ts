@@ -1,0 +1,201 @@
+/**
+ * etcdhosts against a real etcd: load at start, watch, keep the last good data on deletion
+ * and bad values, etcd down at start, etcd restart, and compaction while disconnected.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Rcode } from "../../../src/dns/message.ts";
+import { EtcdHostsPlugin } from "../../../src/plugins/etcdhosts/handler.ts";
+import { badLinesGauge, errorsCounter } from "../../../src/plugins/etcdhosts/metrics.ts";
+import { setupEtcdHosts } from "../../../src/plugins/etcdhosts/setup.ts";
+import { startEtcd, type TestEtcd } from "../../helpers/etcd.ts";
+import { waitFor } from "../../helpers/wait.ts";
+import { ask, type Harness, records, setUp } from "../hosts/_helpers.ts";
+import { startProxy } from "./_proxy.ts";
+
+function corefile(endpoint: string, key: string, extra = ""): string {
+  return `. {\netcdhosts . {\nendpoint ${endpoint}\nkey ${key}\ntimeout 1s\n${extra}\n}\n}\n`;
+}
+
+async function a(h: Harness, name: string): Promise<string[]> {
+  return (await ask(h.plugin, name, "A")).reply?.answers.map((r) => String(r.data)) ?? [];
+}
+
+function source(h: Harness) {
+  return (h.plugin as EtcdHostsPlugin).source;
+}
+
+async function withEtcd(fn: (etcd: TestEtcd) => Promise<void>): Promise<void> {
+  const etcd = await startEtcd();
+  try {
+    await fn(etcd);
+  } finally {
+    await etcd.close();
+  }
+}
+
+Deno.test("etcdhosts: loads at start, answers as hosts, follows changes", async () => {
+  await withEtcd(async (etcd) => {
+    const c = etcd.client();
+    const key = "/t/load";
+    await c.put(key).value("10.0.0.1 web.example.org\n10.0.0.2 web.example.org\n::1 v6only\n");
+    const h = setUp(
+      setupEtcdHosts,
+      corefile(etcd.endpoint, key, "10.9.9.9 inline.example.org"),
+      "etcdhosts",
+    );
+    try {
+      await h.start();
+      assert.ok(source(h).loaded, "the first read finished within start()");
+      assert.deepEqual(h.readiness.notReady(), []);
+      assert.deepEqual(await a(h, "WEB.example.org."), ["10.0.0.1", "10.0.0.2"]);
+      assert.deepEqual(await a(h, "inline.example.org."), ["10.9.9.9"]);
+      const nodata = await ask(h.plugin, "v6only.", "A");
+      assert.equal(nodata.rcode, Rcode.NOERROR);
+      assert.deepEqual(nodata.reply?.answers, []);
+      assert.equal((await ask(h.plugin, "nothere.", "A")).rcode, Rcode.SERVFAIL);
+      assert.deepEqual(records(await ask(h.plugin, "1.0.0.10.in-addr.arpa.", "PTR")), [
+        "1.0.0.10.in-addr.arpa 3600 PTR web.example.org",
+      ]);
+
+      await c.put(key).value("10.0.0.3 web.example.org\n");
+      await waitFor(
+        "the change",
+        async () => (await a(h, "web.example.org.")).join() === "10.0.0.3",
+      );
+      assert.deepEqual(await a(h, "inline.example.org."), ["10.9.9.9"], "inline entries stay");
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: a deleted key, a garbage value and bad lines keep the last good data", async () => {
+  await withEtcd(async (etcd) => {
+    const c = etcd.client();
+    const key = "/t/keep";
+    await c.put(key).value("10.0.0.1 a\n10.0.0.2 b\n");
+    const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key), "etcdhosts");
+    try {
+      await h.start();
+      assert.deepEqual(await a(h, "a."), ["10.0.0.1"]);
+      const rev = source(h).revision;
+
+      await c.delete().key(key);
+      await waitFor("the delete counted", () => errorsCounter.get([key, "deleted"]) === 1);
+      assert.deepEqual(await a(h, "a."), ["10.0.0.1"], "still served after the delete");
+      assert.equal(source(h).revision, rev);
+
+      await c.put(key).value(Buffer.from([0, 1, 2, 255, 254, 10, 0xc3, 0x28, 10, 7, 7]));
+      await waitFor("the garbage rejected", () => errorsCounter.get([key, "rejected"]) === 1);
+      assert.deepEqual(await a(h, "a."), ["10.0.0.1"], "still served after garbage");
+
+      await c.put(key).value("10.0.0.5 a\n1.2.3 broken\n10.0.0.6\n");
+      await waitFor("the new value", async () => (await a(h, "a.")).join() === "10.0.0.5");
+      assert.equal(badLinesGauge.get([key]), 2);
+      assert.equal(errorsCounter.get([key, "bad_lines"]), 1);
+      assert.equal((await ask(h.plugin, "b.", "A")).rcode, Rcode.SERVFAIL, "b was removed");
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: etcd down at start; start() returns, inline served, loads once etcd is up", async () => {
+  await withEtcd(async (etcd) => {
+    const key = "/t/down";
+    await etcd.client().put(key).value("10.0.0.7 late\n");
+    await etcd.stop();
+    const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key, "10.0.0.8 inline"), "etcdhosts");
+    try {
+      const t0 = Date.now();
+      await h.start();
+      assert.ok(Date.now() - t0 < 3500, `start() took ${Date.now() - t0} ms`);
+      assert.equal(source(h).loaded, false);
+      assert.deepEqual(h.readiness.notReady(), ["etcdhosts"]);
+      assert.deepEqual(await a(h, "inline."), ["10.0.0.8"]);
+      assert.equal((await ask(h.plugin, "late.", "A")).rcode, Rcode.SERVFAIL);
+      await etcd.start();
+      await waitFor("the load", async () => (await a(h, "late.")).join() === "10.0.0.7", 20_000);
+      assert.deepEqual(h.readiness.notReady(), []);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: the watch resumes after an etcd restart", async () => {
+  await withEtcd(async (etcd) => {
+    const key = "/t/restart";
+    await etcd.client().put(key).value("10.0.0.1 r\n");
+    const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key), "etcdhosts");
+    try {
+      await h.start();
+      await waitFor("watching", () => source(h).watching);
+      await etcd.stop();
+      await waitFor("the outage noticed", () => !source(h).watching, 15_000);
+      assert.deepEqual(await a(h, "r."), ["10.0.0.1"], "served while etcd is down");
+      await etcd.start();
+      await waitFor("watching again", () => source(h).watching, 20_000);
+      await etcd.client().put(key).value("10.0.0.2 r\n");
+      await waitFor("the change", async () => (await a(h, "r.")).join() === "10.0.0.2");
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: catches up after compaction with changes while disconnected", async () => {
+  await withEtcd(async (etcd) => {
+    const proxy = startProxy(etcd.endpoint);
+    const key = "/t/compact";
+    const c = etcd.client();
+    await c.put(key).value("10.0.0.1 x\n");
+    const h = setUp(setupEtcdHosts, corefile(proxy.endpoint, key), "etcdhosts");
+    try {
+      await h.start();
+      await waitFor("watching", () => source(h).watching);
+      proxy.cut();
+      await waitFor("the cut noticed", () => !source(h).watching, 15_000);
+      await c.put(key).value("10.0.0.2 x\n");
+      await c.put("/t/other").value("bump");
+      await c.put(key).value("10.0.0.3 x\n");
+      await c.put("/t/other").value("bump again");
+      await etcd.compact();
+      proxy.restore();
+      await waitFor("caught up", async () => (await a(h, "x.")).join() === "10.0.0.3", 20_000);
+      await waitFor("watching again", () => source(h).watching, 10_000);
+      await c.put(key).value("10.0.0.4 x\n");
+      await waitFor("the next change", async () => (await a(h, "x.")).join() === "10.0.0.4");
+    } finally {
+      await h.close();
+      await proxy.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: a 50,000-entry value loads from etcd (time reported)", async () => {
+  await withEtcd(async (etcd) => {
+    // etcd refuses requests over 1.5 MiB by default, so this is about the largest file a
+    // default etcd takes; tests/hostsfile measures 100,000 entries without etcd.
+    const lines: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      lines.push(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255} h${i}.c`);
+    }
+    const key = "/t/large";
+    await etcd.client().put(key).value(lines.join("\n"));
+    const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key), "etcdhosts");
+    try {
+      const t0 = performance.now();
+      await h.start();
+      await waitFor("loaded", () => source(h).loaded);
+      console.log(
+        `50k entries: read from etcd and loaded in ${(performance.now() - t0).toFixed(0)} ms`,
+      );
+      assert.equal(source(h).table.size, 50_000);
+      assert.deepEqual(await a(h, "h49999.c."), ["10.0.195.79"]);
+    } finally {
+      await h.close();
+    }
+  });
+});
