@@ -58,3 +58,11 @@ export function parseFlags(args: readonly string[], specs: Record<string, FlagSp
   }
   return { values, rest };
 }
+
+/**
+ * Rewrites Go-style single-dash long flags (`-conf x`, `-conf=x`) to `--conf` so that
+ * node:util's parseArgs, which would read `-conf` as four short flags, accepts them.
+ */
+export function doubleDashLongFlags(args: readonly string[]): string[] {
+  return args.map((a) => /^-[a-z][a-z.-]+(=.*)?$/.test(a) ? "-" + a : a);
+}

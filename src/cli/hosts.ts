@@ -6,6 +6,7 @@
  * number, and nothing is written) and is an etcd transaction conditioned on the key's mod
  * revision as read, so a concurrent change by someone else is reported, never overwritten.
  */
+import { doubleDashLongFlags } from "./flags.ts";
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import type { Etcd3, IKeyValue } from "etcd3";
@@ -170,9 +171,7 @@ function checkArity(command: string, positionals: string[]): void {
 
 /** Parses the command line with node:util parseArgs; CoreDNS-style `-conf` is accepted too. */
 function parseCommandLine(args: string[]) {
-  // parseArgs reads `-conf` as four short flags; Go and CoreDNS users type long names with one
-  // dash, so those become `--conf`.
-  const normalised = args.map((a) => /^-[a-z][a-z-]+(=.*)?$/.test(a) ? "-" + a : a);
+  const normalised = doubleDashLongFlags(args);
   const { values, positionals } = parseArgs({
     args: normalised,
     allowPositionals: true,

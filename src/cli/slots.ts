@@ -7,6 +7,7 @@
  * etcd settings and the pattern come from a Corefile's idetcd block (`-conf Corefile`) or from
  * flags.
  */
+import { doubleDashLongFlags } from "./flags.ts";
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import type { Etcd3 } from "etcd3";
@@ -84,8 +85,7 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
 }
 
 function parseCommandLine(args: string[]) {
-  // parseArgs reads `-conf` as four short flags; CoreDNS users type long names with one dash.
-  const normalised = args.map((a) => /^-[a-z][a-z-]+(=.*)?$/.test(a) ? "-" + a : a);
+  const normalised = doubleDashLongFlags(args);
   const { values, positionals } = parseArgs({
     args: normalised,
     allowPositionals: true,

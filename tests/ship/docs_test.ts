@@ -1,0 +1,134 @@
+/**
+ * The operations guides (docs/cloud-init.md, docs/etcd-tls.md, docs/dns-discovery.md) say
+ * things that can be checked here: every Corefile in them passes `etcdns check`, the user data
+ * is valid cloud-config, the install.sh options they use exist, and their links resolve.
+ */
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { ROOT, START } from "../helpers/etcdns.ts";
+
+const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md"];
+
+function read(doc: string): string {
+  return Deno.readTextFileSync(`${ROOT}docs/${doc}`);
+}
+
+/** The fenced blocks of one language in a Markdown text. */
+function blocks(markdown: string, lang: string): string[] {
+  return [...markdown.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) =>
+    m[1]
+  );
+}
+
+interface UserData {
+  write_files: { path: string; content: string; permissions?: string }[];
+  runcmd: (string | string[])[];
+}
+
+function userData(): { text: string; doc: UserData } {
+  const text = blocks(read("cloud-init.md"), "yaml").find((b) => b.startsWith("#cloud-config\n"));
+  assert.ok(text, "docs/cloud-init.md has a #cloud-config block");
+  return { text, doc: parse(text) as UserData };
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(cmd, { args, env: { NO_COLOR: "1", ...env }, stdin: "null" })
+    .output();
+  const dec = new TextDecoder();
+  return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+function which(cmd: string): boolean {
+  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
+    .outputSync().success;
+}
+
+Deno.test("cloud-init user data writes the Corefile, then installs and starts etcdns", () => {
+  const { doc } = userData();
+  const corefile = doc.write_files.find((f) => f.path === "/etc/etcdns/Corefile");
+  assert.ok(corefile, "write_files has /etc/etcdns/Corefile");
+  const resolved = doc.write_files.find((f) => f.path.startsWith("/etc/systemd/resolved.conf.d/"));
+  assert.match(resolved?.content ?? "", /^\[Resolve\]\nDNS=127\.0\.0\.1\nDNSStubListener=no\n/);
+  const commands = doc.runcmd.map((c) => Array.isArray(c) ? c.join(" ") : c);
+  const install = commands.findIndex((c) => /install\.sh \| sh -s -- --now$/.test(c.trim()));
+  assert.ok(install >= 0, "runcmd pipes install.sh to sh with --now");
+  assert.match(commands[install], /^curl -fsSL https:\/\/github\.com\/[^/]+\/[^/]+\/releases\//);
+});
+
+Deno.test({
+  name: "cloud-init schema accepts the user data",
+  ignore: !which("cloud-init"),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "etcdns-docs-" });
+    try {
+      await Deno.writeTextFile(`${dir}/user-data.yaml`, userData().text);
+      const r = await run("cloud-init", ["schema", "--config-file", `${dir}/user-data.yaml`]);
+      assert.equal(r.code, 0, r.text);
+      assert.match(r.text, /Valid cloud-config/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+if (!which("cloud-init")) {
+  console.log("skipped: cloud-init is not installed, the user data was not schema-checked");
+}
+
+Deno.test("every Corefile in the guides and packaging/Corefile passes etcdns check", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "etcdns-docs-" });
+  try {
+    const corefiles: [string, string][] = [
+      ["packaging/Corefile", Deno.readTextFileSync(`${ROOT}packaging/Corefile`)],
+      ["cloud-init.md user data", userData().doc.write_files[0].content],
+    ];
+    for (const doc of DOCS) {
+      blocks(read(doc), "corefile").forEach((b, i) => corefiles.push([`${doc} #${i + 1}`, b]));
+      // Corefiles written by a heredoc inside a shell example.
+      for (const sh of blocks(read(doc), "sh")) {
+        for (const m of sh.matchAll(/cat >Corefile <<'EOF'\n([\s\S]*?)\nEOF\n/g)) {
+          corefiles.push([`${doc} (shell example)`, m[1] + "\n"]);
+        }
+      }
+    }
+    assert.ok(corefiles.length >= 6, `found ${corefiles.length} Corefiles`);
+    for (const [name, text] of corefiles) {
+      await t.step(name, async () => {
+        const path = `${dir}/Corefile`;
+        await Deno.writeTextFile(path, text);
+        const r = await run(START, ["check", "-conf", path], {
+          CREDENTIALS_DIRECTORY: "/run/credentials/etcdns.service",
+        });
+        assert.equal(r.code, 0, `${name}:\n${text}\n${r.text}`);
+        assert.match(r.text, /OK, \d+ server block/);
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the install.sh options the guides use exist", async () => {
+  const help = (await run("sh", [`${ROOT}scripts/install.sh`, "--help"])).text;
+  for (const doc of DOCS) {
+    for (const line of read(doc).split("\n").filter((l) => /install\.sh/.test(l))) {
+      for (const opt of line.match(/(?<=\s)--[a-z-]+/g) ?? []) {
+        assert.ok(help.includes(opt), `${doc}: install.sh ${opt} is in --help`);
+      }
+      for (const v of line.match(/\b[A-Z][A-Z_]+(?==)/g) ?? []) {
+        assert.ok(help.includes(v), `${doc}: ${v} is in install.sh --help`);
+      }
+    }
+  }
+});
+
+Deno.test("the guides' relative links resolve", () => {
+  for (const doc of DOCS) {
+    for (const m of read(doc).matchAll(/\]\(([^)#:]+)(#[^)]*)?\)/g)) {
+      const target = new URL(m[1], `file://${ROOT}docs/`).pathname;
+      assert.ok(Deno.statSync(target), `${doc} links to ${m[1]}`);
+    }
+    for (const m of read(doc).matchAll(/`((?:tests|scripts|packaging|src)\/[\w./-]+)`/g)) {
+      assert.ok(Deno.statSync(`${ROOT}${m[1]}`), `${doc} names ${m[1]}, which exists`);
+    }
+  }
+});
