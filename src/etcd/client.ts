@@ -5,6 +5,7 @@
 import { Buffer } from "node:buffer";
 import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
 import { describeEndpoints, type EtcdOptions } from "./options.ts";
+import { allowIpEndpointsOverTls } from "./tls_ip.ts";
 
 /** One SRV answer, as `Deno.resolveDns(name, "SRV")` returns it. */
 export interface SrvAnswer {
@@ -125,6 +126,7 @@ const passThrough = {
  */
 export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {}): Promise<Etcd3> {
   const hosts = await resolveEndpoints(opts, extra.resolveSrv);
+  if (hosts.some((h) => h.startsWith("https://"))) allowIpEndpointsOverTls();
   const options: IOptions = {
     hosts,
     dialTimeout: opts.timeoutMs,
