@@ -132,9 +132,45 @@ async function benchEtcdns(name: string, corefile: string, queries: string): Pro
   }
 }
 
+/** A dnsmasq on loopback that answers `*.bench.test` itself and forwards nowhere. */
+async function withDnsmasq<T>(fn: (port: number) => Promise<T>): Promise<T> {
+  const port = freePort();
+  const args = [
+    "--keep-in-foreground",
+    `--port=${port}`,
+    "--listen-address=127.0.0.1",
+    "--bind-interfaces",
+    "--no-resolv",
+    "--no-hosts",
+    "--conf-file=/dev/null",
+    "--pid-file=",
+    "--user=root",
+    "--local-ttl=300",
+    "--address=/bench.test/192.0.2.1",
+    "--log-facility=-",
+  ];
+  const child = new Deno.Command("dnsmasq", { args, stdout: "null", stderr: "null" }).spawn();
+  try {
+    return await fn(port);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+const CACHE_QUERIES = Array.from({ length: 8 }, (_, i) => `n${i}.bench.test A`).join("\n") + "\n";
+
 const scenarios: Array<() => Promise<Result>> = [
   benchEcho,
   () => benchEtcdns("etcdns whoami", ".:{PORT} {\n    whoami\n}\n", "example.org A\n"),
+  () =>
+    withDnsmasq((upstream) =>
+      benchEtcdns(
+        "etcdns cache hits (cache + forward to dnsmasq)",
+        `.:{PORT} {\n    cache 30 . {\n        success 4096\n    }\n    forward . 127.0.0.1:${upstream}\n}\n`,
+        CACHE_QUERIES,
+      )
+    ),
 ];
 
 const results: Result[] = [];
