@@ -178,3 +178,18 @@ Deno.test("etcdns check validates, lists keys and chain order, and --json", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a large answer is truncated with TC over UDP and whole over TCP", async () => {
+  const lines = Array.from({ length: 60 }, (_, i) => `        10.0.${i}.1 big.example.org`);
+  const srv = await startEtcdns({
+    corefile: `.:{PORT} {\n    hosts {\n${lines.join("\n")}\n    }\n}\n`,
+  });
+  try {
+    const udp = await dig(srv.port, "+ignore", "+noedns", "big.example.org", "A");
+    assert.ok(udp.flags.includes("tc"), udp.stdout);
+    const tcp = await dig(srv.port, "+tcp", "+short", "big.example.org", "A");
+    assert.equal(tcp.stdout.trim().split("\n").length, 60);
+  } finally {
+    await srv.stop();
+  }
+});
