@@ -211,7 +211,8 @@ Commands (QUERIES is a file of one query line per scenario, e.g. \`example.org A
 ${results.map((r) => `- ${r.name}: \`${r.command}\``).join("\n")}
 
 dnsperf and the server share the machine's cores, so absolute numbers are lower than on a
-dedicated load generator; compare ratios between runs on the same machine.
+dedicated load generator, and a single run can swing by a fifth when anything else runs: compare
+ratios over several runs on the same machine.
 `;
   await Deno.writeTextFile(`${ROOT}docs/benchmarks.md`, doc);
   console.error("bench: wrote docs/benchmarks.md");

@@ -6,6 +6,7 @@
  */
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
+import { decodeFast, encodeFast } from "./wire.ts";
 
 /** Response codes, including the EDNS extended BADVERS. */
 export const Rcode = {
@@ -120,6 +121,9 @@ export interface DnsMessage {
 
 /** Decodes wire bytes; throws on malformed input. */
 export function decode(bytes: Uint8Array): DnsMessage {
+  // Plain queries skip dns-packet (and the Buffer it needs); the result is the same.
+  const fast = decodeFast(bytes);
+  if (fast !== null) return fast;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const m = dnsPacket.decode(buf) as unknown as DnsMessage & { flags: number };
   return {
@@ -137,6 +141,9 @@ export function decode(bytes: Uint8Array): DnsMessage {
 
 /** Encodes a message to wire bytes. */
 export function encode(msg: DnsMessage): Uint8Array {
+  // Common record types skip dns-packet; the bytes are the same.
+  const fast = encodeFast(msg);
+  if (fast !== null) return fast;
   // dns-packet derives QR from `type`; keep the two in agreement.
   const type = (msg.flags & Flag.QR) !== 0 ? "response" : "query";
   // deno-lint-ignore no-explicit-any -- dns-packet's own typing is looser than ours

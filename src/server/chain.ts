@@ -4,21 +4,48 @@ import type { HandlerResult, Plugin } from "../plugins/plugin.ts";
 import type { QueryContext } from "./query.ts";
 
 /** A composed plugin chain. */
-export type Chain = (q: QueryContext) => Promise<HandlerResult>;
+export interface Chain {
+  /** Runs the chain; a handler that throws rejects the promise. */
+  (q: QueryContext): Promise<HandlerResult>;
+  /**
+   * Runs the chain without a promise when every handler answers synchronously (the hot path
+   * of plugins that answer from memory). May throw what a handler throws.
+   */
+  run(q: QueryContext): HandlerResult | Promise<HandlerResult>;
+}
 
 /**
  * Runs `plugins` in order; each gets a `next` that runs the rest. Past the last plugin there is
  * nobody left to answer, which is a server failure (CoreDNS: "no next plugin found").
  */
 export function compose(plugins: readonly Plugin[]): Chain {
-  const end = Promise.resolve<HandlerResult>(Rcode.SERVFAIL);
-  const dispatch = async (q: QueryContext, i: number): Promise<HandlerResult> => {
+  const run = (q: QueryContext, i: number): HandlerResult | Promise<HandlerResult> => {
     const plugin = plugins[i];
-    if (plugin === undefined) return end;
-    const result = await plugin.handle(q, () => dispatch(q, i + 1));
-    // The innermost plugin that returns with a reply wrote it (metrics' `plugin` label).
-    if (q.writer === "" && q.response !== null) q.writer = plugin.name;
+    if (plugin === undefined) return Rcode.SERVFAIL;
+    const result = plugin.handle(q, () => next(q, i + 1));
+    if (result !== undefined && typeof result !== "number") {
+      return Promise.resolve(result).then((r) => {
+        markWriter(q, plugin);
+        return r;
+      });
+    }
+    markWriter(q, plugin);
     return result;
   };
-  return (q) => dispatch(q, 0);
+  // What a plugin's `next` gives: always a promise, never a synchronous throw.
+  const next = (q: QueryContext, i: number): Promise<HandlerResult> => {
+    try {
+      return Promise.resolve(run(q, i));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+  const chain = ((q: QueryContext) => next(q, 0)) as Chain;
+  chain.run = (q) => run(q, 0);
+  return chain;
+}
+
+/** The innermost plugin that returns with a reply wrote it (metrics' `plugin` label). */
+function markWriter(q: QueryContext, plugin: Plugin): void {
+  if (q.writer === "" && q.response !== null) q.writer = plugin.name;
 }

@@ -1,7 +1,8 @@
 /** UDP and TCP listeners for one address and port, answering through a swappable router. */
 import { errorMessage, logger } from "./logger.ts";
 import { serverLabel } from "./query.ts";
-import { respond } from "./responder.ts";
+import { answerPacket, respond } from "./responder.ts";
+import { copyBytes } from "../dns/wire.ts";
 import type { Resource } from "./resources.ts";
 import { ZoneRouter } from "./router.ts";
 
@@ -91,35 +92,31 @@ export class DnsListener implements Resource {
       let remote: Deno.NetAddr;
       try {
         const [data, addr] = await conn.receive(buffer);
-        // The buffer is reused by the next receive; the query keeps its own copy.
-        packet = data.slice();
+        // The buffer is reused by the next receive; the query keeps its own copy (decoded
+        // records may be views into it).
+        packet = copyBytes(data);
         remote = addr as Deno.NetAddr;
       } catch (err) {
         if (this.#closed) return;
         log.warn(`udp ${local.hostname}:${local.port}: receive failed: ${errorMessage(err)}`);
         continue;
       }
-      this.#answerUdp(conn, packet, remote, local);
+      const reply = answerPacket(
+        packet,
+        { proto: "udp", remote: clientAddr(remote), local, server: this.#server },
+        this.#router,
+      );
+      if (reply instanceof Promise) reply.then((r) => this.#sendUdp(conn, r, remote));
+      else this.#sendUdp(conn, reply, remote);
     }
   }
 
-  async #answerUdp(
-    conn: Deno.DatagramConn,
-    packet: Uint8Array,
-    remote: Deno.NetAddr,
-    local: Deno.NetAddr,
-  ): Promise<void> {
-    const reply = await respond(
-      packet,
-      { proto: "udp", remote: clientAddr(remote), local, server: this.#server },
-      this.#router,
-    );
+  /** Sends a reply without waiting: the loop goes back to receiving at once. */
+  #sendUdp(conn: Deno.DatagramConn, reply: Uint8Array | null, remote: Deno.NetAddr): void {
     if (reply === null || this.#closed) return;
-    try {
-      await conn.send(reply, remote);
-    } catch (err) {
+    conn.send(reply, remote).catch((err) => {
       if (!this.#closed) log.debug(`udp send to ${remote.hostname}: ${errorMessage(err)}`);
-    }
+    });
   }
 
   async #serveTcp(listener: Deno.TcpListener): Promise<void> {

@@ -16,7 +16,7 @@ import {
   setRcode,
 } from "../dns/message.ts";
 import { encodeWithin, finishEdns } from "../dns/edns.ts";
-import { PluginError } from "../plugins/plugin.ts";
+import { type HandlerResult, PluginError } from "../plugins/plugin.ts";
 import { errorMessage, logger } from "./logger.ts";
 import { type Proto, QueryContext } from "./query.ts";
 import type { ZoneRouter } from "./router.ts";
@@ -43,6 +43,19 @@ export async function respond(
   source: PacketSource,
   router: ZoneRouter,
 ): Promise<Uint8Array | null> {
+  return await answerPacket(packet, source, router);
+}
+
+/**
+ * `respond` without a promise when the plugin chain answers synchronously, which is how the
+ * listeners call it: a promise per packet is measurable at tens of thousands of queries per
+ * second. Never throws.
+ */
+export function answerPacket(
+  packet: Uint8Array,
+  source: PacketSource,
+  router: ZoneRouter,
+): Uint8Array | null | Promise<Uint8Array | null> {
   if (packet.length < HEADER_SIZE) return null;
   if ((packet[2] & 0x80) !== 0) return null; // QR set: a response, never answer it
 
@@ -80,14 +93,25 @@ export async function respond(
 
   let result;
   try {
-    result = await route.chain(q);
+    result = route.chain.run(q);
   } catch (err) {
-    const rcode = err instanceof PluginError ? err.rcode : Rcode.SERVFAIL;
-    log.debug(`${q.qname} ${q.qtype}: ${errorMessage(err)}`);
-    result = rcode;
+    return finishResult(q, failed(q, err));
   }
+  if (result !== undefined && typeof result !== "number") {
+    return result.then((r) => finishResult(q, r), (err) => finishResult(q, failed(q, err)));
+  }
+  return finishResult(q, result);
+}
+
+/** The rcode for a handler that threw. */
+function failed(q: QueryContext, err: unknown): number {
+  log.debug(`${q.qname} ${q.qtype}: ${errorMessage(err)}`);
+  return err instanceof PluginError ? err.rcode : Rcode.SERVFAIL;
+}
+
+function finishResult(q: QueryContext, result: HandlerResult): Uint8Array | null {
   const reply = q.response ??
-    replyTo(request, typeof result === "number" ? result : Rcode.SERVFAIL);
+    replyTo(q.request, typeof result === "number" ? result : Rcode.SERVFAIL);
   return finish(q, reply);
 }
 
