@@ -3,6 +3,7 @@
  * must give exactly what dns-packet gives, and they must decline whatever dns-packet rejects.
  * Inputs are random and mutated, from a seeded PRNG (ETCDNS_WIRE_SEED replays a run).
  */
+import { prng } from "../helpers/prng.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
@@ -11,17 +12,6 @@ import { copyBytes, decodeFast, encodeFast } from "../../src/dns/wire.ts";
 import { makeQuery } from "../helpers/query.ts";
 
 const SEED = Number(Deno.env.get("ETCDNS_WIRE_SEED") ?? Date.now() % 2 ** 31);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What src/dns/message.ts decode() gave before the fast path: dns-packet, normalised. */
 function referenceDecode(bytes: Uint8Array): DnsMessage {

@@ -2,6 +2,7 @@
  * Bad input: 10,000 random and mutated packets at a running server. It must keep answering and
  * never exit. Bounded in count and time; the seed is printed so a failure can be replayed.
  */
+import { prng } from "../helpers/prng.ts";
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
@@ -11,18 +12,6 @@ import { waitFor } from "../helpers/wait.ts";
 
 const PACKETS = 10_000;
 const BURST = 250;
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed with ETCDNS_FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function packets(rand: () => number): Uint8Array[] {
   const int = (n: number) => Math.floor(rand() * n);
