@@ -1,22 +1,10 @@
+import { memoryLog } from "../helpers/memory_log.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { startEtcd } from "../helpers/etcd.ts";
 import { connectEtcd } from "../../src/etcd/client.ts";
 import { defaultEtcdOptions } from "../../src/etcd/options.ts";
 import { prefixEnd, ResilientWatch, type WatchEvent } from "../../src/etcd/watch.ts";
-import type { Logger } from "../../src/server/logger.ts";
-
-/** A logger that keeps lines for assertions instead of printing them. */
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: () => {},
-    info: (m) => lines.push(`INFO ${m}`),
-    warn: (m) => lines.push(`WARN ${m}`),
-    error: (m) => lines.push(`ERROR ${m}`),
-  };
-}
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

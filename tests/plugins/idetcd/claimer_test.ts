@@ -1,3 +1,4 @@
+import { memoryLog } from "../../helpers/memory_log.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { startEtcd, type TestEtcd } from "../../helpers/etcd.ts";
@@ -7,21 +8,8 @@ import { type ClaimConfig, SlotClaimer } from "../../../src/plugins/idetcd/claim
 import { Pattern } from "../../../src/plugins/idetcd/pattern.ts";
 import { SlotLayout } from "../../../src/plugins/idetcd/slots.ts";
 import { SlotView } from "../../../src/plugins/idetcd/view.ts";
-import type { Logger } from "../../../src/server/logger.ts";
 
 const PATTERN = "worker{{.ID}}.tf.local.";
-
-/** A logger that keeps lines, printed only when a test fails. */
-function memoryLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    debug: () => {},
-    info: (m) => lines.push(`INFO ${m}`),
-    warn: (m) => lines.push(`WARN ${m}`),
-    error: (m) => lines.push(`ERROR ${m}`),
-  };
-}
 
 /** One node: a view and a claimer, as setup wires them. */
 class Node {
