@@ -9,6 +9,7 @@ import { type EtcdnsProcess, ROOT, START, startEtcdns } from "../helpers/etcdns.
 import { digShort } from "../helpers/dig.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { ETCD_BIN } from "../helpers/etcd.ts";
 
 function which(cmd: string): boolean {
   return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
@@ -45,7 +46,7 @@ function words(command: string): string[] {
   return command.replaceAll("\\\n", " ").trim().split(/\s+/);
 }
 
-const ready = which("openssl") && which("etcd") && which("curl");
+const ready = which("openssl") && which(ETCD_BIN) && which("curl");
 if (!ready) console.log("skipped: the etcd TLS demo needs openssl, etcd and curl");
 
 Deno.test({
@@ -70,7 +71,7 @@ Deno.test({
       const args = words(etcdLine.replace(/>etcd\.log 2>&1 &\s*$/, ""));
       assert.equal(args.shift(), "etcd");
       etcdLog = await Deno.open(`${dir}/etcd.log`, { write: true, create: true });
-      etcd = new Deno.Command("etcd", {
+      etcd = new Deno.Command(ETCD_BIN, {
         args,
         cwd: dir,
         stdin: "null",
