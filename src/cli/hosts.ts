@@ -28,7 +28,7 @@ import {
 } from "../hostsfile/edit.ts";
 import { formatProblems, type HostsProblem, parseHosts } from "../hostsfile/parse.ts";
 import { DEFAULT_KEY, parseEtcdHosts } from "../plugins/etcdhosts/setup.ts";
-import { errorMessage } from "../server/logger.ts";
+import { errorMessage } from "../util/errors.ts";
 import { defaultConfigPath, EXAMPLE_CONFIG, expandHome, loadYamlSettings } from "./config.ts";
 
 const USAGE = `usage: etcdns hosts [SETTINGS] COMMAND [ARGS]

@@ -14,8 +14,9 @@ import { describeEndpoints, type EtcdOptions } from "../../etcd/options.ts";
 import { ResilientWatch, type WatchEvent } from "../../etcd/watch.ts";
 import { type HostsRecord, parseHosts } from "../../hostsfile/parse.ts";
 import { HostsTable } from "../../hostsfile/table.ts";
-import { errorMessage, type Logger } from "../../server/logger.ts";
-import type { Resource } from "../../server/resources.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { type Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
 import {
   badLinesGauge,
   entriesGauge,
