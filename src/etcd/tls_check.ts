@@ -131,11 +131,11 @@ export function classifyTlsError(text: string, opts: EtcdOptions): string | null
   ) {
     return CLIENT_CERT_REJECTED;
   }
-  if (/write EPIPE/.test(text) && hasClientCert) {
+  if (/write EPIPE/.test(text) && tls !== undefined) {
     // etcd closes the connection right after the handshake when it rejects the certificate.
     return `${CLIENT_CERT_REJECTED}; etcd closed the TLS connection right after the handshake`;
   }
-  const failed = (hint: string) => `TLS handshake with etcd failed: ${oneLine(text)}; ${hint}`;
+  const failed = (hint: string) => `TLS handshake with etcd failed: ${cause(text)}; ${hint}`;
   if (
     /UnknownIssuer|unable to verify|self[- ]signed|unable to get (local )?issuer|certificate signature failure/i
       .test(text)
@@ -165,6 +165,14 @@ export function classifyTlsError(text: string, opts: EtcdOptions): string | null
     return failed("check the tls files and etcd's TLS settings");
   }
   return null;
+}
+
+/** The TLS part of a gRPC error text: without "14 UNAVAILABLE: ... Last error:" and the time. */
+function cause(text: string): string {
+  return oneLine(
+    text.replace(/\s*Resolution note:\s*$/, "").replace(/^.*?Last error:\s*(Error:\s*)?/s, "").replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, "")
+      .replace(/\.$/, ""),
+  );
 }
 
 function oneLine(text: string): string {

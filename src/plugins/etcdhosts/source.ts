@@ -69,6 +69,7 @@ export class EtcdHostsSource implements Resource {
   #wake: (() => void) | null = null;
   /** A TLS setting that cannot work, found while connecting; fails `start()`. */
   #fatal: Error | null = null;
+  #startDone = false;
   #settleFirst!: () => void;
   readonly #firstAttempt: Promise<void>;
 
@@ -108,6 +109,7 @@ export class EtcdHostsSource implements Resource {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, bound))),
     ]);
     clearTimeout(timer);
+    this.#startDone = true;
     if (this.#fatal) throw this.#fatal;
     if (!this.#loaded && !this.#closed) {
       this.#o.log.warn(
@@ -145,7 +147,8 @@ export class EtcdHostsSource implements Resource {
           // Retrying cannot fix a file or a certificate: fail the start (or, if the start
           // stopped waiting already, say so once and stay not ready).
           this.#fatal = err;
-          this.#o.log.error(`plugin/etcdhosts: ${err.message}`);
+          // start() throws it, and the server prints it; after start, log it here.
+          if (this.#startDone) this.#o.log.error(`${err.message}; not retrying`);
           this.#settleFirst();
           return;
         }
