@@ -170,7 +170,8 @@ export function classifyTlsError(text: string, opts: EtcdOptions): string | null
 /** The TLS part of a gRPC error text: without "14 UNAVAILABLE: ... Last error:" and the time. */
 function cause(text: string): string {
   return oneLine(
-    text.replace(/\s*Resolution note:\s*$/, "").replace(/^.*?Last error:\s*(Error:\s*)?/s, "").replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, "")
+    text.replace(/\s*Resolution note:\s*$/, "").replace(/^.*?Last error:\s*(Error:\s*)?/s, "")
+      .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, "")
       .replace(/\.$/, ""),
   );
 }

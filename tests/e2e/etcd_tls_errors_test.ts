@@ -43,6 +43,24 @@ const KEY_MISMATCH =
 const REJECTED =
   /etcd rejected the client certificate \(it is not signed by a CA etcd trusts, or etcd requires one and none was given\)/;
 
+/** Starts etcdns, expects it to exit non-zero at start; returns its output lines. */
+async function failsAtStart(corefile: string, cause: RegExp): Promise<string[]> {
+  const p = await startEtcdns({ corefile, waitReady: false });
+  try {
+    const status = await waitFor("etcdns to exit", () => p.exited, 30_000);
+    await p.wait();
+    assert.notEqual(status.code, 0, p.output);
+    const lines = p.lines.filter((l) => l.trim() !== "");
+    const naming = lines.filter((l) => cause.test(l));
+    assert.equal(naming.length, 1, `one line names the cause:\n${p.output}`);
+    assert.equal(lines.length, 1, `and nothing else is printed:\n${p.output}`);
+    assert.doesNotMatch(p.output, /unreachable|check that etcd runs/);
+    return lines;
+  } finally {
+    await p.stop();
+  }
+}
+
 Deno.test({
   name: "etcd TLS errors: a foreign key or a rejected client certificate stop etcdns at start",
   ignore: !ready,
@@ -134,24 +152,6 @@ Deno.test({
             tls(cert, key)
           }\n        pattern node{{.ID}}.tls.test.\n        address 10.0.0.1\n    }\n}\n`,
       };
-
-      /** Starts etcdns, expects it to exit non-zero at start; returns its output lines. */
-      async function failsAtStart(corefile: string, cause: RegExp): Promise<string[]> {
-        const p = await startEtcdns({ corefile, waitReady: false });
-        try {
-          const status = await waitFor("etcdns to exit", () => p.exited, 30_000);
-          await p.wait();
-          assert.notEqual(status.code, 0, p.output);
-          const lines = p.lines.filter((l) => l.trim() !== "");
-          const naming = lines.filter((l) => cause.test(l));
-          assert.equal(naming.length, 1, `one line names the cause:\n${p.output}`);
-          assert.equal(lines.length, 1, `and nothing else is printed:\n${p.output}`);
-          assert.doesNotMatch(p.output, /unreachable|check that etcd runs/);
-          return lines;
-        } finally {
-          await p.stop();
-        }
-      }
 
       for (const plugin of ["etcdhosts", "idetcd"] as const) {
         await t.step(`${plugin}: a key that does not match its certificate`, async () => {
