@@ -129,25 +129,33 @@ Deno.test({
         assert.deepEqual(answer, ["10.1.2.3"]);
       });
 
-      await t.step("without the client certificate etcd refuses the connection", async () => {
-        const noCert = (await Deno.readTextFile(`${dir}/Corefile`)).replace(
-          /tls \S+ \S+ (\S+)/,
-          "tls $1",
-        );
-        assert.match(noCert, /tls \S+ca\.pem\n/);
-        await etcdns!.stop();
-        etcdns = await startEtcdns({ corefile: noCert, port: ports.dns });
-        await waitFor(
-          "etcd to reject a client without a certificate",
-          () => {
-            const text = Deno.readTextFileSync(`${dir}/etcd.log`);
-            return /rejected connection[^\n]*(bad certificate|certificate required|didn't provide a certificate)/
-              .test(text);
-          },
-          15_000,
-          100,
-        );
-      });
+      await t.step(
+        "without the client certificate etcdns stops at start, naming the cause",
+        async () => {
+          const noCert = (await Deno.readTextFile(`${dir}/Corefile`)).replace(
+            /tls \S+ \S+ (\S+)/,
+            "tls $1",
+          );
+          assert.match(noCert, /tls \S+ca\.pem\n/);
+          await etcdns!.stop();
+          etcdns = await startEtcdns({ corefile: noCert, port: ports.dns, waitReady: false });
+          const p = etcdns;
+          const status = await waitFor("etcdns to exit", () => p.exited, 30_000);
+          await p.wait();
+          assert.notEqual(status.code, 0, p.output);
+          assert.match(p.output, /etcd rejected the client certificate/);
+          await waitFor(
+            "etcd to reject a client without a certificate",
+            () => {
+              const text = Deno.readTextFileSync(`${dir}/etcd.log`);
+              return /rejected connection[^\n]*(bad certificate|certificate required|didn't provide a certificate)/
+                .test(text);
+            },
+            15_000,
+            100,
+          );
+        },
+      );
     } finally {
       await etcdns?.stop();
       if (etcd) {
