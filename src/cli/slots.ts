@@ -13,7 +13,8 @@ import { parseArgs } from "node:util";
 import type { Etcd3 } from "etcd3";
 import { loadCorefile } from "../corefile/mod.ts";
 import { connectEtcd, explainEtcdError } from "../etcd/client.ts";
-import { defaultEtcdOptions, type EtcdOptions, normaliseEndpoint } from "../etcd/options.ts";
+import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
+import { applyEtcdFlags, ETCD_FLAG_OPTIONS, ETCD_FLAG_USAGE } from "./etcd_flags.ts";
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
 import { parseIdetcd } from "../plugins/idetcd/setup.ts";
 import { readSlots, SlotLayout, type SlotRecord } from "../plugins/idetcd/slots.ts";
@@ -32,10 +33,7 @@ settings (from a Corefile's idetcd block, or from flags):
                             when the Corefile has several)
   --prefix P                the key prefix (default none)
   --limit N                 the slot limit, for the summary line
-  --endpoint URL            etcd endpoint (repeatable; default http://localhost:2379)
-  --user U --password P     etcd credentials
-  --cert F --cert-key F --ca F    etcd client TLS
-  --timeout D               per-call timeout (default 5s)`;
+${ETCD_FLAG_USAGE}`;
 
 /** A command-line mistake: print it with the usage, exit 2. */
 class SlotsUsageError extends Error {}
@@ -95,13 +93,7 @@ function parseCommandLine(args: string[]) {
       pattern: { type: "string" },
       prefix: { type: "string" },
       limit: { type: "string" },
-      endpoint: { type: "string", multiple: true },
-      user: { type: "string" },
-      password: { type: "string" },
-      cert: { type: "string" },
-      "cert-key": { type: "string" },
-      ca: { type: "string" },
-      timeout: { type: "string" },
+      ...ETCD_FLAG_OPTIONS,
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -152,27 +144,7 @@ function settingsFrom(values: Values): Settings {
     }
     limit = Number(values.limit);
   }
-  if (values.endpoint !== undefined) {
-    etcd.endpoints = values.endpoint.map((e) => {
-      const n = normaliseEndpoint(e);
-      if (typeof n !== "string") throw new SlotsUsageError(n.error);
-      return n;
-    });
-  }
-  if (values.user !== undefined) {
-    etcd.username = values.user;
-    etcd.password = values.password ?? "";
-  }
-  if (values.cert !== undefined || values["cert-key"] !== undefined || values.ca !== undefined) {
-    etcd.tls = { cert: values.cert, key: values["cert-key"], ca: values.ca };
-  }
-  if (values.timeout !== undefined) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(values.timeout);
-    if (!m) {
-      throw new SlotsUsageError(`--timeout must look like 500ms or 5s, got '${values.timeout}'`);
-    }
-    etcd.timeoutMs = Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000);
-  }
+  applyEtcdFlags(etcd, values, (m) => new SlotsUsageError(m));
   return { etcd, layout: new SlotLayout(pattern, prefix), limit };
 }
 

@@ -5,6 +5,7 @@
 import type { PluginSpec } from "./plugin.ts";
 import { setupBind } from "./bind/setup.ts";
 import { setupCache } from "./cache/setup.ts";
+import { setupDiscovery } from "./discovery/setup.ts";
 import { setupErrors } from "./errors/setup.ts";
 import { setupEtcdHosts } from "./etcdhosts/setup.ts";
 import { setupForward } from "./forward/setup.ts";
@@ -25,6 +26,7 @@ export const PLUGINS: readonly PluginSpec[] = [
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },
   { name: "prometheus", setup: setupPrometheus },
+  { name: "discovery", setup: setupDiscovery },
   { name: "errors", setup: setupErrors },
   { name: "log", setup: setupLog },
   { name: "loadbalance", setup: setupLoadbalance },
