@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Etcd3 } from "etcd3";
 import { startEtcd, type TestEtcd } from "../helpers/etcd.ts";
-import { type EtcdMember, etcdnsCli, memberHealthy, startMember } from "../helpers/etcd_member.ts";
+import {
+  etcd37Binary,
+  type EtcdMember,
+  etcdnsCli,
+  memberHealthy,
+  startMember,
+} from "../helpers/etcd_member.ts";
 import { type EtcdnsProcess, startEtcdns } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -373,3 +379,68 @@ Deno.test({
     }
   },
 });
+
+const ETCD37 = etcd37Binary();
+
+Deno.test({
+  name:
+    "discovery: three etcd 3.7 members bootstrap with v3 discovery after 'etcdns discovery new'",
+  ignore: ETCD37 === null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const s = await discoveryService();
+    const members: EtcdMember[] = [];
+    try {
+      const out = await etcdnsCli(["discovery", "new", "--size", "3", "-conf", s.srv.corefilePath]);
+      assert.equal(out.code, 0, out.stderr);
+      // The printed line is pasted as it is.
+      const line = out.stdout.split("\n").find((l) => l.startsWith("--discovery-token "));
+      assert.ok(line, out.stdout);
+      const flags = line.split(" ");
+      assert.deepEqual(flags.slice(2), ["--discovery-endpoints", s.etcd.endpoint]);
+      const token = flags[1];
+      for (const name of ["n1", "n2", "n3"]) members.push(await startMember(ETCD37!, name, flags));
+      for (const m of members) {
+        await waitFor(
+          `${m.name} healthy`,
+          () => {
+            if (m.exited()) throw new Error(`${m.name} exited:\n${m.output()}`);
+            return memberHealthy(m.clientUrl);
+          },
+          60_000,
+          200,
+        );
+      }
+      const c = new Etcd3({ hosts: members[2].clientUrl, dialTimeout: 5000 });
+      try {
+        const list = await c.cluster.memberList({});
+        assert.deepEqual(list.members.map((m) => m.name).sort(), ["n1", "n2", "n3"]);
+      } finally {
+        c.close();
+      }
+      assert.equal(await memberCount(s, token), 3);
+      const shown = await etcdnsCli([
+        "discovery",
+        "show",
+        token,
+        "-conf",
+        s.srv.corefilePath,
+        "--json",
+      ]);
+      assert.equal(JSON.parse(shown.stdout).registered, 3, shown.stdout);
+    } catch (err) {
+      for (const m of members) console.error(`--- ${m.name}:\n${m.output().slice(-3000)}`);
+      throw err;
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+      await s.close();
+    }
+  },
+});
+
+if (ETCD37 === null) {
+  console.warn(
+    "discovery_test: skipping the etcd 3.7 test: no etcd 3.7 binary; set ETCD37_BIN or run `scripts/peers etcd37`",
+  );
+}
