@@ -1,5 +1,6 @@
 /**
- * The operations guides (docs/cloud-init.md, docs/etcd-tls.md, docs/dns-discovery.md) say
+ * The operations guides (docs/cloud-init.md, docs/etcd-tls.md, docs/dns-discovery.md,
+ * docs/bootstrap-etcd.md) say
  * things that can be checked here: every Corefile in them passes `etcdns check`, the user data
  * is valid cloud-config, the install.sh options they use exist, and their links resolve.
  */
@@ -7,7 +8,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { ROOT, START } from "../helpers/etcdns.ts";
 
-const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md"];
+const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md", "bootstrap-etcd.md"];
 
 function read(doc: string): string {
   return Deno.readTextFileSync(`${ROOT}docs/${doc}`);

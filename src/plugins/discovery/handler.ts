@@ -340,6 +340,8 @@ export class DiscoveryService implements Resource {
           }
         });
         s.on("error", (err: unknown) => {
+          // Our own cancel (an answer sent, a client gone) ends the stream with CANCELLED.
+          if (done) return;
           this.log.warn(`watch failed: ${errorMessage(err)}`);
           finish(v2Error(503, 300, "the backing etcd is unavailable; retry later", readRevision));
         });
