@@ -374,6 +374,21 @@ Deno.test({
       const gone = await fetch(`${s.base}/${raced}`);
       assert.equal(gone.status, 404);
       await gone.body?.cancel();
+
+      // A graceful stop answers a held wait (503: the client retries elsewhere or later) rather
+      // than waiting for it: etcdns exits promptly and cleanly.
+      const held = fetch(`${s.base}/${token}?wait=true&recursive=true`).then(
+        async (r) => (await r.body?.cancel(), r.status),
+        () => "closed",
+      );
+      const probe = await fetch(`${s.base}/${token}/_config/size`);
+      assert.equal(probe.status, 200);
+      await probe.body?.cancel();
+      const started = Date.now();
+      const status = await s.srv.stop(20_000);
+      assert.equal(status.code, 0, s.srv.output);
+      assert.ok(Date.now() - started < 10_000, `stop took ${Date.now() - started} ms`);
+      assert.ok([503, "closed"].includes(await held), `held wait got ${await held}`);
     } finally {
       await s.close();
     }
