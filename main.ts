@@ -1,9 +1,10 @@
 /**
  * etcdns: a DNS server for clusters, configured by a Corefile and backed by etcd.
  *
- * `etcdns [flags]` serves (CoreDNS's flags); `etcdns check|hosts|slots ...` are tools.
+ * `etcdns [flags]` serves (CoreDNS's flags); `etcdns check|hosts|slots|discovery ...` are tools.
  */
 import { runCheck } from "./src/cli/check.ts";
+import { runDiscoveryCommand } from "./src/cli/discovery.ts";
 import { UsageError } from "./src/cli/flags.ts";
 import { runHostsCommand } from "./src/cli/hosts.ts";
 import { runServe } from "./src/cli/serve.ts";
@@ -16,7 +17,8 @@ const USAGE = `usage:
   etcdns -version | -plugins
   etcdns check [-conf FILE] [--json]    validate a Corefile
   etcdns hosts COMMAND ...               manage the hosts file in etcd (etcdns hosts help)
-  etcdns slots list|release ...          show or free idetcd slots (etcdns slots help)`;
+  etcdns slots list|release|self ...     show or free idetcd slots (etcdns slots help)
+  etcdns discovery new|show|delete ...   etcd discovery tokens (etcdns discovery help)`;
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   check: runCheck,
   hosts: runHostsCommand,
   slots: runSlotsCommand,
+  discovery: runDiscoveryCommand,
   help: () => {
     console.log(USAGE);
     return Promise.resolve(0);

@@ -3,6 +3,7 @@
  *
  *   etcdns slots list [--json]     slot, name, addresses, node, lease TTL left
  *   etcdns slots release NAME|ID   deletes a slot (e.g. one a dead node still holds)
+ *   etcdns slots self [--json]     this node's slot, name and addresses, for scripts
  *
  * etcd settings and the pattern come from a Corefile's idetcd block (`-conf Corefile`) or from
  * flags.
@@ -13,10 +14,12 @@ import { parseArgs } from "node:util";
 import type { Etcd3 } from "etcd3";
 import { loadCorefile } from "../corefile/mod.ts";
 import { connectEtcd, explainEtcdError } from "../etcd/client.ts";
-import { defaultEtcdOptions, type EtcdOptions, normaliseEndpoint } from "../etcd/options.ts";
+import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
+import { applyEtcdFlags, ETCD_FLAG_OPTIONS, ETCD_FLAG_USAGE } from "./etcd_flags.ts";
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
 import { parseIdetcd } from "../plugins/idetcd/setup.ts";
 import { readSlots, SlotLayout, type SlotRecord } from "../plugins/idetcd/slots.ts";
+import { type Addresses, defaultNodeId, detectAddresses } from "../plugins/idetcd/claimer.ts";
 import { errorMessage } from "../util/errors.ts";
 
 const USAGE = `usage: etcdns slots COMMAND [flags]
@@ -24,6 +27,9 @@ const USAGE = `usage: etcdns slots COMMAND [flags]
 commands:
   list [--json]             show every claimed slot: slot, name, ipv4, ipv6, node, lease TTL left
   release NAME|ID           free a slot now (the node holding it, if alive, claims again)
+  self [--json] [--wait D]  the slot this node holds (found by its idetcd node id), as
+                            NAME=etcd2.tf.local. HOST=etcd2.tf.local SLOT=2 IPV4=... IPV6=...
+                            lines a shell can eval; --wait waits up to D for the claim
   help                      show this text
 
 settings (from a Corefile's idetcd block, or from flags):
@@ -32,10 +38,10 @@ settings (from a Corefile's idetcd block, or from flags):
                             when the Corefile has several)
   --prefix P                the key prefix (default none)
   --limit N                 the slot limit, for the summary line
-  --endpoint URL            etcd endpoint (repeatable; default http://localhost:2379)
-  --user U --password P     etcd credentials
-  --cert F --cert-key F --ca F    etcd client TLS
-  --timeout D               per-call timeout (default 5s)`;
+  --node-id ID              this node's id for 'self' (default: the idetcd block's node_id,
+                            else HOSTNAME/ADDRESS/DNS-PORT as idetcd computes it)
+  -dns.port PORT            the DNS port of keys without one, as given to the server (default 53)
+${ETCD_FLAG_USAGE}`;
 
 /** A command-line mistake: print it with the usage, exit 2. */
 class SlotsUsageError extends Error {}
@@ -44,6 +50,10 @@ interface Settings {
   etcd: EtcdOptions;
   layout: SlotLayout;
   limit: number | null;
+  /** What `self` needs to compute this node's id: the idetcd block's node_id and address. */
+  nodeId?: string;
+  address: Addresses | null;
+  dnsPort: number;
 }
 
 /** Runs `etcdns slots ARGS...` and returns the exit code. */
@@ -75,6 +85,7 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
   try {
     client = await connectEtcd(settings.etcd);
     if (command === "list") return await list(client, settings, values.json === true);
+    if (command === "self") return await self(client, settings, values);
     return await release(client, settings, positionals[0]);
   } catch (err) {
     console.error(`etcdns slots: ${explainEtcdError(err, settings.etcd)}`);
@@ -95,28 +106,30 @@ function parseCommandLine(args: string[]) {
       pattern: { type: "string" },
       prefix: { type: "string" },
       limit: { type: "string" },
-      endpoint: { type: "string", multiple: true },
-      user: { type: "string" },
-      password: { type: "string" },
-      cert: { type: "string" },
-      "cert-key": { type: "string" },
-      ca: { type: "string" },
-      timeout: { type: "string" },
+      ...ETCD_FLAG_OPTIONS,
       json: { type: "boolean" },
+      "node-id": { type: "string" },
+      "dns.port": { type: "string" },
+      wait: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
   const [command = "help", ...rest] = positionals;
-  if (!["list", "release", "help"].includes(command)) {
+  if (!["list", "release", "self", "help"].includes(command)) {
     throw new SlotsUsageError(`unknown command '${command}'`);
   }
-  if (command === "list" && rest.length > 0) {
-    throw new SlotsUsageError(`'list' takes no arguments, got '${rest[0]}'`);
+  if ((command === "list" || command === "self") && rest.length > 0) {
+    throw new SlotsUsageError(`'${command}' takes no arguments, got '${rest[0]}'`);
+  }
+  if (command !== "self" && values.wait !== undefined) {
+    throw new SlotsUsageError("--wait goes with 'self'");
   }
   if (command === "release" && rest.length !== 1) {
     throw new SlotsUsageError("'release' takes one NAME or slot ID");
   }
-  if (command !== "list" && values.json) throw new SlotsUsageError("--json goes with 'list'");
+  if (command !== "list" && command !== "self" && values.json) {
+    throw new SlotsUsageError("--json goes with 'list' or 'self'");
+  }
   return { command, positionals: rest, values };
 }
 
@@ -128,12 +141,25 @@ function settingsFrom(values: Values): Settings {
   let pattern: Pattern | null = null;
   let prefix = "";
   let limit: number | null = null;
+  let nodeId: string | undefined;
+  let address: Addresses | null = null;
+  let dnsPort = 53;
+  if (values["dns.port"] !== undefined) {
+    const p = values["dns.port"];
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
+      throw new SlotsUsageError(`-dns.port must be a port number, got '${p}'`);
+    }
+    dnsPort = Number(p);
+  }
   if (values.conf !== undefined) {
-    const found = fromCorefile(values.conf, values.pattern);
+    const found = fromCorefile(values.conf, values.pattern, dnsPort);
     etcd = found.etcd;
     pattern = found.pattern;
     prefix = found.prefix;
     limit = found.limit;
+    nodeId = found.nodeId;
+    address = found.address;
+    dnsPort = found.dnsPort;
   } else if (values.pattern !== undefined) {
     try {
       pattern = Pattern.parse(values.pattern);
@@ -152,38 +178,21 @@ function settingsFrom(values: Values): Settings {
     }
     limit = Number(values.limit);
   }
-  if (values.endpoint !== undefined) {
-    etcd.endpoints = values.endpoint.map((e) => {
-      const n = normaliseEndpoint(e);
-      if (typeof n !== "string") throw new SlotsUsageError(n.error);
-      return n;
-    });
-  }
-  if (values.user !== undefined) {
-    etcd.username = values.user;
-    etcd.password = values.password ?? "";
-  }
-  if (values.cert !== undefined || values["cert-key"] !== undefined || values.ca !== undefined) {
-    etcd.tls = { cert: values.cert, key: values["cert-key"], ca: values.ca };
-  }
-  if (values.timeout !== undefined) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(values.timeout);
-    if (!m) {
-      throw new SlotsUsageError(`--timeout must look like 500ms or 5s, got '${values.timeout}'`);
-    }
-    etcd.timeoutMs = Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000);
-  }
-  return { etcd, layout: new SlotLayout(pattern, prefix), limit };
+  applyEtcdFlags(etcd, values, (m) => new SlotsUsageError(m));
+  if (values["node-id"] !== undefined) nodeId = values["node-id"];
+  return { etcd, layout: new SlotLayout(pattern, prefix), limit, nodeId, address, dnsPort };
 }
 
 /** The idetcd block of a Corefile (the one with `pattern`, when there are several). */
-function fromCorefile(path: string, wanted: string | undefined) {
-  const { blocks } = loadCorefile(path);
+function fromCorefile(path: string, wanted: string | undefined, dnsPort: number) {
+  const { blocks } = loadCorefile(path, { dnsPort });
   const found = [];
   for (const block of blocks) {
     for (const d of block.directives) {
       if (d.name !== "idetcd") continue;
-      found.push(parseIdetcd(d, [...new Set(block.keys.map((k) => k.zone))]));
+      const c = parseIdetcd(d, [...new Set(block.keys.map((k) => k.zone))]);
+      // The server computes the default node id with its first key's port (setupIdetcd).
+      found.push({ ...c, dnsPort: block.keys[0]?.port ?? dnsPort });
     }
   }
   const matching = wanted === undefined ? found : found.filter((c) => c.pattern.source === wanted);
@@ -205,7 +214,15 @@ function fromCorefile(path: string, wanted: string | undefined) {
     );
   }
   const c = unique[0];
-  return { etcd: c.etcd, pattern: c.pattern, prefix: c.prefix, limit: c.limit };
+  return {
+    etcd: c.etcd,
+    pattern: c.pattern,
+    prefix: c.prefix,
+    limit: c.limit,
+    nodeId: c.nodeId,
+    address: c.address,
+    dnsPort: c.dnsPort,
+  };
 }
 
 /** One row of `list`. */
@@ -314,5 +331,61 @@ async function release(client: Etcd3, s: Settings, what: string): Promise<number
     return 1;
   }
   console.log(`released ${r.name} (slot ${id}${r.value?.node ? `, node ${r.value.node}` : ""})`);
+  return 0;
+}
+
+/** This node's id, exactly as its idetcd computes it (node_id, else hostname/address/port). */
+function ownNodeId(s: Settings): string {
+  return s.nodeId ?? defaultNodeId(s.address ?? detectAddresses(), s.dnsPort);
+}
+
+/** A shell-safe `KEY=value` (single-quoted when it needs to be). */
+function shellPair(key: string, value: string): string {
+  return /^[A-Za-z0-9_.:/@%+,-]*$/.test(value)
+    ? `${key}=${value}`
+    : `${key}='${value.replaceAll("'", "'\\''")}'`;
+}
+
+async function self(client: Etcd3, s: Settings, values: Values): Promise<number> {
+  const node = ownNodeId(s);
+  let waitMs = 0;
+  if (values.wait !== undefined) {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(values.wait);
+    if (!m) {
+      console.error(`etcdns slots: --wait must look like 500ms, 30s or 2m, got '${values.wait}'`);
+      return 2;
+    }
+    waitMs = Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000);
+  }
+  const deadline = Date.now() + waitMs;
+  let mine: SlotRecord | undefined;
+  for (;;) {
+    const { records } = await readSlots(client, s.layout);
+    mine = records.find((r) => r.value?.node === node);
+    if (mine || Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(1, deadline - Date.now()))));
+  }
+  if (!mine) {
+    console.error(
+      `etcdns slots: this node (node id '${node}') holds no slot of pattern ` +
+        `'${s.layout.pattern.source}'${waitMs > 0 ? ` after waiting ${values.wait}` : ""}; ` +
+        `is etcdns running here with this Corefile? (etcdns slots list shows who holds what)`,
+    );
+    return 1;
+  }
+  const v = mine.value ?? {};
+  const out = {
+    name: mine.name,
+    host: mine.name.replace(/\.$/, ""),
+    slot: mine.id,
+    ipv4: v.ipv4 ?? "",
+    ipv6: v.ipv6 ?? "",
+    node,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(out, null, 2));
+    return 0;
+  }
+  for (const [k, val] of Object.entries(out)) console.log(shellPair(k.toUpperCase(), String(val)));
   return 0;
 }

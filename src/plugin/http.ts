@@ -40,6 +40,8 @@ export function parseHttpAddress(text: string, at: Position, plugin: string): Ht
  */
 export class HttpListener implements Resource {
   readonly #routes = new Map<string, HttpHandler>();
+  /** Answers every path no exact route serves (the discovery plugin's `/TOKEN/...`). */
+  #fallback: HttpHandler | null = null;
   #server: Deno.HttpServer<Deno.NetAddr> | null = null;
 
   constructor(
@@ -61,6 +63,16 @@ export class HttpListener implements Resource {
   /** Stops serving `path`, if `handler` is still the one serving it. */
   unroute(path: string, handler: HttpHandler): void {
     if (this.#routes.get(path) === handler) this.#routes.delete(path);
+  }
+
+  /** Serves every path that has no exact route with `handler`. */
+  setFallback(handler: HttpHandler): void {
+    this.#fallback = handler;
+  }
+
+  /** Stops the fallback, if `handler` is still the one serving it. */
+  clearFallback(handler: HttpHandler): void {
+    if (this.#fallback === handler) this.#fallback = null;
   }
 
   start(): Promise<void> {
@@ -96,7 +108,7 @@ export class HttpListener implements Resource {
   }
 
   #handle(req: Request): Response | Promise<Response> {
-    const handler = this.#routes.get(pathOf(req.url));
+    const handler = this.#routes.get(pathOf(req.url)) ?? this.#fallback;
     if (!handler) return new Response("404 page not found\n", { status: 404, headers: TEXT });
     return handler(req);
   }

@@ -6,6 +6,7 @@
 import { PluginList } from "../plugin/plugin.ts";
 import { setupBind } from "./bind/setup.ts";
 import { setupCache } from "./cache/setup.ts";
+import { setupDiscovery } from "./discovery/setup.ts";
 import { setupErrors } from "./errors/setup.ts";
 import { setupEtcdHosts } from "./etcdhosts/setup.ts";
 import { setupForward } from "./forward/setup.ts";
@@ -26,6 +27,7 @@ export const PLUGINS: PluginList = new PluginList([
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },
   { name: "prometheus", setup: setupPrometheus },
+  { name: "discovery", setup: setupDiscovery },
   { name: "errors", setup: setupErrors },
   { name: "log", setup: setupLog },
   { name: "loadbalance", setup: setupLoadbalance },

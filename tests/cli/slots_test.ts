@@ -115,3 +115,59 @@ Deno.test("etcdns slots: usage errors exit 2, unreachable etcd exits 1 naming it
   assert.equal(r.code, 0);
   assert.match(r.out, /usage: etcdns slots/);
 });
+
+Deno.test("etcdns slots self: finds the slot carrying this node's id, as shell lines or JSON", async () => {
+  const etcd = await startEtcd();
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = etcd.client();
+    const lease = c.lease(60);
+    // Slot 1 is another node's; slot 2 carries the id idetcd computes for this block:
+    // HOSTNAME/ADDRESS/PORT with the fixed address and the key's port.
+    const mine = `${Deno.hostname()}/10.0.0.2/1053`;
+    await lease.put("etcd1.tf.local.").value(JSON.stringify({ ipv4: "10.0.0.1", node: "other" }));
+    await lease.put("etcd2.tf.local.").value(
+      JSON.stringify({ ipv4: "10.0.0.2", ipv6: "fd00::2", port: "1053", node: mine }),
+    );
+    const corefile = `${dir}/Corefile`;
+    await Deno.writeTextFile(
+      corefile,
+      `tf.local:1053 {\n  idetcd {\n    endpoint ${etcd.endpoint}\n    pattern etcd{{.ID}}.tf.local.\n    address 10.0.0.2\n  }\n}\n`,
+    );
+    let r = await run(["self", "-conf", corefile]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(
+      r.out,
+      `NAME=etcd2.tf.local.\nHOST=etcd2.tf.local\nSLOT=2\nIPV4=10.0.0.2\nIPV6=fd00::2\nNODE=${mine}`,
+    );
+    r = await run(["self", "-conf", corefile, "--json"]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), {
+      name: "etcd2.tf.local.",
+      host: "etcd2.tf.local",
+      slot: 2,
+      ipv4: "10.0.0.2",
+      ipv6: "fd00::2",
+      node: mine,
+    });
+    // --node-id picks another node's slot; an id nobody carries is exit 1, after --wait.
+    r = await run(["self", "-conf", corefile, "--node-id", "other"]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^NAME=etcd1\.tf\.local\.$/m);
+    const started = Date.now();
+    r = await run(["self", "-conf", corefile, "--node-id", "nobody", "--wait", "600ms"]);
+    assert.equal(r.code, 1);
+    assert.ok(Date.now() - started >= 500);
+    assert.match(
+      r.err,
+      /node id 'nobody'\) holds no slot of pattern 'etcd\{\{\.ID\}\}\.tf\.local\.'/,
+    );
+    r = await run(["self", "-conf", corefile, "--wait", "soon"]);
+    assert.equal(r.code, 2);
+    r = await run(["self", "extra", "-conf", corefile]);
+    assert.equal(r.code, 2);
+  } finally {
+    await etcd.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

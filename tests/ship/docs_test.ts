@@ -1,5 +1,6 @@
 /**
- * The operations guides (docs/cloud-init.md, docs/etcd-tls.md, docs/dns-discovery.md) say
+ * The operations guides (docs/cloud-init.md, docs/etcd-tls.md, docs/dns-discovery.md,
+ * docs/bootstrap-etcd.md) say
  * things that can be checked here: every Corefile in them passes `etcdns check`, the user data
  * is valid cloud-config, the install.sh options they use exist, and their links resolve.
  */
@@ -7,7 +8,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { ROOT, START } from "../helpers/etcdns.ts";
 
-const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md"];
+const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md", "bootstrap-etcd.md"];
 
 function read(doc: string): string {
   return Deno.readTextFileSync(`${ROOT}docs/${doc}`);
@@ -81,6 +82,14 @@ Deno.test("every Corefile in the guides and packaging/Corefile passes etcdns che
       ["packaging/Corefile", Deno.readTextFileSync(`${ROOT}packaging/Corefile`)],
       ["cloud-init.md user data", userData().doc.write_files[0].content],
     ];
+    // Every other #cloud-config block's Corefile too (the etcd-cluster user data).
+    blocks(read("cloud-init.md"), "yaml").filter((b) => b.startsWith("#cloud-config\n")).slice(1)
+      .forEach((b, i) => {
+        const doc = parse(b) as UserData;
+        const file = doc.write_files.find((f) => f.path === "/etc/etcdns/Corefile");
+        assert.ok(file, `cloud-init.md user data #${i + 2} writes /etc/etcdns/Corefile`);
+        corefiles.push([`cloud-init.md user data #${i + 2}`, file.content]);
+      });
     for (const doc of DOCS) {
       blocks(read(doc), "corefile").forEach((b, i) => corefiles.push([`${doc} #${i + 1}`, b]));
       // Corefiles written by a heredoc inside a shell example.
@@ -131,4 +140,21 @@ Deno.test("the guides' relative links resolve", () => {
       assert.ok(Deno.statSync(`${ROOT}${m[1]}`), `${doc} names ${m[1]}, which exists`);
     }
   }
+});
+
+Deno.test("cloud-init's etcd-bootstrap script runs the steps docs/bootstrap-etcd.md tests", () => {
+  const data = blocks(read("cloud-init.md"), "yaml").filter((b) => b.startsWith("#cloud-config\n"));
+  const doc = parse(data[1]) as UserData;
+  const script = doc.write_files.find((f) => f.path === "/usr/local/sbin/etcd-bootstrap");
+  assert.ok(script, "the etcd user data writes /usr/local/sbin/etcd-bootstrap");
+  const tested = blocks(read("bootstrap-etcd.md"), "sh").find((b) => b.startsWith("TOKEN="));
+  assert.ok(tested, "bootstrap-etcd.md has the node script");
+  // The same commands from `eval` on; only where TOKEN comes from differs.
+  const steps = (text: string) => text.slice(text.indexOf('eval "$(etcdns slots self')).trim();
+  assert.equal(steps(script.content), steps(tested));
+  const units = doc.write_files.map((f) => f.path);
+  assert.ok(units.includes("/etc/systemd/system/etcd-bootstrap.service"));
+  assert.ok(
+    doc.runcmd.some((c) => (Array.isArray(c) ? c.join(" ") : c).includes("etcd-bootstrap")),
+  );
 });

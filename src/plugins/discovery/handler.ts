@@ -1,0 +1,485 @@
+/**
+ * The discovery service: etcd's v2 discovery protocol over HTTP, backed by etcd's v3 API.
+ *
+ * It implements exactly what etcd 3.4/3.5's v2discovery client (client keys API with an empty
+ * prefix) sends for `etcd --discovery http://HOST:PORT/TOKEN`:
+ *
+ *   GET /TOKEN/_config/size                      the size key
+ *   GET /TOKEN[?recursive=&sorted=&quorum=]      the registrations (and the _config dir)
+ *   PUT /TOKEN/MEMBERID?prevExist=false          register (form body value=NAME=PEER_URL)
+ *   GET KEY?wait=true&waitIndex=N[&recursive=true]   the first change at index >= N
+ *
+ * v2 indexes are v3 revisions: createdIndex = create_revision, modifiedIndex = mod_revision,
+ * X-Etcd-Index = the revision of the read, and waitIndex N watches from revision N. Errors are
+ * v2 error bodies `{errorCode, message, cause, index}` with v2's status codes.
+ */
+import { Buffer } from "node:buffer";
+import type { Etcd3, IWatchResponse } from "etcd3";
+import { connectEtcd, explainEtcdError } from "../../etcd/client.ts";
+import type { EtcdOptions } from "../../etcd/options.ts";
+import { prefixEnd } from "../../etcd/watch.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { type Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
+import {
+  checkMemberValue,
+  MEMBER_ID_RE,
+  readToken,
+  registerMember,
+  stored,
+  type StoredKey,
+  TOKEN_RE,
+  type TokenLayout,
+  type TokenState,
+} from "./store.ts";
+
+/** Request bodies above this get 413 and are not read further. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** A wait answers 200 with an empty body after this long; the v2 client simply asks again. */
+export const WAIT_TIMEOUT_MS = 60_000;
+/** At most this many waits at once; more get 503 (the v2 client backs off and retries). */
+export const MAX_WAITERS = 256;
+
+/** v2 error codes (etcd's v2error package) and their messages. */
+const V2_ERRORS = {
+  100: "Key not found",
+  102: "Not a file",
+  103: "Reached the max number of peers in the cluster",
+  105: "Key already exists",
+  106: "The prefix of given key is a keyword in etcd",
+  200: "Value is Required in POST form",
+  203: "The given index in POST form is not a number",
+  209: "Invalid field",
+  210: "Invalid POST form",
+  300: "Raft Internal Error",
+  401: "The event in requested index is outdated and cleared",
+} as const;
+
+type V2Code = keyof typeof V2_ERRORS;
+
+/** A v2 node as the keys API returns it. */
+interface V2Node {
+  key: string;
+  dir?: true;
+  value?: string;
+  nodes?: V2Node[];
+  modifiedIndex: number;
+  createdIndex: number;
+}
+
+/** What one request asks for, once the path is parsed. */
+type Target =
+  | { kind: "token"; token: string }
+  | { kind: "config"; token: string }
+  | { kind: "size"; token: string }
+  | { kind: "member"; token: string; id: string };
+
+class V2Error extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: V2Code,
+    readonly detail: string,
+    readonly index = 0,
+  ) {
+    super(`${code}: ${V2_ERRORS[code]} (${detail})`);
+  }
+}
+
+/** The running service: an etcd client, the live waits, and the request handler. */
+export class DiscoveryService implements Resource {
+  #client: Etcd3 | null = null;
+  #closed = false;
+  readonly #waiters = new Set<(why: "shutdown") => void>();
+
+  constructor(
+    readonly etcd: EtcdOptions,
+    readonly layout: TokenLayout,
+    readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.#client = await connectEtcd(this.etcd);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const stop of [...this.#waiters]) stop("shutdown");
+    this.#waiters.clear();
+    // Let the waits answer before the client goes.
+    await Promise.resolve();
+    this.#client?.close();
+    this.#client = null;
+  }
+
+  /** Answers one HTTP request. Never throws. */
+  handle = async (req: Request): Promise<Response> => {
+    let index = 0;
+    try {
+      const client = this.#client;
+      if (!client || this.#closed) {
+        throw new V2Error(503, 300, "the discovery service is shutting down");
+      }
+      const url = new URL(req.url);
+      const target = parseTarget(url.pathname);
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      if (method === "PUT") return await this.#put(client, req, url, target);
+      if (method !== "GET") {
+        return new Response(null, { status: 405, headers: { allow: "GET, HEAD, PUT" } });
+      }
+      const q = url.searchParams;
+      for (const name of ["recursive", "sorted", "quorum", "wait", "stream"]) bool(q, name);
+      if (bool(q, "stream")) throw new V2Error(400, 209, "stream=true is not supported");
+      if (bool(q, "wait")) return await this.#wait(client, req, q, target);
+      const state = await readToken(client, this.layout, target.token);
+      index = state.revision;
+      return json(
+        200,
+        { action: "get", node: getNode(state, target, bool(q, "recursive")) },
+        state,
+      );
+    } catch (err) {
+      return this.#error(err, index);
+    }
+  };
+
+  #error(err: unknown, index: number): Response {
+    if (err instanceof V2Error) {
+      return v2Error(err.status, err.code, err.detail, err.index || index);
+    }
+    this.log.error(`${explainEtcdError(err, this.etcd)}`);
+    return v2Error(503, 300, "the backing etcd is unavailable; retry later", index);
+  }
+
+  async #put(client: Etcd3, req: Request, url: URL, target: Target): Promise<Response> {
+    const body = await readBody(req);
+    if (target.kind === "config" || target.kind === "size") {
+      throw new V2Error(403, 106, `/${target.token}/_config is set by 'etcdns discovery new'`);
+    }
+    if (target.kind !== "member") {
+      throw new V2Error(403, 102, `/${target.token} is a directory; register at /TOKEN/MEMBERID`);
+    }
+    const q = url.searchParams;
+    for (const name of ["dir", "prevValue", "prevIndex", "refresh", "noValueOnSuccess"]) {
+      if (q.has(name)) {
+        throw new V2Error(400, 209, `${name} is not supported: registrations are create-only`);
+      }
+    }
+    const prevExist = q.get("prevExist");
+    if (prevExist !== null && prevExist !== "false") {
+      throw new V2Error(
+        400,
+        209,
+        `prevExist=${prevExist.slice(0, 20)}: registrations are create-only`,
+      );
+    }
+    let form: URLSearchParams;
+    try {
+      form = new URLSearchParams(body);
+    } catch {
+      throw new V2Error(400, 210, "the body is not a form");
+    }
+    if (form.has("ttl") || q.has("ttl")) {
+      throw new V2Error(
+        400,
+        209,
+        "ttl is not supported: a token's registrations share its lifetime",
+      );
+    }
+    const value = form.get("value") ?? q.get("value");
+    if (value === null) throw new V2Error(400, 200, `/${target.token}/${target.id}`);
+    const problem = checkMemberValue(value);
+    if (problem) throw new V2Error(400, 209, `value: ${problem}`);
+    const key = `/${target.token}/${target.id}`;
+    const res = await registerMember(client, this.layout, target.token, target.id, value);
+    switch (res.result) {
+      case "created":
+        this.log.info(`registered member ${target.id} (${value}) on token ${target.token}`);
+        return json(201, { action: "create", node: leaf(key, res.key) }, res.revision);
+      case "no-token":
+        throw new V2Error(404, 100, `/${target.token}`, res.state.revision);
+      case "bad-size":
+        throw new V2Error(
+          403,
+          103,
+          `/${target.token}/_config/size is not a positive number`,
+          res.state.revision,
+        );
+      case "exists":
+        throw new V2Error(412, 105, key, res.state.revision);
+      case "full":
+        this.log.warn(
+          `refused member ${target.id} on token ${target.token}: all ${res.state.size} registered`,
+        );
+        throw new V2Error(
+          403,
+          103,
+          `discovery: cluster is full (${res.state.size} of ${res.state.size} registered)`,
+          res.state.revision,
+        );
+    }
+  }
+
+  async #wait(client: Etcd3, req: Request, q: URLSearchParams, target: Target): Promise<Response> {
+    const waitText = q.get("waitIndex");
+    let waitIndex: number | null = null;
+    if (waitText !== null && waitText !== "") {
+      if (!/^\d{1,18}$/.test(waitText)) {
+        throw new V2Error(400, 203, `waitIndex=${waitText.slice(0, 20)}`);
+      }
+      waitIndex = Number(waitText);
+    }
+    if (this.#waiters.size >= MAX_WAITERS) {
+      throw new V2Error(503, 300, `more than ${MAX_WAITERS} waits at once; retry later`);
+    }
+    const state = await readToken(client, this.layout, target.token);
+    if (!state.sizeKey) throw new V2Error(404, 100, `/${target.token}`, state.revision);
+    const t = target.token;
+    let key: string;
+    let rangeEnd: Uint8Array | undefined;
+    switch (target.kind) {
+      case "token":
+        key = this.layout.tokenPrefix(t);
+        rangeEnd = prefixEnd(key);
+        break;
+      case "config":
+        key = `${this.layout.tokenPrefix(t)}_config/`;
+        rangeEnd = prefixEnd(key);
+        break;
+      case "size":
+        key = this.layout.sizeKey(t);
+        break;
+      case "member":
+        key = this.layout.memberKey(t, target.id);
+        break;
+    }
+    const start = waitIndex ?? state.revision + 1;
+    return await this.#watchOnce(client, req, t, key, rangeEnd, start, state.revision);
+  }
+
+  /** Watches from `start` until the first event the v2 view shows; answers it. */
+  #watchOnce(
+    client: Etcd3,
+    req: Request,
+    token: string,
+    key: string,
+    rangeEnd: Uint8Array | undefined,
+    start: number,
+    readRevision: number,
+  ): Promise<Response> {
+    return new Promise<Response>((resolve) => {
+      let done = false;
+      let stream: Awaited<ReturnType<Etcd3["watchClient"]["watch"]>> | null = null;
+      const finish = (res: Response) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        req.signal.removeEventListener("abort", onAbort);
+        this.#waiters.delete(stop);
+        try {
+          stream?.cancel();
+        } catch {
+          // already gone
+        }
+        resolve(res);
+      };
+      const stop = () =>
+        finish(v2Error(503, 300, "the discovery service is shutting down", readRevision));
+      const onAbort = () => finish(new Response(null, { status: 499 }));
+      // The v2 client reads an empty 200 as "nothing yet" and asks again with the same index.
+      const timer = setTimeout(() => finish(new Response(null, { status: 200 })), WAIT_TIMEOUT_MS);
+      this.#waiters.add(stop);
+      req.signal.addEventListener("abort", onAbort);
+      client.watchClient.watch().then((s) => {
+        stream = s;
+        if (done) {
+          s.cancel();
+          return;
+        }
+        s.on("data", (res: IWatchResponse) => {
+          if (done) return;
+          if (res.canceled) {
+            const compacted = Number(res.compact_revision ?? 0);
+            finish(
+              compacted > 0
+                ? v2Error(
+                  400,
+                  401,
+                  `the requested history has been cleared [${compacted}/${start}]`,
+                  Number(res.header?.revision ?? readRevision),
+                )
+                : v2Error(
+                  503,
+                  300,
+                  `etcd cancelled the watch: ${res.cancel_reason || "no reason"}`,
+                ),
+            );
+            return;
+          }
+          for (const e of res.events ?? []) {
+            const k = e.kv.key.toString();
+            const v2Key = this.layout.v2Key(token, k);
+            if (v2Key === null) continue;
+            const mod = Number(e.kv.mod_revision);
+            if (mod < start) continue;
+            const prev = e.prev_kv ? stored(e.prev_kv) : null;
+            let body: Record<string, unknown>;
+            if (e.type === "Delete") {
+              body = {
+                action: "delete",
+                node: { key: v2Key, modifiedIndex: mod, createdIndex: prev?.createRevision ?? 0 },
+              };
+            } else {
+              const kv = stored(e.kv);
+              body = {
+                action: kv.createRevision === kv.modRevision ? "create" : "set",
+                node: leaf(v2Key, kv),
+              };
+            }
+            if (prev) body.prevNode = leaf(v2Key, prev);
+            finish(json(200, body, Number(res.header?.revision ?? mod)));
+            return;
+          }
+        });
+        s.on("error", (err: unknown) => {
+          // Our own cancel (an answer sent, a client gone) ends the stream with CANCELLED.
+          if (done) return;
+          this.log.warn(`watch failed: ${errorMessage(err)}`);
+          finish(v2Error(503, 300, "the backing etcd is unavailable; retry later", readRevision));
+        });
+        s.on("end", () => finish(v2Error(503, 300, "the watch ended; retry", readRevision)));
+        s.write({
+          create_request: {
+            key: Buffer.from(key),
+            range_end: rangeEnd ? Buffer.from(rangeEnd) : undefined,
+            start_revision: String(start),
+            prev_kv: true,
+          },
+        });
+      }).catch((err: unknown) => {
+        this.log.warn(`cannot watch: ${explainEtcdError(err, this.etcd)}`);
+        finish(v2Error(503, 300, "the backing etcd is unavailable; retry later", readRevision));
+      });
+    });
+  }
+}
+
+/** Parses a request path into a target, or throws a 400. */
+export function parseTarget(pathname: string): Target {
+  let path = pathname;
+  try {
+    path = decodeURIComponent(pathname);
+  } catch {
+    throw new V2Error(400, 209, "the path is not valid URL encoding");
+  }
+  const parts = path.replace(/\/+$/, "").split("/").slice(1);
+  const [token, second, third] = parts;
+  const shown = JSON.stringify(path.slice(0, 100));
+  if (parts.length === 0 || token === undefined || token === "") {
+    throw new V2Error(400, 209, "give a token: /TOKEN, /TOKEN/_config/size or /TOKEN/MEMBERID");
+  }
+  if (!TOKEN_RE.test(token)) throw new V2Error(400, 209, `${shown}: not a discovery token`);
+  if (parts.length === 1) return { kind: "token", token };
+  if (second === "_config") {
+    if (parts.length === 2) return { kind: "config", token };
+    if (parts.length === 3 && third === "size") return { kind: "size", token };
+    throw new V2Error(404, 100, path.slice(0, 200));
+  }
+  if (parts.length === 2 && MEMBER_ID_RE.test(second)) return { kind: "member", token, id: second };
+  throw new V2Error(400, 209, `${shown}: expected /TOKEN/MEMBERID with a hex member ID`);
+}
+
+/** Reads a request body of at most MAX_BODY_BYTES, or throws a 413 without reading the rest. */
+async function readBody(req: Request): Promise<string> {
+  const length = req.headers.get("content-length");
+  if (length !== null && Number(length) > MAX_BODY_BYTES) {
+    await req.body?.cancel().catch(() => {});
+    throw new V2Error(413, 210, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw new V2Error(413, 210, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new V2Error(400, 210, "the body is not UTF-8");
+  }
+}
+
+function bool(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  if (v === null || v === "" || v === "false" || v === "0") return false;
+  if (v === "true" || v === "1") return true;
+  throw new V2Error(400, 209, `invalid value for ${name}: '${v.slice(0, 20)}'`);
+}
+
+function leaf(key: string, kv: StoredKey): V2Node {
+  return { key, value: kv.value, modifiedIndex: kv.modRevision, createdIndex: kv.createRevision };
+}
+
+/** The node a GET returns for `target`, or throws 404. */
+function getNode(state: TokenState, target: Target, recursive: boolean): V2Node {
+  const t = state.token;
+  const size = state.sizeKey;
+  if (!size) throw new V2Error(404, 100, `/${t}`, state.revision);
+  const sizeNode = leaf(`/${t}/_config/size`, size);
+  const config = (withChildren: boolean): V2Node => ({
+    key: `/${t}/_config`,
+    dir: true,
+    ...(withChildren ? { nodes: [sizeNode] } : {}),
+    modifiedIndex: size.modRevision,
+    createdIndex: size.createRevision,
+  });
+  switch (target.kind) {
+    case "size":
+      return sizeNode;
+    case "config":
+      return config(true);
+    case "member": {
+      const m = state.members.find((x) => x.id === target.id);
+      if (!m) throw new V2Error(404, 100, `/${t}/${target.id}`, state.revision);
+      return leaf(`/${t}/${m.id}`, m);
+    }
+    case "token": {
+      // v2 lists a directory in no particular order; key order is a valid one (sorted=true).
+      const nodes = [config(recursive), ...state.members.map((m) => leaf(`/${t}/${m.id}`, m))];
+      nodes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      return {
+        key: `/${t}`,
+        dir: true,
+        nodes,
+        modifiedIndex: size.modRevision,
+        createdIndex: size.createRevision,
+      };
+    }
+  }
+}
+
+const JSON_TYPE = "application/json";
+
+function json(status: number, body: unknown, index: number | TokenState): Response {
+  const state = typeof index === "number" ? null : index;
+  const headers: Record<string, string> = {
+    "content-type": JSON_TYPE,
+    "x-etcd-index": String(state ? state.revision : index),
+  };
+  if (state) headers["x-etcd-cluster-id"] = state.clusterId;
+  return new Response(JSON.stringify(body) + "\n", { status, headers });
+}
+
+function v2Error(status: number, code: V2Code, cause: string, index = 0): Response {
+  return new Response(
+    JSON.stringify({ errorCode: code, message: V2_ERRORS[code], cause, index }) + "\n",
+    { status, headers: { "content-type": JSON_TYPE, "x-etcd-index": String(index) } },
+  );
+}

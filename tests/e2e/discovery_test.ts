@@ -1,0 +1,461 @@
+/**
+ * The discovery plugin end to end: real etcd 3.4 members bootstrap through
+ * `--discovery http://127.0.0.1:PORT/TOKEN` served by a real etcdns, backed by a separate etcd
+ * through its v3 API; bad requests get v2's status codes and write nothing.
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { Etcd3 } from "etcd3";
+import { startEtcd, type TestEtcd } from "../helpers/etcd.ts";
+import {
+  etcd37Binary,
+  type EtcdMember,
+  etcdnsCli,
+  memberHealthy,
+  startMember,
+} from "../helpers/etcd_member.ts";
+import { type EtcdnsProcess, startEtcdns } from "../helpers/etcdns.ts";
+import { freePort } from "../helpers/ports.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+const REGISTRY = "/_etcd/registry";
+
+/** A backing etcd and an etcdns serving discovery from it. */
+async function discoveryService(): Promise<{
+  etcd: TestEtcd;
+  srv: EtcdnsProcess;
+  http: number;
+  base: string;
+  close(): Promise<void>;
+}> {
+  const etcd = await startEtcd();
+  const http = freePort();
+  let srv: EtcdnsProcess;
+  try {
+    srv = await startEtcdns({
+      corefile: `.:{PORT} {
+    bind 127.0.0.1
+    discovery 127.0.0.1:${http} {
+        endpoint ${etcd.endpoint}
+        ttl 1h
+    }
+    whoami
+}
+`,
+      timeoutMs: 30_000,
+    });
+  } catch (err) {
+    await etcd.close();
+    throw err;
+  }
+  const base = `http://127.0.0.1:${http}`;
+  await waitFor("the discovery listener", async () => {
+    const res = await fetch(`${base}/x`);
+    await res.body?.cancel();
+    return res.status === 404;
+  });
+  return {
+    etcd,
+    srv,
+    http,
+    base,
+    async close() {
+      await srv.stop();
+      await etcd.close();
+    },
+  };
+}
+
+/** Every key under the registry and the store revision: "wrote nothing" means both unchanged. */
+async function snapshot(client: Etcd3): Promise<{ revision: number; keys: string[] }> {
+  const res = await client.kv.range({
+    key: Buffer.from(REGISTRY),
+    range_end: Buffer.from(`${REGISTRY}0`),
+  });
+  return {
+    revision: Number(res.header.revision),
+    keys: res.kvs.map((kv) => `${kv.key}=${kv.value}`),
+  };
+}
+
+async function newToken(corefile: string, size: number): Promise<string> {
+  const out = await etcdnsCli([
+    "discovery",
+    "new",
+    "--size",
+    String(size),
+    "-conf",
+    corefile,
+    "--json",
+  ]);
+  assert.equal(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout).token;
+}
+
+async function memberCount(s: { etcd: TestEtcd }, token: string): Promise<number> {
+  const res = await s.etcd.client().kv.range({
+    key: Buffer.from(`${REGISTRY}/${token}/members/`),
+    range_end: Buffer.from(`${REGISTRY}/${token}/members0`),
+  });
+  return res.kvs.length;
+}
+
+Deno.test({
+  name: "discovery: three etcd 3.4 members bootstrap through etcdns; a fourth is proxied or exits",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const s = await discoveryService();
+    const members: EtcdMember[] = [];
+    try {
+      const token = await newToken(s.srv.corefilePath, 3);
+      const url = `${s.base}/${token}`;
+      for (const name of ["m1", "m2", "m3"]) {
+        members.push(await startMember("etcd", name, ["--discovery", url]));
+      }
+      for (const m of members) {
+        await waitFor(
+          `${m.name} healthy`,
+          () => {
+            if (m.exited()) throw new Error(`${m.name} exited:\n${m.output()}`);
+            return memberHealthy(m.clientUrl);
+          },
+          60_000,
+          200,
+        );
+      }
+      const c = new Etcd3({ hosts: members[0].clientUrl, dialTimeout: 5000 });
+      try {
+        const list = await c.cluster.memberList({});
+        assert.deepEqual(list.members.map((m) => m.name).sort(), ["m1", "m2", "m3"]);
+        // One cluster: each member reports the same cluster ID and sees the others' writes.
+        await c.put("bootstrapped").value("yes");
+        for (const m of members) {
+          const other = new Etcd3({ hosts: m.clientUrl, dialTimeout: 5000 });
+          try {
+            assert.equal(await other.get("bootstrapped").string(), "yes");
+          } finally {
+            other.close();
+          }
+        }
+      } finally {
+        c.close();
+      }
+      assert.equal(await memberCount(s, token), 3);
+
+      // A fourth member with the same token: etcd's client finds the cluster full before it
+      // registers, and (default --discovery-fallback proxy) starts as a proxy.
+      const fourth = await startMember("etcd", "m4", ["--discovery", url]);
+      members.push(fourth);
+      await waitFor(
+        "m4 to fall back to proxy",
+        () => {
+          const out = fourth.output();
+          if (/falling back to proxy|discovery cluster full/.test(out)) return true;
+          if (fourth.exited()) throw new Error(`m4 exited:\n${out}`);
+          return false;
+        },
+        30_000,
+        100,
+      );
+      // With --discovery-fallback exit, the same member exits non-zero, naming the reason.
+      const fifth = await startMember("etcd", "m5", [
+        "--discovery",
+        url,
+        "--discovery-fallback",
+        "exit",
+      ]);
+      members.push(fifth);
+      const status = await waitFor("m5 to exit", () => fifth.exited(), 30_000, 100);
+      assert.notEqual(status.code, 0);
+      assert.match(fifth.output(), /cluster is full/);
+      assert.equal(await memberCount(s, token), 3, "registrations never exceed the size");
+      const c2 = new Etcd3({ hosts: members[0].clientUrl, dialTimeout: 5000 });
+      try {
+        assert.equal((await c2.cluster.memberList({})).members.length, 3);
+      } finally {
+        c2.close();
+      }
+
+      // `show` agrees.
+      const shown = await etcdnsCli([
+        "discovery",
+        "show",
+        token,
+        "-conf",
+        s.srv.corefilePath,
+        "--json",
+      ]);
+      assert.equal(shown.code, 0, shown.stderr);
+      const info = JSON.parse(shown.stdout);
+      assert.equal(info.size, 3);
+      assert.equal(info.registered, 3);
+      assert.equal(info.expected, 0);
+      assert.ok(info.ttl > 3000 && info.ttl <= 3600, `ttl ${info.ttl}`);
+    } catch (err) {
+      for (const m of members) console.error(`--- ${m.name}:\n${m.output().slice(-3000)}`);
+      console.error(`--- etcdns:\n${s.srv.output}`);
+      throw err;
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+      await s.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "discovery: bad requests get v2's status codes and write nothing",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const s = await discoveryService();
+    const client = s.etcd.client();
+    try {
+      const token = await newToken(s.srv.corefilePath, 2);
+      const put = (path: string, body: BodyInit, query = "?prevExist=false") =>
+        fetch(`${s.base}${path}${query}`, {
+          method: "PUT",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body,
+        });
+      const expectNothingWritten = async (
+        what: string,
+        res: Promise<Response>,
+        status: number,
+        errorCode: number | null,
+      ) => {
+        const before = await snapshot(client);
+        const r = await res;
+        const text = await r.text();
+        assert.equal(r.status, status, `${what}: ${text}`);
+        if (errorCode !== null) assert.equal(JSON.parse(text).errorCode, errorCode, what);
+        assert.deepEqual(await snapshot(client), before, `${what} wrote something`);
+      };
+
+      await expectNothingWritten(
+        "GET unknown token",
+        fetch(`${s.base}/nosuchtoken/_config/size`),
+        404,
+        100,
+      );
+      await expectNothingWritten(
+        "PUT unknown token",
+        put("/nosuchtoken/8e9e05c52164694d", "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
+        404,
+        100,
+      );
+      await expectNothingWritten("GET /", fetch(`${s.base}/`), 400, 209);
+      await expectNothingWritten("malformed token", fetch(`${s.base}/bad!token`), 400, 209);
+      await expectNothingWritten(
+        "malformed member id",
+        put(`/${token}/NOT-HEX`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
+        400,
+        209,
+      );
+      await expectNothingWritten(
+        "too deep",
+        put(`/${token}/8e9e05c52164694d/x`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
+        400,
+        209,
+      );
+      await expectNothingWritten(
+        "malformed value",
+        put(`/${token}/8e9e05c52164694d`, "value=nonsense"),
+        400,
+        209,
+      );
+      await expectNothingWritten(
+        "no value",
+        put(`/${token}/8e9e05c52164694d`, "other=1"),
+        400,
+        200,
+      );
+      await expectNothingWritten(
+        "prevExist=true",
+        put(
+          `/${token}/8e9e05c52164694d`,
+          "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380",
+          "?prevExist=true",
+        ),
+        400,
+        209,
+      );
+      await expectNothingWritten(
+        "bad waitIndex",
+        fetch(`${s.base}/${token}?wait=true&waitIndex=abc`),
+        400,
+        203,
+      );
+      await expectNothingWritten(
+        "bad boolean",
+        fetch(`${s.base}/${token}?recursive=maybe`),
+        400,
+        209,
+      );
+      await expectNothingWritten(
+        "size is read-only",
+        put(`/${token}/_config/size`, "value=5", ""),
+        403,
+        106,
+      );
+      await expectNothingWritten(
+        "DELETE",
+        fetch(`${s.base}/${token}`, { method: "DELETE" }),
+        405,
+        null,
+      );
+      await expectNothingWritten(
+        "a 10 MB body",
+        put(`/${token}/8e9e05c52164694d`, new Uint8Array(10 * 1024 * 1024).fill(0x61)),
+        413,
+        210,
+      );
+      // A streamed body with no Content-Length is cut at the cap too.
+      const chunks = new ReadableStream<Uint8Array>({
+        start(ctrl) {
+          for (let i = 0; i < 160; i++) ctrl.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+          ctrl.close();
+        },
+      });
+      await expectNothingWritten(
+        "a streamed 10 MB body",
+        put(`/${token}/8e9e05c52164694d`, chunks),
+        413,
+        210,
+      );
+
+      // Two registrations fill the token; the same ID again is 412; a third is refused (403).
+      const ok1 = await put(`/${token}/1`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380");
+      assert.equal(ok1.status, 201, await ok1.text());
+      await expectNothingWritten(
+        "same member again",
+        put(`/${token}/1`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
+        412,
+        105,
+      );
+      const ok2 = await put(`/${token}/2`, "value=b%3Dhttp%3A%2F%2F127.0.0.1%3A2381");
+      assert.equal(ok2.status, 201, await ok2.text());
+      await expectNothingWritten(
+        "registration past the size",
+        put(`/${token}/3`, "value=c%3Dhttp%3A%2F%2F127.0.0.1%3A2382"),
+        403,
+        103,
+      );
+
+      // Racing registrations on a fresh token: exactly `size` win, whatever the interleaving.
+      const raced = await newToken(s.srv.corefilePath, 3);
+      const results = await Promise.all(
+        Array.from(
+          { length: 12 },
+          (_, i) =>
+            put(
+              `/${raced}/${(i + 10).toString(16)}`,
+              `value=n${i}%3Dhttp%3A%2F%2F127.0.0.1%3A${3000 + i}`,
+            )
+              .then(async (r) => (await r.body?.cancel(), r.status)),
+        ),
+      );
+      assert.equal(results.filter((x) => x === 201).length, 3, `statuses ${results}`);
+      assert.equal(results.filter((x) => x === 403).length, 9, `statuses ${results}`);
+      assert.equal(await memberCount(s, raced), 3);
+
+      // A wait from an index that was compacted away is v2's 400 / 401.
+      const rev = await s.etcd.compact();
+      assert.ok(rev > 2);
+      await expectNothingWritten(
+        "compacted waitIndex",
+        fetch(`${s.base}/${raced}?wait=true&recursive=true&waitIndex=1`),
+        400,
+        401,
+      );
+      // delete removes the token; then it is unknown.
+      const del = await etcdnsCli(["discovery", "delete", raced, "-conf", s.srv.corefilePath]);
+      assert.equal(del.code, 0, del.stderr);
+      const gone = await fetch(`${s.base}/${raced}`);
+      assert.equal(gone.status, 404);
+      await gone.body?.cancel();
+
+      // A graceful stop answers a held wait (503: the client retries elsewhere or later) rather
+      // than waiting for it: etcdns exits promptly and cleanly.
+      const held = fetch(`${s.base}/${token}?wait=true&recursive=true`).then(
+        async (r) => (await r.body?.cancel(), r.status),
+        () => "closed",
+      );
+      const probe = await fetch(`${s.base}/${token}/_config/size`);
+      assert.equal(probe.status, 200);
+      await probe.body?.cancel();
+      const started = Date.now();
+      const status = await s.srv.stop(20_000);
+      assert.equal(status.code, 0, s.srv.output);
+      assert.ok(Date.now() - started < 10_000, `stop took ${Date.now() - started} ms`);
+      assert.ok([503, "closed"].includes(await held), `held wait got ${await held}`);
+    } finally {
+      await s.close();
+    }
+  },
+});
+
+const ETCD37 = etcd37Binary();
+
+Deno.test({
+  name:
+    "discovery: three etcd 3.7 members bootstrap with v3 discovery after 'etcdns discovery new'",
+  ignore: ETCD37 === null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const s = await discoveryService();
+    const members: EtcdMember[] = [];
+    try {
+      const out = await etcdnsCli(["discovery", "new", "--size", "3", "-conf", s.srv.corefilePath]);
+      assert.equal(out.code, 0, out.stderr);
+      // The printed line is pasted as it is.
+      const line = out.stdout.split("\n").find((l) => l.startsWith("--discovery-token "));
+      assert.ok(line, out.stdout);
+      const flags = line.split(" ");
+      assert.deepEqual(flags.slice(2), ["--discovery-endpoints", s.etcd.endpoint]);
+      const token = flags[1];
+      for (const name of ["n1", "n2", "n3"]) members.push(await startMember(ETCD37!, name, flags));
+      for (const m of members) {
+        await waitFor(
+          `${m.name} healthy`,
+          () => {
+            if (m.exited()) throw new Error(`${m.name} exited:\n${m.output()}`);
+            return memberHealthy(m.clientUrl);
+          },
+          60_000,
+          200,
+        );
+      }
+      const c = new Etcd3({ hosts: members[2].clientUrl, dialTimeout: 5000 });
+      try {
+        const list = await c.cluster.memberList({});
+        assert.deepEqual(list.members.map((m) => m.name).sort(), ["n1", "n2", "n3"]);
+      } finally {
+        c.close();
+      }
+      assert.equal(await memberCount(s, token), 3);
+      const shown = await etcdnsCli([
+        "discovery",
+        "show",
+        token,
+        "-conf",
+        s.srv.corefilePath,
+        "--json",
+      ]);
+      assert.equal(JSON.parse(shown.stdout).registered, 3, shown.stdout);
+    } catch (err) {
+      for (const m of members) console.error(`--- ${m.name}:\n${m.output().slice(-3000)}`);
+      throw err;
+    } finally {
+      await Promise.all(members.map((m) => m.stop()));
+      await s.close();
+    }
+  },
+});
+
+if (ETCD37 === null) {
+  console.warn(
+    "discovery_test: skipping the etcd 3.7 test: no etcd 3.7 binary; set ETCD37_BIN or run `scripts/peers etcd37`",
+  );
+}
