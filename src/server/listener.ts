@@ -33,15 +33,15 @@ export class DnsListener implements Resource {
   #staged: ZoneRouter | null = null;
   #udp: Deno.DatagramConn | null = null;
   #tcp: Deno.TcpListener | null = null;
-  #conns = new Set<Deno.TcpConn>();
+  #sessions = new Set<TcpSession>();
   #closed = false;
   #loops: Promise<void>[] = [];
   #server: string;
   #acceptWaiter: (() => void) | null = null;
 
   /**
-   * @param maxConnections TCP connections served at once; more wait in the kernel's backlog.
-   *   Default: 1000, or half the open-file limit when that is lower.
+   * @param maxConnections TCP connections served at once; past it the longest idle one is
+   *   closed for a new one. Default: 1000, or half the open-file limit when that is lower.
    */
   constructor(
     readonly hostname: string,
@@ -97,11 +97,7 @@ export class DnsListener implements Resource {
     try {
       this.#tcp?.close();
     } catch { /* already closed */ }
-    for (const conn of this.#conns) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }
+    for (const session of this.#sessions) session.close();
     await Promise.allSettled(this.#loops);
   }
 
@@ -141,9 +137,13 @@ export class DnsListener implements Resource {
   }
 
   /**
-   * Accepts connections up to the limit; at the limit it stops accepting, so new clients wait
-   * in the kernel's backlog instead of the process running out of descriptors. A failed accept
-   * (EMFILE, ENFILE, ...) waits an exponential back-off, and its log line is rate limited.
+   * Accepts connections. Past the limit it makes room by closing the connection that has waited
+   * longest for a query (RFC 7766 6.2.3 lets a server close idle connections under pressure),
+   * or, when every connection is busy, closes the new one at once; so idle or trickling clients
+   * cannot lock honest ones out, and connections cannot use up the process's descriptors. A
+   * failed accept waits an exponential back-off, 5 ms doubling to 1 s (on EMFILE or ENFILE it
+   * also closes the longest idle connection), and each distinct error is logged at most once a
+   * second with a count of the repeats.
    */
   async #serveTcp(listener: Deno.TcpListener): Promise<void> {
     const backoff = new Backoff();
@@ -153,14 +153,6 @@ export class DnsListener implements Resource {
       if (line !== null) log.warn(line);
     };
     while (!this.#closed) {
-      if (this.#conns.size >= this.maxConnections) {
-        warn(
-          `tcp ${this.#server}: ${this.maxConnections} connections open, the limit; ` +
-            "new ones wait until one closes",
-        );
-        await this.#waitForSlot();
-        continue;
-      }
       let conn: Deno.TcpConn;
       try {
         conn = await listener.accept();
@@ -168,6 +160,8 @@ export class DnsListener implements Resource {
       } catch (err) {
         if (this.#closed) return;
         warn(`tcp accept failed: ${errorMessage(err)}`);
+        // Out of descriptors: free one from the longest idle connection, for whoever waits.
+        if (outOfDescriptors(err)) this.#evict(this.#idlest());
         await this.#pause(backoff.next());
         continue;
       }
@@ -175,20 +169,42 @@ export class DnsListener implements Resource {
         conn.close();
         return;
       }
-      this.#conns.add(conn);
-      new TcpSession(conn, this.#server, () => this.#router).run().finally(() => {
-        this.#conns.delete(conn);
-        try {
+      if (this.#sessions.size >= this.maxConnections) {
+        const idlest = this.#idlest();
+        if (idlest === null) {
+          warn(`tcp ${this.#server}: ${this.maxConnections} connections, all busy; refusing more`);
           conn.close();
-        } catch { /* already closed */ }
-        this.#wakeAccept();
+          continue;
+        }
+        warn(
+          `tcp ${this.#server}: ${this.maxConnections} connections, the limit; ` +
+            "closing the longest idle ones for new clients",
+        );
+        this.#evict(idlest);
+      }
+      const session = new TcpSession(conn, this.#server, () => this.#router);
+      this.#sessions.add(session);
+      session.run().finally(() => {
+        this.#sessions.delete(session);
+        session.close();
       });
     }
   }
 
-  /** Resolves when a connection closes or the listener closes. */
-  #waitForSlot(): Promise<void> {
-    return new Promise((resolve) => this.#acceptWaiter = resolve);
+  #evict(session: TcpSession | null): void {
+    if (session === null) return;
+    this.#sessions.delete(session);
+    session.close();
+  }
+
+  /** The session that has waited longest for a query with nothing in flight, if any. */
+  #idlest(): TcpSession | null {
+    let idlest: TcpSession | null = null;
+    for (const session of this.#sessions) {
+      const since = session.waitingSince;
+      if (since !== null && (idlest === null || since < idlest.waitingSince!)) idlest = session;
+    }
+    return idlest;
   }
 
   /** Waits `ms`, cut short when the listener closes. */
@@ -230,6 +246,8 @@ class TcpSession {
   #writing = false;
   #closed = false;
   #wake: (() => void) | null = null;
+  /** Since when it has been waiting for a query with no reply pending; null when busy. */
+  waitingSince: number | null = null;
 
   constructor(
     private readonly conn: Deno.TcpConn,
@@ -252,7 +270,9 @@ class TcpSession {
         await this.#changed();
         continue;
       }
+      if (this.#inFlight === 0) this.waitingSince = performance.now();
       const packet = await this.#reader.next(TCP_IDLE_TIMEOUT_MS, TCP_QUERY_TIMEOUT_MS);
+      this.waitingSince = null;
       if (packet === null) break;
       this.#inFlight++;
       const reply = answerPacket(packet, this.#source, this.router());
@@ -285,7 +305,7 @@ class TcpSession {
       if (this.#closed) break; // #close already dropped the count of what was queued
       this.#queuedBytes -= framed.length;
       this.#inFlight--;
-      if (!ok) this.#close();
+      if (!ok) this.close();
       this.#notify();
     }
     this.#writing = false;
@@ -313,7 +333,7 @@ class TcpSession {
   }
 
   /** Closes the socket (a pending read or write then fails) and drops what is queued. */
-  #close(): void {
+  close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
@@ -334,6 +354,11 @@ class TcpSession {
     this.#wake = null;
     wake?.();
   }
+}
+
+/** EMFILE or ENFILE: the process or the system has no descriptor left. */
+function outOfDescriptors(err: unknown): boolean {
+  return /too many open files|os error 2[34]\b/i.test(errorMessage(err));
 }
 
 /** A client's address as users expect to see it: IPv4 clients of a dual-stack socket unmapped. */
