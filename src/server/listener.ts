@@ -19,8 +19,6 @@ import {
 } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
-
-export { TCP_IDLE_TIMEOUT_MS };
 /** The largest UDP datagram we read; larger ones are cut and then fail to decode. */
 const UDP_READ_SIZE = 65535;
 
