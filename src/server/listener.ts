@@ -2,15 +2,24 @@
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import { serverLabel } from "../plugin/query.ts";
-import { answerPacket, respond } from "./responder.ts";
+import { answerPacket, type PacketSource } from "./responder.ts";
 import { copyBytes } from "../dns/wire.ts";
+import { frame, FrameReader } from "../dns/framing.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
+import {
+  Backoff,
+  LogLimiter,
+  maxConnectionsFor,
+  openFileLimit,
+  TCP_IDLE_TIMEOUT_MS,
+  TCP_MAX_IN_FLIGHT,
+  TCP_MAX_QUEUED_BYTES,
+  TCP_QUERY_TIMEOUT_MS,
+  TCP_WRITE_TIMEOUT_MS,
+} from "./tcp_limits.ts";
 
 const log = logger("etcdns");
-
-/** How long a TCP connection may sit idle between queries (CoreDNS's default). */
-export const TCP_IDLE_TIMEOUT_MS = 10_000;
 /** The largest UDP datagram we read; larger ones are cut and then fail to decode. */
 const UDP_READ_SIZE = 65535;
 
@@ -23,12 +32,21 @@ export class DnsListener implements Resource {
   #staged: ZoneRouter | null = null;
   #udp: Deno.DatagramConn | null = null;
   #tcp: Deno.TcpListener | null = null;
-  #conns = new Set<Deno.TcpConn>();
+  #sessions = new Set<TcpSession>();
   #closed = false;
   #loops: Promise<void>[] = [];
   #server: string;
+  #acceptWaiter: (() => void) | null = null;
 
-  constructor(readonly hostname: string, readonly port: number) {
+  /**
+   * @param maxConnections TCP connections served at once; past it the longest idle one is
+   *   closed for a new one. Default: 1000, or half the open-file limit when that is lower.
+   */
+  constructor(
+    readonly hostname: string,
+    readonly port: number,
+    readonly maxConnections: number = maxConnectionsFor(openFileLimit()),
+  ) {
     this.#server = serverLabel(hostname, port);
   }
 
@@ -71,17 +89,14 @@ export class DnsListener implements Resource {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#wakeAccept();
     try {
       this.#udp?.close();
     } catch { /* already closed */ }
     try {
       this.#tcp?.close();
     } catch { /* already closed */ }
-    for (const conn of this.#conns) {
-      try {
-        conn.close();
-      } catch { /* already closed */ }
-    }
+    for (const session of this.#sessions) session.close();
     await Promise.allSettled(this.#loops);
   }
 
@@ -120,102 +135,229 @@ export class DnsListener implements Resource {
     });
   }
 
+  /**
+   * Accepts connections. Past the limit it makes room by closing the connection that has waited
+   * longest for a query (RFC 7766 6.2.3 lets a server close idle connections under pressure),
+   * or, when every connection is busy, closes the new one at once; so idle or trickling clients
+   * cannot lock honest ones out, and connections cannot use up the process's descriptors. A
+   * failed accept waits an exponential back-off, 5 ms doubling to 1 s (on EMFILE or ENFILE it
+   * also closes the longest idle connection), and each distinct error is logged at most once a
+   * second with a count of the repeats.
+   */
   async #serveTcp(listener: Deno.TcpListener): Promise<void> {
+    const backoff = new Backoff();
+    const limiter = new LogLimiter();
+    const warn = (message: string) => {
+      const line = limiter.admit(message, Date.now());
+      if (line !== null) log.warn(line);
+    };
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
         conn = await listener.accept();
+        backoff.reset();
       } catch (err) {
         if (this.#closed) return;
-        log.warn(`tcp accept failed: ${errorMessage(err)}`);
+        warn(`tcp accept failed: ${errorMessage(err)}`);
+        // Out of descriptors: free one from the longest idle connection, for whoever waits.
+        if (outOfDescriptors(err)) this.#evict(this.#idlest());
+        await this.#pause(backoff.next());
         continue;
       }
-      this.#conns.add(conn);
-      this.#serveConn(conn).finally(() => {
-        this.#conns.delete(conn);
-        try {
+      if (this.#closed) {
+        conn.close();
+        return;
+      }
+      if (this.#sessions.size >= this.maxConnections) {
+        const idlest = this.#idlest();
+        if (idlest === null) {
+          warn(`tcp ${this.#server}: ${this.maxConnections} connections, all busy; refusing more`);
           conn.close();
-        } catch { /* already closed */ }
+          continue;
+        }
+        warn(
+          `tcp ${this.#server}: ${this.maxConnections} connections, the limit; ` +
+            "closing the longest idle ones for new clients",
+        );
+        this.#evict(idlest);
+      }
+      const session = new TcpSession(conn, this.#server, () => this.#router);
+      this.#sessions.add(session);
+      session.run().finally(() => {
+        this.#sessions.delete(session);
+        session.close();
       });
     }
   }
 
-  /** Reads length-framed queries until the client closes or stays idle too long. */
-  async #serveConn(conn: Deno.TcpConn): Promise<void> {
-    const remote = clientAddr(conn.remoteAddr);
-    const local = conn.localAddr;
-    const reader = new FrameReader(conn);
-    let writing = Promise.resolve();
-    const pending = new Set<Promise<void>>();
-    while (!this.#closed) {
-      const packet = await reader.next(TCP_IDLE_TIMEOUT_MS);
-      if (packet === null) break;
-      // Queries on one connection are answered concurrently; writes stay whole and in turn.
-      const done = respond(
-        packet,
-        { proto: "tcp", remote, local, server: this.#server },
-        this.#router,
-      ).then((reply) => {
-        if (reply === null) return;
-        const framed = new Uint8Array(reply.length + 2);
-        framed[0] = reply.length >> 8;
-        framed[1] = reply.length & 0xff;
-        framed.set(reply, 2);
-        writing = writing.then(() => writeAll(conn, framed)).catch(() => {});
-        return writing;
-      });
-      pending.add(done);
-      done.finally(() => pending.delete(done));
+  #evict(session: TcpSession | null): void {
+    if (session === null) return;
+    this.#sessions.delete(session);
+    session.close();
+  }
+
+  /** The session that has waited longest for a query with nothing in flight, if any. */
+  #idlest(): TcpSession | null {
+    let idlest: TcpSession | null = null;
+    for (const session of this.#sessions) {
+      const since = session.waitingSince;
+      if (since !== null && (idlest === null || since < idlest.waitingSince!)) idlest = session;
     }
-    await Promise.allSettled(pending);
-    await writing;
+    return idlest;
+  }
+
+  /** Waits `ms`, cut short when the listener closes. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#acceptWaiter = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#acceptWaiter = done;
+    });
+  }
+
+  #wakeAccept(): void {
+    const wake = this.#acceptWaiter;
+    this.#acceptWaiter = null;
+    wake?.();
   }
 }
 
-/** Reads 2-byte length-prefixed frames from a stream. */
-class FrameReader {
-  #buf = new Uint8Array(0);
-  constructor(private readonly conn: Deno.Conn) {}
+/**
+ * One TCP connection: reads framed queries, answers them concurrently and writes the replies
+ * whole, one after another.
+ *
+ * Backpressure: at most TCP_MAX_IN_FLIGHT queries may be unanswered or unwritten, and at most
+ * TCP_MAX_QUEUED_BYTES of replies queued; past either it stops reading until writes drain, so a
+ * client that pipelines without reading fills its own socket buffers, not our heap. A write that
+ * makes no progress for TCP_WRITE_TIMEOUT_MS closes the connection.
+ */
+class TcpSession {
+  readonly #reader: FrameReader;
+  readonly #source: PacketSource;
+  /** Queries read whose reply is not yet written (or dropped). */
+  #inFlight = 0;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #closed = false;
+  #wake: (() => void) | null = null;
+  /** Since when it has been waiting for a query with no reply pending; null when busy. */
+  waitingSince: number | null = null;
 
-  /** The next frame, or null on EOF, error or idle timeout. */
-  async next(idleMs: number): Promise<Uint8Array | null> {
-    const header = await this.#read(2, idleMs);
-    if (header === null) return null;
-    const length = (header[0] << 8) | header[1];
-    if (length === 0) return null;
-    return await this.#read(length, idleMs);
+  constructor(
+    private readonly conn: Deno.TcpConn,
+    server: string,
+    private readonly router: () => ZoneRouter,
+  ) {
+    this.#reader = new FrameReader((into) => conn.read(into));
+    this.#source = {
+      proto: "tcp",
+      remote: clientAddr(conn.remoteAddr),
+      local: conn.localAddr,
+      server,
+    };
   }
 
-  async #read(n: number, idleMs: number): Promise<Uint8Array | null> {
-    while (this.#buf.length < n) {
-      const chunk = new Uint8Array(Math.max(n - this.#buf.length, 4096));
+  /** Serves until the client closes, stalls or idles; then lets pending replies drain. */
+  async run(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#inFlight >= TCP_MAX_IN_FLIGHT || this.#queuedBytes >= TCP_MAX_QUEUED_BYTES) {
+        await this.#changed();
+        continue;
+      }
+      if (this.#inFlight === 0) this.waitingSince = performance.now();
+      const packet = await this.#reader.next(TCP_IDLE_TIMEOUT_MS, TCP_QUERY_TIMEOUT_MS);
+      this.waitingSince = null;
+      if (packet === null) break;
+      this.#inFlight++;
+      const reply = answerPacket(packet, this.#source, this.router());
+      if (reply instanceof Promise) {
+        reply.then((r) => this.#answered(r), () => this.#answered(null));
+      } else this.#answered(reply);
+    }
+    // The client may have half-closed after its last query: still send what is pending.
+    while (!this.#closed && this.#inFlight > 0) await this.#changed();
+  }
+
+  #answered(reply: Uint8Array | null): void {
+    if (reply === null || this.#closed) {
+      this.#inFlight--;
+      this.#notify();
+      return;
+    }
+    const framed = frame(reply);
+    this.#queue.push(framed);
+    this.#queuedBytes += framed.length;
+    if (!this.#writing) this.#flush();
+  }
+
+  /** Writes queued replies in turn; closes the connection on a failed or stalled write. */
+  async #flush(): Promise<void> {
+    this.#writing = true;
+    while (this.#queue.length > 0 && !this.#closed) {
+      const framed = this.#queue.shift()!;
+      const ok = await this.#writeAll(framed);
+      if (this.#closed) break; // #close already dropped the count of what was queued
+      this.#queuedBytes -= framed.length;
+      this.#inFlight--;
+      if (!ok) this.close();
+      this.#notify();
+    }
+    this.#writing = false;
+  }
+
+  /** Writes all of `data`; false if a write fails or makes no progress in time. */
+  async #writeAll(data: Uint8Array): Promise<boolean> {
+    let off = 0;
+    while (off < data.length) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), idleMs);
+      const stalled = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), TCP_WRITE_TIMEOUT_MS);
       });
-      let read: number | null;
       try {
-        read = await Promise.race([this.conn.read(chunk), timeout]);
+        const n = await Promise.race([this.conn.write(data.subarray(off)), stalled]);
+        if (n === null) return false;
+        off += n;
       } catch {
-        read = null;
+        return false;
       } finally {
         clearTimeout(timer);
       }
-      if (read === null) return null;
-      const merged = new Uint8Array(this.#buf.length + read);
-      merged.set(this.#buf);
-      merged.set(chunk.subarray(0, read), this.#buf.length);
-      this.#buf = merged;
     }
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.subarray(n);
-    return out;
+    return true;
+  }
+
+  /** Closes the socket (a pending read or write then fails) and drops what is queued. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    this.#notify();
+  }
+
+  /** Resolves at the next change of the in-flight count or the queue. */
+  #changed(): Promise<void> {
+    return new Promise((resolve) => this.#wake = resolve);
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
   }
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
+/** EMFILE or ENFILE: the process or the system has no descriptor left. */
+function outOfDescriptors(err: unknown): boolean {
+  return /too many open files|os error 2[34]\b/i.test(errorMessage(err));
 }
 
 /** A client's address as users expect to see it: IPv4 clients of a dual-stack socket unmapped. */

@@ -26,6 +26,8 @@ export interface EtcdnsOptions {
   waitReady?: boolean;
   /** How long to wait for the banner. */
   timeoutMs?: number;
+  /** Start under `ulimit -n N` (the process still has the same pid: the shell execs). */
+  ulimitNofile?: number;
 }
 
 /** A running etcdns process and its output. */
@@ -128,8 +130,12 @@ export async function startEtcdns(opts: EtcdnsOptions = {}): Promise<EtcdnsProce
   const corefilePath = `${dir}/Corefile`;
   const corefile = opts.corefile ?? ".:{PORT} {\n    whoami\n}\n";
   await Deno.writeTextFile(corefilePath, corefile.replaceAll("{PORT}", String(port)));
-  const child = new Deno.Command(START, {
-    args: ["-conf", corefilePath, ...(opts.args ?? [])],
+  const args = ["-conf", corefilePath, ...(opts.args ?? [])];
+  const limited = opts.ulimitNofile !== undefined;
+  const child = new Deno.Command(limited ? "bash" : START, {
+    args: limited
+      ? ["-c", `ulimit -n ${opts.ulimitNofile} && exec "$0" "$@"`, START, ...args]
+      : args,
     cwd: dir,
     env: { NO_COLOR: "1", ...opts.env },
     stdin: "null",

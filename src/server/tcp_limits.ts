@@ -1,0 +1,99 @@
+/**
+ * The limits that keep one TCP client from exhausting the server (issue 9), and the small pure
+ * helpers the accept loop uses: an exponential back-off and a log limiter.
+ */
+
+/** How long a connection may wait for the first byte of its next query (CoreDNS: 10 s). */
+export const TCP_IDLE_TIMEOUT_MS = 10_000;
+/**
+ * How long a whole query (2-byte length and body) may take to arrive, counted from its first
+ * byte. A trickle cannot stretch it: a connection that never completes a query is closed within
+ * idle + query timeouts (15 s) of its last answered query or of connecting.
+ */
+export const TCP_QUERY_TIMEOUT_MS = 5_000;
+/** How long one write may make no progress (the client reads nothing) before we close. */
+export const TCP_WRITE_TIMEOUT_MS = 10_000;
+/** Queries read but not yet written back, per connection; past it we stop reading. */
+export const TCP_MAX_IN_FLIGHT = 16;
+/** Bytes of replies waiting to be written, per connection; past it we stop reading. */
+export const TCP_MAX_QUEUED_BYTES = 256 * 1024;
+/** The connection limit per listener when the descriptor limit allows it. */
+export const TCP_MAX_CONNECTIONS = 1000;
+/** The fewest connections per listener, however low the descriptor limit. */
+const TCP_MIN_CONNECTIONS = 16;
+
+/** The accept loop's back-off after a failed accept: first and longest wait. */
+export const ACCEPT_BACKOFF_MIN_MS = 5;
+export const ACCEPT_BACKOFF_MAX_MS = 1000;
+
+/**
+ * The connection limit for one listener: 1000, or half the open-file limit when that is lower,
+ * so that connections alone cannot use the descriptors etcd, upstreams and files need.
+ * `nofile` is the soft RLIMIT_NOFILE (null when unknown).
+ */
+export function maxConnectionsFor(nofile: number | null): number {
+  if (nofile === null || !Number.isFinite(nofile)) return TCP_MAX_CONNECTIONS;
+  return Math.max(TCP_MIN_CONNECTIONS, Math.min(TCP_MAX_CONNECTIONS, Math.floor(nofile / 2)));
+}
+
+/** The soft open-file limit of this process from /proc/self/limits; null where unavailable. */
+export function openFileLimit(): number | null {
+  try {
+    return parseOpenFileLimit(Deno.readTextFileSync("/proc/self/limits"));
+  } catch {
+    return null;
+  }
+}
+
+/** The soft "Max open files" value of a /proc/PID/limits text; null for unlimited or absent. */
+export function parseOpenFileLimit(text: string): number | null {
+  const m = /^Max open files\s+(\S+)/m.exec(text);
+  if (!m || m[1] === "unlimited") return null;
+  const n = Number(m[1]);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+/** Exponential back-off: `next()` gives the wait and doubles it up to the maximum. */
+export class Backoff {
+  #current: number;
+  constructor(
+    readonly minMs = ACCEPT_BACKOFF_MIN_MS,
+    readonly maxMs = ACCEPT_BACKOFF_MAX_MS,
+  ) {
+    this.#current = minMs;
+  }
+
+  /** The wait before the next attempt. */
+  next(): number {
+    const wait = this.#current;
+    this.#current = Math.min(this.maxMs, this.#current * 2);
+    return wait;
+  }
+
+  /** Back to the shortest wait, after a success. */
+  reset(): void {
+    this.#current = this.minMs;
+  }
+}
+
+/**
+ * Lets each distinct message through at most once per interval; the next one that passes says
+ * how many repeats were held back. Pure: the caller passes the time.
+ */
+export class LogLimiter {
+  #seen = new Map<string, { at: number; suppressed: number }>();
+  constructor(readonly intervalMs = 1000, readonly maxKeys = 64) {}
+
+  /** The line to log now (with a count of suppressed repeats), or null to stay quiet. */
+  admit(message: string, now: number): string | null {
+    const entry = this.#seen.get(message);
+    if (entry && now - entry.at < this.intervalMs) {
+      entry.suppressed++;
+      return null;
+    }
+    const suppressed = entry?.suppressed ?? 0;
+    if (!entry && this.#seen.size >= this.maxKeys) this.#seen.clear();
+    this.#seen.set(message, { at: now, suppressed: 0 });
+    return suppressed > 0 ? `${message} (${suppressed} repeats suppressed)` : message;
+  }
+}
