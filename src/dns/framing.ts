@@ -118,6 +118,41 @@ export class FrameReader {
   }
 }
 
+/** Writes to a stream; resolves with how many bytes were taken. */
+export type WriteFn = (from: Uint8Array) => Promise<number>;
+
+/**
+ * Writes all of `data`. Resolves false when a write fails, or when one makes no progress within
+ * `stallMs` (a peer that stopped reading); the caller then closes the stream.
+ */
+export async function writeAll(
+  write: WriteFn,
+  data: Uint8Array,
+  stallMs = Infinity,
+): Promise<boolean> {
+  let off = 0;
+  while (off < data.length) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = stallMs === Infinity ? null : new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), stallMs);
+    });
+    try {
+      const n = await (stalled
+        ? Promise.race([write(data.subarray(off)), stalled])
+        : write(data.subarray(off)));
+      if (n === null) {
+        return false;
+      }
+      off += n;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return true;
+}
+
 /** `message` with its 2-byte length prefix. */
 export function frame(message: Uint8Array): Uint8Array {
   const framed = new Uint8Array(message.length + 2);
