@@ -78,8 +78,3 @@ export function parseDuration(
   }
   return total;
 }
-
-/** Parses a TTL in seconds (0 to 2^31-1). */
-export function parseTtl(text: string, at: Position, plugin: string, what = "ttl"): number {
-  return parseInteger(text, at, plugin, what, 0, 2 ** 31 - 1);
-}
