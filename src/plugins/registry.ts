@@ -4,6 +4,7 @@
  */
 import type { PluginSpec } from "./plugin.ts";
 import { setupBind } from "./bind/setup.ts";
+import { setupBufsize } from "./bufsize/setup.ts";
 import { setupCache } from "./cache/setup.ts";
 import { setupErrors } from "./errors/setup.ts";
 import { setupEtcdHosts } from "./etcdhosts/setup.ts";
@@ -21,6 +22,7 @@ import { setupWhoami } from "./whoami/setup.ts";
 /** Every plugin, in chain order. */
 export const PLUGINS: readonly PluginSpec[] = [
   { name: "reload", setup: setupReload },
+  { name: "bufsize", setup: setupBufsize },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },
