@@ -45,8 +45,11 @@ export function encodeWithin(reply: DnsMessage, maxSize: number): Uint8Array {
   const extra = reply.additionals;
   const last = extra.length - 1;
   // The cut keeps the last record when it is the OPT; put the OPT there (finishEdns does).
-  const optAt = extra.findIndex((r) => r.type === "OPT");
-  const msg = optAt < 0 || optAt === last ? reply : {
+  let optAt = -1;
+  if (last >= 0 && extra[last].type !== "OPT") {
+    for (let i = 0; i < last; i++) if (extra[i].type === "OPT") optAt = i;
+  }
+  const msg = optAt < 0 ? reply : {
     ...reply,
     additionals: [...extra.slice(0, optAt), ...extra.slice(optAt + 1), extra[optAt]],
   };

@@ -125,9 +125,7 @@ export function encodeFast(msg: DnsMessage, compress = true): Uint8Array | null 
   ) return null;
 
   const w = writer;
-  w.off = 12;
-  w.compress = compress;
-  if (w.names.size > 0) w.names.clear();
+  w.reset(compress);
   const out = w.buf;
   const flags = msg.flags & 0xffff;
   out[0] = id >> 8;
@@ -309,6 +307,13 @@ class Writer {
   compress = true;
   /** Names (suffixes) written so far in this message, and their offsets. */
   readonly names = new Map<string, number>();
+  /** The first name written, its range in that string, and its offset. */
+  first: string | null = null;
+  firstStart = 0;
+  firstEnd = 0;
+  firstAt = 0;
+  /** Whether the first name's suffixes are still missing from `names`. */
+  firstPending = false;
 
   /** Makes room for `n` more bytes; false past 65535 (dns-packet would throw there). */
   room(n: number): boolean {
@@ -343,6 +348,10 @@ class Writer {
    * longest suffix already written becomes a pointer (RFC 1035 4.1.4). Every label written is
    * remembered as a pointer target. Suffixes match exactly (case included), so decoding gives
    * back the very string.
+   *
+   * The first name (the question's) is kept aside rather than split into suffixes at once: most
+   * replies repeat it as every owner name, and a comparison is all that takes. The table of
+   * suffixes is only built when some other name turns up.
    */
   name(s: unknown, compress: boolean): boolean {
     if (typeof s !== "string") return false;
@@ -355,21 +364,39 @@ class Writer {
       this.buf[this.off++] = 0;
       return true;
     }
-    const names = this.names;
-    // The first label from which on the name has been written before.
+    // The first label from which on the name has been written before, and where.
     let cut = end;
     let pointer = -1;
-    if (compress && this.compress && names.size > 0) {
-      for (let i = start;;) {
-        const at = names.get(i === 0 && end === s.length ? s : s.slice(i, end));
-        if (at !== undefined) {
-          cut = i;
-          pointer = at;
-          break;
+    if (compress && this.compress) {
+      const first = this.first;
+      if (first !== null) {
+        const fs = this.firstStart;
+        const n = this.firstEnd - fs;
+        if (n === end - start) {
+          let i = 0;
+          while (i < n && first.charCodeAt(fs + i) === s.charCodeAt(start + i)) i++;
+          if (i === n) {
+            if (!this.room(2)) return false;
+            this.buf[this.off++] = 0xc0 | (this.firstAt >> 8);
+            this.buf[this.off++] = this.firstAt & 0xff;
+            return true;
+          }
         }
-        const dot = s.indexOf(".", i);
-        if (dot < 0 || dot >= end) break;
-        i = dot + 1;
+        if (this.firstPending) this.#rememberFirst();
+      }
+      const names = this.names;
+      if (names.size > 0) {
+        for (let i = start;;) {
+          const at = names.get(i === 0 && end === s.length ? s : s.slice(i, end));
+          if (at !== undefined) {
+            cut = i;
+            pointer = at;
+            break;
+          }
+          const dot = s.indexOf(".", i);
+          if (dot < 0 || dot >= end) break;
+          i = dot + 1;
+        }
       }
     }
     if (!this.room(cut - start + 3)) return false;
@@ -377,11 +404,19 @@ class Writer {
     let off = this.off;
     if (cut > start) {
       const stop = cut < end ? cut - 1 : end; // the labels before the pointer, or all
-      const remember = this.compress;
-      let labelAt = off++;
-      if (remember && labelAt < 0x4000) {
-        names.set(start === 0 && end === s.length ? s : s.slice(start, end), labelAt);
+      let remember = this.compress && off < 0x4000;
+      if (remember && this.first === null) {
+        // Kept aside; split into the table only when needed (see above).
+        this.first = s;
+        this.firstStart = start;
+        this.firstEnd = end;
+        this.firstAt = off;
+        this.firstPending = true;
+        remember = false;
       }
+      const names = this.names;
+      let labelAt = off++;
+      if (remember) names.set(start === 0 && end === s.length ? s : s.slice(start, end), labelAt);
       for (let i = start; i < stop; i++) {
         const c = s.charCodeAt(i);
         if (c === 0x2e) {
@@ -408,6 +443,31 @@ class Writer {
     }
     this.off = off;
     return true;
+  }
+
+  /** Puts the first name's suffixes in the table (its labels are at firstAt, uncompressed). */
+  #rememberFirst(): void {
+    this.firstPending = false;
+    const s = this.first!;
+    const end = this.firstEnd;
+    let at = this.firstAt;
+    for (let i = this.firstStart; i < end;) {
+      if (at >= 0x4000) break;
+      this.names.set(i === 0 && end === s.length ? s : s.slice(i, end), at);
+      const dot = s.indexOf(".", i);
+      if (dot < 0 || dot >= end) break;
+      at += dot - i + 1;
+      i = dot + 1;
+    }
+  }
+
+  /** Starts a message: nothing written yet to point to. */
+  reset(compress: boolean): void {
+    this.off = 12;
+    this.compress = compress;
+    this.first = null;
+    this.firstPending = false;
+    if (this.names.size > 0) this.names.clear();
   }
 
   /** Strict dotted-quad IPv4, each part 0-255 without leading zeros. */
