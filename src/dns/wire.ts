@@ -299,21 +299,15 @@ function isUint(n: unknown, max: number): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= max;
 }
 
+/** How many name suffixes are compared in place before a Map takes over. */
+const SMALL_TABLE = 48;
+
 /** A growable output buffer, reused across messages (the result is copied out). */
 class Writer {
   buf = new Uint8Array(4096);
   off = 0;
   /** Whether this message is compressed. */
   compress = true;
-  /** Names (suffixes) written so far in this message, and their offsets. */
-  readonly names = new Map<string, number>();
-  /** The first name written, its range in that string, and its offset. */
-  first: string | null = null;
-  firstStart = 0;
-  firstEnd = 0;
-  firstAt = 0;
-  /** Whether the first name's suffixes are still missing from `names`. */
-  firstPending = false;
 
   /** Makes room for `n` more bytes; false past 65535 (dns-packet would throw there). */
   room(n: number): boolean {
@@ -348,10 +342,6 @@ class Writer {
    * longest suffix already written becomes a pointer (RFC 1035 4.1.4). Every label written is
    * remembered as a pointer target. Suffixes match exactly (case included), so decoding gives
    * back the very string.
-   *
-   * The first name (the question's) is kept aside rather than split into suffixes at once: most
-   * replies repeat it as every owner name, and a comparison is all that takes. The table of
-   * suffixes is only built when some other name turns up.
    */
   name(s: unknown, compress: boolean): boolean {
     if (typeof s !== "string") return false;
@@ -367,36 +357,17 @@ class Writer {
     // The first label from which on the name has been written before, and where.
     let cut = end;
     let pointer = -1;
-    if (compress && this.compress) {
-      const first = this.first;
-      if (first !== null) {
-        const fs = this.firstStart;
-        const n = this.firstEnd - fs;
-        if (n === end - start) {
-          let i = 0;
-          while (i < n && first.charCodeAt(fs + i) === s.charCodeAt(start + i)) i++;
-          if (i === n) {
-            if (!this.room(2)) return false;
-            this.buf[this.off++] = 0xc0 | (this.firstAt >> 8);
-            this.buf[this.off++] = this.firstAt & 0xff;
-            return true;
-          }
+    if (compress && this.compress && this.#count > 0) {
+      for (let i = start;;) {
+        const at = this.#find(s, i, end);
+        if (at >= 0) {
+          cut = i;
+          pointer = at;
+          break;
         }
-        if (this.firstPending) this.#rememberFirst();
-      }
-      const names = this.names;
-      if (names.size > 0) {
-        for (let i = start;;) {
-          const at = names.get(i === 0 && end === s.length ? s : s.slice(i, end));
-          if (at !== undefined) {
-            cut = i;
-            pointer = at;
-            break;
-          }
-          const dot = s.indexOf(".", i);
-          if (dot < 0 || dot >= end) break;
-          i = dot + 1;
-        }
+        const dot = s.indexOf(".", i);
+        if (dot < 0 || dot >= end) break;
+        i = dot + 1;
       }
     }
     if (!this.room(cut - start + 3)) return false;
@@ -404,19 +375,9 @@ class Writer {
     let off = this.off;
     if (cut > start) {
       const stop = cut < end ? cut - 1 : end; // the labels before the pointer, or all
-      let remember = this.compress && off < 0x4000;
-      if (remember && this.first === null) {
-        // Kept aside; split into the table only when needed (see above).
-        this.first = s;
-        this.firstStart = start;
-        this.firstEnd = end;
-        this.firstAt = off;
-        this.firstPending = true;
-        remember = false;
-      }
-      const names = this.names;
+      const remember = this.compress;
       let labelAt = off++;
-      if (remember) names.set(start === 0 && end === s.length ? s : s.slice(start, end), labelAt);
+      if (remember && labelAt < 0x4000) this.#remember(s, start, end, labelAt);
       for (let i = start; i < stop; i++) {
         const c = s.charCodeAt(i);
         if (c === 0x2e) {
@@ -424,7 +385,7 @@ class Writer {
           if (n === 0 || n > 63) return false;
           buf[labelAt] = n;
           labelAt = off++;
-          if (remember && labelAt < 0x4000) names.set(s.slice(i + 1, end), labelAt);
+          if (remember && labelAt < 0x4000) this.#remember(s, i + 1, end, labelAt);
         } else if (c < 0x20 || c > 0x7e) {
           return false;
         } else {
@@ -445,29 +406,63 @@ class Writer {
     return true;
   }
 
-  /** Puts the first name's suffixes in the table (its labels are at firstAt, uncompressed). */
-  #rememberFirst(): void {
-    this.firstPending = false;
-    const s = this.first!;
-    const end = this.firstEnd;
-    let at = this.firstAt;
-    for (let i = this.firstStart; i < end;) {
-      if (at >= 0x4000) break;
-      this.names.set(i === 0 && end === s.length ? s : s.slice(i, end), at);
-      const dot = s.indexOf(".", i);
-      if (dot < 0 || dot >= end) break;
-      at += dot - i + 1;
-      i = dot + 1;
+  // The suffixes written so far: s.slice(start, end) is at offset `at`. A reply has a handful,
+  // so they sit in flat arrays, compared in place (no string is cut, nothing allocated); past
+  // SMALL_TABLE they move to a Map, dropped with the message (Map.clear reallocates anyway).
+  #strs: string[] = [];
+  #starts: number[] = [];
+  #ends: number[] = [];
+  #ats: number[] = [];
+  #count = 0;
+  #map: Map<string, number> | null = null;
+
+  #remember(s: string, start: number, end: number, at: number): void {
+    const map = this.#map;
+    if (map !== null) {
+      if (!map.has(s.slice(start, end))) map.set(s.slice(start, end), at);
+      return;
     }
+    const n = this.#count;
+    if (n === SMALL_TABLE) {
+      const m = new Map<string, number>();
+      for (let k = n - 1; k >= 0; k--) {
+        m.set(this.#strs[k].slice(this.#starts[k], this.#ends[k]), this.#ats[k]);
+      }
+      this.#map = m;
+      this.#remember(s, start, end, at);
+      return;
+    }
+    this.#strs[n] = s;
+    this.#starts[n] = start;
+    this.#ends[n] = end;
+    this.#ats[n] = at;
+    this.#count = n + 1;
+  }
+
+  /** The offset of s.slice(start, end) written before, or -1. */
+  #find(s: string, start: number, end: number): number {
+    if (this.#map !== null) return this.#map.get(s.slice(start, end)) ?? -1;
+    const len = end - start;
+    const strs = this.#strs;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    for (let k = 0; k < this.#count; k++) {
+      const from = starts[k];
+      if (ends[k] - from !== len) continue;
+      const t = strs[k];
+      let j = 0;
+      while (j < len && t.charCodeAt(from + j) === s.charCodeAt(start + j)) j++;
+      if (j === len) return this.#ats[k];
+    }
+    return -1;
   }
 
   /** Starts a message: nothing written yet to point to. */
   reset(compress: boolean): void {
     this.off = 12;
     this.compress = compress;
-    this.first = null;
-    this.firstPending = false;
-    if (this.names.size > 0) this.names.clear();
+    this.#count = 0;
+    this.#map = null;
   }
 
   /** Strict dotted-quad IPv4, each part 0-255 without leading zeros. */
