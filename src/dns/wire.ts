@@ -450,6 +450,7 @@ class Writer {
       const from = starts[k];
       if (ends[k] - from !== len) continue;
       const t = strs[k];
+      if (t === s && from === start) return this.#ats[k]; // the very name again (usual)
       let j = 0;
       while (j < len && t.charCodeAt(from + j) === s.charCodeAt(start + j)) j++;
       if (j === len) return this.#ats[k];

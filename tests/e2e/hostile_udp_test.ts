@@ -52,6 +52,7 @@ Deno.test("a forged name gives exactly one log line and one errors line, escaped
       [],
     );
     assert.equal(srv.lines.filter((l) => l.includes("forged")).length, 2, srv.output);
+    console.log(`${logLine}\n${errLine}`);
   } finally {
     await srv.stop();
   }
