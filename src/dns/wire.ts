@@ -111,7 +111,7 @@ const RECORD_TYPES: ReadonlyMap<string, number> = new Map([
  * option-less OPT, with plain ASCII names and in-range numbers. Returns null for anything
  * else (the caller uses dns-packet, which then encodes it or throws as it always did).
  */
-export function encodeFast(msg: DnsMessage): Uint8Array | null {
+export function encodeFast(msg: DnsMessage, compress = true): Uint8Array | null {
   const { questions, answers, authorities, additionals } = msg;
   if (
     !Array.isArray(questions) || !Array.isArray(answers) || !Array.isArray(authorities) ||
@@ -125,7 +125,7 @@ export function encodeFast(msg: DnsMessage): Uint8Array | null {
   ) return null;
 
   const w = writer;
-  w.off = 12;
+  w.reset(compress);
   const out = w.buf;
   const flags = msg.flags & 0xffff;
   out[0] = id >> 8;
@@ -147,7 +147,7 @@ export function encodeFast(msg: DnsMessage): Uint8Array | null {
     const type = typeof q.type === "string" ? RECORD_TYPES.get(q.type) ?? questionType(q.type) : -1;
     if (type === undefined || type < 0) return null;
     const klass = classCode(q.class);
-    if (klass < 0 || !w.name(q.name) || !w.room(4)) return null;
+    if (klass < 0 || !w.name(q.name, true) || !w.room(4)) return null;
     w.u16(type);
     w.u16(klass);
   }
@@ -211,7 +211,7 @@ function record(w: Writer, rec: DnsRecord): boolean {
   const klass = classCode(r.class);
   const ttl = r.ttl || 0;
   if (klass < 0 || !isUint(ttl, 0xffffffff)) return false;
-  if (!w.name(r.name) || !w.room(10)) return false;
+  if (!w.name(r.name, true) || !w.room(10)) return false;
   w.u16(type);
   w.u16(klass);
   w.u32(ttl);
@@ -228,15 +228,17 @@ function record(w: Writer, rec: DnsRecord): boolean {
     case 2: // NS
     case 5: // CNAME
     case 12: // PTR
-    case 39: // DNAME
-      if (!w.name(data)) return false;
+      if (!w.name(data, true)) return false;
+      break;
+    case 39: // DNAME: never compressed (RFC 6672), as miekg/dns packs it
+      if (!w.name(data, false)) return false;
       break;
     case 15: { // MX
       if (data === null || typeof data !== "object") return false;
       const pref = data.preference || 0;
       if (!isUint(pref, 0xffff) || !w.room(2)) return false;
       w.u16(pref);
-      if (!w.name(data.exchange)) return false;
+      if (!w.name(data.exchange, true)) return false;
       break;
     }
     case 33: { // SRV
@@ -251,14 +253,15 @@ function record(w: Writer, rec: DnsRecord): boolean {
       w.u16(priority);
       w.u16(weight);
       w.u16(port);
-      if (!w.name(data.target)) return false;
+      // RFC 2782: the target is not compressed (miekg/dns agrees); it can be pointed to.
+      if (!w.name(data.target, false)) return false;
       break;
     }
     case 6: { // SOA
       if (data === null || typeof data !== "object") return false;
       // The rname is a mailbox: dns-packet treats a label ending in "\" specially.
       if (typeof data.rname !== "string" || data.rname.includes("\\")) return false;
-      if (!w.name(data.mname) || !w.name(data.rname) || !w.room(20)) return false;
+      if (!w.name(data.mname, true) || !w.name(data.rname, true) || !w.room(20)) return false;
       for (const v of [data.serial, data.refresh, data.retry, data.expire, data.minimum]) {
         const n = v || 0;
         if (!isUint(n, 0xffffffff)) return false;
@@ -296,10 +299,15 @@ function isUint(n: unknown, max: number): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= max;
 }
 
+/** How many name suffixes are compared in place before a Map takes over. */
+const SMALL_TABLE = 48;
+
 /** A growable output buffer, reused across messages (the result is copied out). */
 class Writer {
   buf = new Uint8Array(4096);
   off = 0;
+  /** Whether this message is compressed. */
+  compress = true;
 
   /** Makes room for `n` more bytes; false past 65535 (dns-packet would throw there). */
   room(n: number): boolean {
@@ -329,43 +337,133 @@ class Writer {
   }
 
   /**
-   * Writes a name as dns-packet does (one leading and one trailing dot ignored, no
-   * compression), for printable-ASCII names whose labels are 1 to 63 bytes; false otherwise.
+   * Writes a name as dns-packet spells it (one leading and one trailing dot ignored), for
+   * printable-ASCII names whose labels are 1 to 63 bytes; false otherwise. With `compress`, the
+   * longest suffix already written becomes a pointer (RFC 1035 4.1.4). Every label written is
+   * remembered as a pointer target. Suffixes match exactly (case included), so decoding gives
+   * back the very string.
    */
-  name(s: unknown): boolean {
+  name(s: unknown, compress: boolean): boolean {
     if (typeof s !== "string") return false;
     let start = 0;
     let end = s.length;
     if (end > 0 && s.charCodeAt(0) === 0x2e) start = 1;
     if (end > start && s.charCodeAt(end - 1) === 0x2e) end--;
-    if (!this.room(end - start + 2)) return false;
-    const buf = this.buf;
-    let off = this.off;
-    let labelAt = off++;
-    for (let i = start; i < end; i++) {
-      const c = s.charCodeAt(i);
-      if (c === 0x2e) {
-        const n = off - labelAt - 1;
-        if (n === 0 || n > 63) return false;
-        buf[labelAt] = n;
-        labelAt = off++;
-      } else if (c < 0x20 || c > 0x7e) {
-        return false;
-      } else {
-        buf[off++] = c;
+    if (end <= start) { // the root: a single zero
+      if (!this.room(1)) return false;
+      this.buf[this.off++] = 0;
+      return true;
+    }
+    // The first label from which on the name has been written before, and where.
+    let cut = end;
+    let pointer = -1;
+    if (compress && this.compress && this.#count > 0) {
+      for (let i = start;;) {
+        const at = this.#find(s, i, end);
+        if (at >= 0) {
+          cut = i;
+          pointer = at;
+          break;
+        }
+        const dot = s.indexOf(".", i);
+        if (dot < 0 || dot >= end) break;
+        i = dot + 1;
       }
     }
-    const n = off - labelAt - 1;
-    if (end > start) {
+    if (!this.room(cut - start + 3)) return false;
+    const buf = this.buf;
+    let off = this.off;
+    if (cut > start) {
+      const stop = cut < end ? cut - 1 : end; // the labels before the pointer, or all
+      const remember = this.compress;
+      let labelAt = off++;
+      if (remember && labelAt < 0x4000) this.#remember(s, start, end, labelAt);
+      for (let i = start; i < stop; i++) {
+        const c = s.charCodeAt(i);
+        if (c === 0x2e) {
+          const n = off - labelAt - 1;
+          if (n === 0 || n > 63) return false;
+          buf[labelAt] = n;
+          labelAt = off++;
+          if (remember && labelAt < 0x4000) this.#remember(s, i + 1, end, labelAt);
+        } else if (c < 0x20 || c > 0x7e) {
+          return false;
+        } else {
+          buf[off++] = c;
+        }
+      }
+      const n = off - labelAt - 1;
       if (n === 0 || n > 63) return false;
       buf[labelAt] = n;
-      buf[off++] = 0;
+    }
+    if (pointer >= 0) {
+      buf[off++] = 0xc0 | (pointer >> 8);
+      buf[off++] = pointer & 0xff;
     } else {
-      off = labelAt; // the root: a single zero
       buf[off++] = 0;
     }
     this.off = off;
     return true;
+  }
+
+  // The suffixes written so far: s.slice(start, end) is at offset `at`. A reply has a handful,
+  // so they sit in flat arrays, compared in place (no string is cut, nothing allocated); past
+  // SMALL_TABLE they move to a Map, dropped with the message (Map.clear reallocates anyway).
+  #strs: string[] = [];
+  #starts: number[] = [];
+  #ends: number[] = [];
+  #ats: number[] = [];
+  #count = 0;
+  #map: Map<string, number> | null = null;
+
+  #remember(s: string, start: number, end: number, at: number): void {
+    const map = this.#map;
+    if (map !== null) {
+      if (!map.has(s.slice(start, end))) map.set(s.slice(start, end), at);
+      return;
+    }
+    const n = this.#count;
+    if (n === SMALL_TABLE) {
+      const m = new Map<string, number>();
+      for (let k = n - 1; k >= 0; k--) {
+        m.set(this.#strs[k].slice(this.#starts[k], this.#ends[k]), this.#ats[k]);
+      }
+      this.#map = m;
+      this.#remember(s, start, end, at);
+      return;
+    }
+    this.#strs[n] = s;
+    this.#starts[n] = start;
+    this.#ends[n] = end;
+    this.#ats[n] = at;
+    this.#count = n + 1;
+  }
+
+  /** The offset of s.slice(start, end) written before, or -1. */
+  #find(s: string, start: number, end: number): number {
+    if (this.#map !== null) return this.#map.get(s.slice(start, end)) ?? -1;
+    const len = end - start;
+    const strs = this.#strs;
+    const starts = this.#starts;
+    const ends = this.#ends;
+    for (let k = 0; k < this.#count; k++) {
+      const from = starts[k];
+      if (ends[k] - from !== len) continue;
+      const t = strs[k];
+      if (t === s && from === start) return this.#ats[k]; // the very name again (usual)
+      let j = 0;
+      while (j < len && t.charCodeAt(from + j) === s.charCodeAt(start + j)) j++;
+      if (j === len) return this.#ats[k];
+    }
+    return -1;
+  }
+
+  /** Starts a message: nothing written yet to point to. */
+  reset(compress: boolean): void {
+    this.off = 12;
+    this.compress = compress;
+    this.#count = 0;
+    this.#map = null;
   }
 
   /** Strict dotted-quad IPv4, each part 0-255 without leading zeros. */
@@ -454,3 +552,153 @@ class Writer {
 }
 
 const writer = new Writer();
+
+/** Where the name at `off` ends (after its zero or its pointer); -1 if it runs past `end`. */
+function skipName(buf: Uint8Array, off: number, end: number): number {
+  for (let hops = 0; hops < 128 && off < end; hops++) {
+    const n = buf[off];
+    if (n === 0) return off + 1;
+    if ((n & 0xc0) === 0xc0) return off + 2 <= end ? off + 2 : -1;
+    if (n > 63) return -1;
+    off += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Compresses the owner names of an uncompressed message (what dns-packet writes: questions and
+ * records for the types our fast path declines). Record data is copied as it is, so any type is
+ * safe. Returns `wire` itself when it cannot parse it or nothing is gained.
+ */
+export function compressWire(wire: Uint8Array): Uint8Array {
+  const len = wire.length;
+  if (len < 12) return wire;
+  const qd = (wire[4] << 8) | wire[5];
+  const rr = ((wire[6] << 8) | wire[7]) + ((wire[8] << 8) | wire[9]) +
+    ((wire[10] << 8) | wire[11]);
+  const out = new Uint8Array(len);
+  out.set(wire.subarray(0, 12));
+  let o = 12;
+  let i = 12;
+  const seen = new Map<string, number>();
+  const name = (): boolean => {
+    // Labels of the name at i, uncompressed (dns-packet never writes pointers).
+    const labels: number[] = [];
+    let p = i;
+    for (let hops = 0; hops < 128; hops++) {
+      if (p >= len) return false;
+      const n = wire[p];
+      if (n === 0) break;
+      if (n > 63 || p + 1 + n > len) return false;
+      labels.push(p);
+      p += n + 1;
+    }
+    const nameEnd = p + 1;
+    let k = 0;
+    for (; k < labels.length; k++) {
+      const at = seen.get(latin1(wire, labels[k], p));
+      if (at !== undefined) {
+        const head = labels[k] - i;
+        out.set(wire.subarray(i, labels[k]), o);
+        for (let j = 0; j < k; j++) {
+          const target = o + labels[j] - i;
+          if (target < 0x4000) seen.set(latin1(wire, labels[j], p), target);
+        }
+        o += head;
+        out[o++] = 0xc0 | (at >> 8);
+        out[o++] = at & 0xff;
+        i = nameEnd;
+        return true;
+      }
+    }
+    for (let j = 0; j < labels.length; j++) {
+      const target = o + labels[j] - i;
+      if (target < 0x4000) seen.set(latin1(wire, labels[j], p), target);
+    }
+    out.set(wire.subarray(i, nameEnd), o);
+    o += nameEnd - i;
+    i = nameEnd;
+    return true;
+  };
+  for (let q = 0; q < qd; q++) {
+    if (!name() || i + 4 > len) return wire;
+    out.set(wire.subarray(i, i + 4), o);
+    i += 4;
+    o += 4;
+  }
+  for (let r = 0; r < rr; r++) {
+    if (!name() || i + 10 > len) return wire;
+    const rdlength = (wire[i + 8] << 8) | wire[i + 9];
+    const next = i + 10 + rdlength;
+    if (next > len) return wire;
+    out.set(wire.subarray(i, next), o);
+    o += next - i;
+    i = next;
+  }
+  if (i !== len || o === len) return wire;
+  return out.subarray(0, o);
+}
+
+/** Bytes from..to as a string key, one char per byte. */
+function latin1(buf: Uint8Array, from: number, to: number): string {
+  let s = "";
+  for (let i = from; i < to; i++) s += String.fromCharCode(buf[i]);
+  return s;
+}
+
+/**
+ * Cuts an encoded message to at most `maxSize` bytes by keeping the longest run of whole
+ * records (answers, then authorities, then additionals) that fits with the OPT record, which
+ * must be the last record if present and is always kept. Pointers only point backwards, so a
+ * prefix of a compressed message is still valid. TC is set only when an answer or authority
+ * record was cut (RFC 2181 9: additionals are optional). Returns `wire` if it already fits or
+ * cannot be parsed.
+ */
+export function truncateWire(wire: Uint8Array, maxSize: number): Uint8Array {
+  const len = wire.length;
+  if (len <= maxSize || len < 12) return wire;
+  const qd = (wire[4] << 8) | wire[5];
+  const an = (wire[6] << 8) | wire[7];
+  const ns = (wire[8] << 8) | wire[9];
+  const ar = (wire[10] << 8) | wire[11];
+  let off = 12;
+  for (let q = 0; q < qd; q++) {
+    off = skipName(wire, off, len);
+    if (off < 0 || off + 4 > len) return wire;
+    off += 4;
+  }
+  const questionsEnd = off;
+  const total = an + ns + ar;
+  const ends = new Array<number>(total);
+  let lastType = -1;
+  for (let r = 0; r < total; r++) {
+    off = skipName(wire, off, len);
+    if (off < 0 || off + 10 > len) return wire;
+    lastType = (wire[off] << 8) | wire[off + 1];
+    off += 10 + ((wire[off + 8] << 8) | wire[off + 9]);
+    if (off > len) return wire;
+    ends[r] = off;
+  }
+  const hasOpt = ar > 0 && lastType === OPT_TYPE;
+  const records = hasOpt ? total - 1 : total;
+  const optStart = hasOpt ? (records > 0 ? ends[records - 1] : questionsEnd) : len;
+  const optLength = len - optStart;
+  const budget = maxSize - optLength;
+  let keep = 0;
+  while (keep < records && ends[keep] <= budget) keep++;
+  const cutAt = keep > 0 ? ends[keep - 1] : questionsEnd;
+  const out = new Uint8Array(cutAt + optLength);
+  out.set(wire.subarray(0, cutAt));
+  out.set(wire.subarray(optStart), cutAt);
+  const keptAn = Math.min(keep, an);
+  const keptNs = Math.min(keep - keptAn, ns);
+  const keptAr = keep - keptAn - keptNs + (hasOpt ? 1 : 0);
+  out[6] = keptAn >> 8;
+  out[7] = keptAn & 0xff;
+  out[8] = keptNs >> 8;
+  out[9] = keptNs & 0xff;
+  out[10] = keptAr >> 8;
+  out[11] = keptAr & 0xff;
+  if (keptAn < an || keptNs < ns) out[2] |= 0x02; // TC
+  return out;
+}

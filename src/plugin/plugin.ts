@@ -41,6 +41,11 @@ export interface SetupContext {
   /** Sets the addresses this server block listens on (the `bind` plugin). */
   bind(addresses: string[]): void;
   /**
+   * Sets the server block's UDP size: what our OPT advertises and the most a UDP reply carries
+   * (the `bufsize` plugin). Absent where no block is being built (unit tests).
+   */
+  readonly bufsize?: (size: number) => void;
+  /**
    * The whole server block once it is set up: call it later (e.g. from a resource's `start`),
    * not during setup. Absent where no block is being built (unit tests).
    */

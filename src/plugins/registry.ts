@@ -5,6 +5,7 @@
  */
 import { PluginList } from "../plugin/plugin.ts";
 import { setupBind } from "./bind/setup.ts";
+import { setupBufsize } from "./bufsize/setup.ts";
 import { setupCache } from "./cache/setup.ts";
 import { setupDiscovery } from "./discovery/setup.ts";
 import { setupErrors } from "./errors/setup.ts";
@@ -23,6 +24,7 @@ import { setupWhoami } from "./whoami/setup.ts";
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
   { name: "reload", setup: setupReload },
+  { name: "bufsize", setup: setupBufsize },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },

@@ -1,6 +1,7 @@
 /**
  * The codec's fast paths (src/dns/wire.ts) against dns-packet: on everything they accept they
- * must give exactly what dns-packet gives, and they must decline whatever dns-packet rejects.
+ * must give exactly what dns-packet gives (uncompressed, the same bytes; compressed, bytes that
+ * dns-packet decodes to the same message), and they must decline whatever dns-packet rejects.
  * Inputs are random and mutated, from a seeded PRNG (ETCDNS_WIRE_SEED replays a run).
  */
 import { prng } from "../helpers/prng.ts";
@@ -8,7 +9,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
 import { decode, type DnsMessage, type DnsRecord, encode, Flag } from "../../src/dns/message.ts";
-import { copyBytes, decodeFast, encodeFast } from "../../src/dns/wire.ts";
+import {
+  compressWire,
+  copyBytes,
+  decodeFast,
+  encodeFast,
+  truncateWire,
+} from "../../src/dns/wire.ts";
 import { makeQuery } from "../helpers/query.ts";
 
 const SEED = Number(Deno.env.get("ETCDNS_WIRE_SEED") ?? Date.now() % 2 ** 31);
@@ -274,13 +281,22 @@ function checkEncode(msg: DnsMessage, label: string): boolean {
   } catch (err) {
     expected = err as Error;
   }
+  const plain = encodeFast(msg, false);
   const fast = encodeFast(msg);
-  if (fast === null) return false;
+  assert.equal(plain === null, fast === null, `${label}: compression changes what is accepted`);
+  if (fast === null || plain === null) return false;
   assert.ok(
     !(expected instanceof Error),
     `${label}: fast encoded what dns-packet rejects (${expected}): ${JSON.stringify(msg)}`,
   );
-  assert.deepStrictEqual(fast, expected, `${label}: ${JSON.stringify(msg)}`);
+  assert.deepStrictEqual(plain, expected, `${label}: ${JSON.stringify(msg)}`);
+  // Compressed: dns-packet reads back the same message, from no more bytes.
+  assert.ok(fast.length <= expected.length, `${label}: compression made it bigger`);
+  assert.deepStrictEqual(
+    referenceDecode(fast),
+    referenceDecode(expected),
+    `${label}: ${JSON.stringify(msg)}`,
+  );
   return true;
 }
 
@@ -362,7 +378,209 @@ Deno.test("encodeFast takes the replies the hot path makes", () => {
     ],
   };
   assert.ok(checkEncode(reply, "typical reply"));
-  assert.deepStrictEqual(encode(reply), referenceEncode(reply));
+  assert.deepStrictEqual(referenceDecode(encode(reply)), referenceDecode(referenceEncode(reply)));
+});
+
+/** A reply with `n` A records for one name, as the hot path makes it. */
+function manyA(n: number, name = "many.example.org"): DnsMessage {
+  return {
+    id: 1,
+    flags: Flag.QR | Flag.AA,
+    questions: [{ name, type: "A", class: "IN" }],
+    answers: Array.from({ length: n }, (_, i) => ({
+      type: "A",
+      name,
+      class: "IN",
+      ttl: 60,
+      data: `10.0.${i >> 8}.${i & 0xff}`,
+    })),
+    authorities: [],
+    additionals: [],
+  };
+}
+
+Deno.test("an A record for the question's name takes 16 bytes, as in CoreDNS", () => {
+  const one = encode(manyA(1)).length;
+  const two = encode(manyA(2)).length;
+  assert.equal(two - one, 16);
+  // Uncompressed, the owner name is repeated: 18 bytes for many.example.org.
+  assert.equal(referenceEncode(manyA(2)).length - referenceEncode(manyA(1)).length, 18 + 14);
+});
+
+Deno.test("31 A records in 512 bytes: 29 whole records and TC, as miekg/dns truncates", () => {
+  const wire = truncateWire(encode(manyA(31)), 512);
+  assert.ok(wire.length <= 512);
+  const m = referenceDecode(wire);
+  assert.equal(m.answers.length, 29);
+  assert.ok((m.flags & Flag.TC) !== 0);
+  assert.deepStrictEqual(m.answers, referenceDecode(encode(manyA(29))).answers);
+});
+
+/** SRV answers for `n` targets, each with an A record in additionals, and our OPT last. */
+function srvReply(n: number): DnsMessage {
+  const zone = "tf.local";
+  return {
+    id: 2,
+    flags: Flag.QR | Flag.AA | Flag.RD,
+    questions: [{ name: `_etcd-server._tcp.${zone}`, type: "SRV", class: "IN" }],
+    answers: Array.from({ length: n }, (_, i) => ({
+      type: "SRV",
+      name: `_etcd-server._tcp.${zone}`,
+      ttl: 10,
+      data: { priority: 10, weight: 10, port: 2380, target: `worker${i + 1}.${zone}` },
+    })),
+    authorities: [],
+    additionals: [
+      ...Array.from({ length: n }, (_, i) => ({
+        type: "A",
+        name: `worker${i + 1}.${zone}`,
+        ttl: 10,
+        data: `10.1.0.${i + 1}`,
+      })),
+      {
+        type: "OPT",
+        name: ".",
+        udpPayloadSize: 1232,
+        extendedRcode: 0,
+        ednsVersion: 0,
+        flags: 0,
+        options: [],
+      },
+    ],
+  };
+}
+
+Deno.test("only additionals dropped: every answer kept, OPT kept, no TC", () => {
+  const full = encode(srvReply(30));
+  const answersOnly = encode({ ...srvReply(30), additionals: srvReply(30).additionals.slice(-1) });
+  const size = answersOnly.length + 40; // room for the answers and two glue records
+  assert.ok(full.length > size);
+  const m = referenceDecode(truncateWire(full, size));
+  assert.equal(m.answers.length, 30);
+  assert.equal(m.additionals.length, 3);
+  assert.equal(m.additionals[2].type, "OPT");
+  assert.equal(m.flags & Flag.TC, 0);
+});
+
+Deno.test(`truncateWire keeps the longest prefix of whole records (seed ${SEED})`, () => {
+  const rand = prng(SEED + 3);
+  const int = (n: number) => Math.floor(rand() * n);
+  for (let i = 0; i < 2000; i++) {
+    const msg = int(2) ? srvReply(1 + int(40)) : manyA(1 + int(80), `n${int(5)}.example.org`);
+    if (int(2)) {
+      msg.authorities = Array.from({ length: int(5) }, () => ({
+        type: "NS",
+        name: "example.org",
+        ttl: 5,
+        data: `ns${int(9)}.example.org`,
+      }));
+    }
+    const full = encode(msg);
+    const all = referenceDecode(full);
+    const max = 512 + int(full.length);
+    const cut = truncateWire(full, max);
+    assert.ok(cut.length <= max, `message ${i}: ${cut.length} > ${max}`);
+    const m = referenceDecode(cut);
+    const keptRecords = [
+      ...m.answers,
+      ...m.authorities,
+      ...m.additionals.filter((r) => r.type !== "OPT"),
+    ];
+    const allRecords = [
+      ...all.answers,
+      ...all.authorities,
+      ...all.additionals.filter((r) => r.type !== "OPT"),
+    ];
+    assert.deepStrictEqual(keptRecords, allRecords.slice(0, keptRecords.length));
+    assert.equal(
+      m.additionals.some((r) => r.type === "OPT"),
+      all.additionals.some((r) => r.type === "OPT"),
+    );
+    const cutCore = m.answers.length < all.answers.length ||
+      m.authorities.length < all.authorities.length;
+    assert.equal((m.flags & Flag.TC) !== 0, cutCore, `message ${i}: TC`);
+    // Whole records only: one more would not have fit.
+    if (keptRecords.length < allRecords.length) {
+      const one = structuredClone(all);
+      const n = keptRecords.length + 1;
+      const a = Math.min(n, all.answers.length);
+      const ns = Math.min(n - a, all.authorities.length);
+      one.answers = all.answers.slice(0, a);
+      one.authorities = all.authorities.slice(0, ns);
+      const extra = all.additionals.filter((r) => r.type !== "OPT").slice(0, n - a - ns);
+      one.additionals = [...extra, ...all.additionals.filter((r) => r.type === "OPT")];
+      assert.ok(encode(one).length > max, `message ${i}: one more record fits in ${max}`);
+    }
+  }
+});
+
+Deno.test(`compressWire: dns-packet reads back what it wrote (seed ${SEED})`, () => {
+  const rand = prng(SEED + 2);
+  const int = (n: number) => Math.floor(rand() * n);
+  let compressed = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const section = () => Array.from({ length: int(4) }, () => randomRecord(rand));
+    const msg: DnsMessage = {
+      id: int(0x10000),
+      flags: int(0x10000),
+      questions: Array.from({ length: int(3) }, () => ({
+        name: randomName(rand) as string,
+        type: ["A", "TXT", "SRV"][int(3)],
+      })),
+      answers: section(),
+      authorities: section(),
+      additionals: section(),
+    };
+    if (int(2) && msg.questions.length > 0) {
+      // Shared owner names, as replies have them.
+      for (const r of [...msg.answers, ...msg.authorities, ...msg.additionals]) {
+        if (r.type !== "OPT" && int(3)) r.name = msg.questions[int(msg.questions.length)].name;
+      }
+    }
+    let wire: Uint8Array;
+    try {
+      wire = referenceEncode(structuredClone(msg));
+      // Only what dns-packet itself reads back as it wrote it (an empty label, "a..b", makes
+      // it write a record that its decoder splits elsewhere: garbage either way).
+      const again = referenceEncode(referenceDecode(wire));
+      if (Buffer.compare(again, wire) !== 0) continue;
+    } catch {
+      continue;
+    }
+    // Mutations: compressWire must never throw, and gives back what it cannot parse.
+    if (int(4) === 0) {
+      const bad = wire.slice(0, int(wire.length + 1));
+      if (bad.length > 0 && int(2)) bad[int(bad.length)] = int(256);
+      compressWire(bad);
+      continue;
+    }
+    const out = compressWire(wire);
+    if (out !== wire) compressed++;
+    assert.ok(out.length <= wire.length);
+    assert.deepStrictEqual(
+      referenceDecode(out),
+      referenceDecode(wire),
+      `message ${i}: ${JSON.stringify(msg)}`,
+    );
+  }
+  assert.ok(compressed > 1000, `owner names should compress (${compressed})`);
+});
+
+Deno.test("encode() compresses what the fast path declines (TXT, non-ASCII names)", () => {
+  const msg: DnsMessage = {
+    id: 3,
+    flags: Flag.QR,
+    questions: [{ name: "ü.example.org", type: "TXT" }],
+    answers: [
+      { type: "TXT", name: "ü.example.org", ttl: 5, data: ["a"] },
+      { type: "TXT", name: "ü.example.org", ttl: 5, data: ["b"] },
+    ],
+    authorities: [],
+    additionals: [],
+  };
+  const wire = encode(msg);
+  assert.ok(wire.length < referenceEncode(msg).length);
+  assert.deepStrictEqual(referenceDecode(wire), referenceDecode(referenceEncode(msg)));
 });
 
 Deno.test("copyBytes copies: later writes to the source do not show", () => {
