@@ -25,6 +25,8 @@ export class QueryContext {
   response: DnsMessage | null = null;
   /** The plugin that wrote the reply first ("" while none has, or when the server answered). */
   writer = "";
+  /** Set by `drop()`: the query gets no reply at all. */
+  dropped = false;
   #sentHooks: SentHook[] | null = null;
 
   constructor(
@@ -62,6 +64,15 @@ export class QueryContext {
   /** Sets the reply. A later write replaces an earlier one (e.g. loadbalance, cache). */
   write(msg: DnsMessage): void {
     this.response = msg;
+  }
+
+  /**
+   * Sends no reply at all (acl's `drop`, ratelimit's `drop`): over UDP nothing is sent, over TCP
+   * nothing is written for this query and the connection stays open. Return void after it.
+   */
+  drop(): void {
+    this.dropped = true;
+    this.response = null;
   }
 
   /** Registers a hook that runs after the reply is sent (log, metrics). */
