@@ -87,18 +87,26 @@ export function parseAcl(d: Directive, ctx: Pick<SetupContext, "zones">): AclRul
   return { zones, policies };
 }
 
-/** The acl plugin of each server block being set up, so that later directives add rules to it. */
-const perBlock = new WeakMap<readonly ServerKey[], Acl>();
+/**
+ * The acl plugin of each server block being set up, so that later directives add rules to it:
+ * per config being built (its readiness registry is new each time) and per block (its keys).
+ */
+const building = new WeakMap<object, WeakMap<readonly ServerKey[], Acl>>();
 
 /** Sets up acl; a second `acl` in the same block adds its rule to the first one's plugin. */
 export const setupAcl: Setup = (d, ctx) => {
   const rule = parseAcl(d, ctx);
-  const existing = perBlock.get(ctx.keys);
+  let blocks = building.get(ctx.readiness);
+  if (blocks === undefined) {
+    blocks = new WeakMap();
+    building.set(ctx.readiness, blocks);
+  }
+  const existing = blocks.get(ctx.keys);
   if (existing) {
     existing.rules.push(rule);
     return null;
   }
   const acl = new Acl([rule]);
-  perBlock.set(ctx.keys, acl);
+  blocks.set(ctx.keys, acl);
   return acl;
 };

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { Acl } from "../../../src/plugins/acl/handler.ts";
 import { pluginsOf, setupError } from "./_helpers.ts";
+import { parseCorefile } from "../../../src/corefile/mod.ts";
+import { setupAcl } from "../../../src/plugins/acl/setup.ts";
+import type { SetupContext } from "../../../src/plugins/plugin.ts";
 
 Deno.test("acl setup: every malformed line is refused with FILE:LINE, as CoreDNS words it", async () => {
   const cases: [string, RegExp][] = [
@@ -83,4 +86,14 @@ Deno.test("acl setup: several acl directives make one plugin with their rules in
   assert.deepEqual(plugins.map((p) => p.name), ["log", "acl"]);
   const acl = plugins[1] as Acl;
   assert.deepEqual(acl.rules.map((r) => r.zones), [["a.example.org."], ["10.in-addr.arpa."]]);
+});
+
+Deno.test("acl setup: building the same block again (a second config) makes a fresh plugin", () => {
+  const block = parseCorefile(". {\n acl {\n block\n }\n}", { file: "Corefile" }).blocks[0];
+  const ctx = (readiness: object) =>
+    ({ keys: block.keys, zones: ["."], readiness }) as unknown as SetupContext;
+  const first = setupAcl(block.directives[0], ctx({})) as Acl;
+  const second = setupAcl(block.directives[0], ctx({})) as Acl;
+  assert.ok(first && second && first !== second);
+  assert.equal(second.rules.length, 1);
 });
