@@ -8,7 +8,7 @@ import { matchZone, Rcode } from "../../dns/message.ts";
 import type { CounterHandle } from "../../metrics/registry.ts";
 import type { QueryContext } from "../../server/query.ts";
 import type { HandlerResult, Next, Plugin } from "../plugin.ts";
-import { type NetSet, parseAddress, wordMask } from "../shared/netset.ts";
+import { type Address, type NetSet, parseAddress, wordMask } from "../shared/netset.ts";
 import { droppedRequests, refusedRequests, trackedClients } from "./metrics.ts";
 
 /** A ratelimit directive, validated. */
@@ -37,7 +37,7 @@ interface Bucket {
 
 /** The token buckets of one ratelimit instance, least recently used first. */
 export class Buckets {
-  readonly #map = new Map<string, Bucket>();
+  readonly #map = new Map<string | number, Bucket>();
   readonly #perMs: number;
 
   constructor(
@@ -54,7 +54,7 @@ export class Buckets {
   }
 
   /** Takes one token from `key`'s bucket at time `now` (ms); false when it is empty. */
-  take(key: string, now: number): boolean {
+  take(key: string | number, now: number): boolean {
     const map = this.#map;
     let b = map.get(key);
     if (b === undefined) {
@@ -76,13 +76,12 @@ export class Buckets {
   }
 }
 
-/** The bucket key of a client address: the address itself, or its network at the prefixes. */
-export function sourceKey(remote: string, ipv4Prefix: number, ipv6Prefix: number): string | null {
-  const addr = parseAddress(remote);
-  if (addr === null) return null;
-  if (typeof addr === "number") {
-    return ipv4Prefix === 32 ? String(addr) : String((addr & wordMask(ipv4Prefix)) >>> 0);
-  }
+/**
+ * The bucket key of a client address: its network at the prefixes, an IPv4 network as a number
+ * (no string per query), an IPv6 network as its masked words in hex.
+ */
+export function sourceKey(addr: Address, ipv4Prefix: number, ipv6Prefix: number): string | number {
+  if (typeof addr === "number") return (addr & wordMask(ipv4Prefix)) >>> 0;
   let key = "";
   for (let i = 0; i < 4; i++) {
     const bits = ipv6Prefix - 32 * i;
@@ -116,8 +115,7 @@ export class Ratelimit implements Plugin {
     const c = this.config;
     const addr = parseAddress(remote);
     if (addr === null || c.allow.has(addr)) return true;
-    const key = sourceKey(remote, c.ipv4Prefix, c.ipv6Prefix)!;
-    return this.buckets.take(key, this.clock());
+    return this.buckets.take(sourceKey(addr, c.ipv4Prefix, c.ipv6Prefix), this.clock());
   }
 
   handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Buckets, Ratelimit, sourceKey } from "../../../src/plugins/ratelimit/handler.ts";
+import { Buckets, Ratelimit, sourceKey as key } from "../../../src/plugins/ratelimit/handler.ts";
+import { parseAddress } from "../../../src/plugins/shared/netset.ts";
 import { parseRatelimit } from "../../../src/plugins/ratelimit/setup.ts";
 import { Rcode } from "../../../src/dns/message.ts";
 import { parseCorefile } from "../../../src/corefile/mod.ts";
@@ -41,6 +42,10 @@ Deno.test("ratelimit: memory is bounded; the least recently seen source is evict
 });
 
 Deno.test("ratelimit: sources group by prefix", () => {
+  const sourceKey = (a: string, v4: number, v6: number) => {
+    const addr = parseAddress(a);
+    return addr === null ? null : key(addr, v4, v6);
+  };
   assert.equal(sourceKey("10.0.0.1", 32, 56), sourceKey("10.0.0.1", 32, 56));
   assert.notEqual(sourceKey("10.0.0.1", 32, 56), sourceKey("10.0.0.2", 32, 56));
   assert.equal(sourceKey("10.0.0.1", 24, 56), sourceKey("10.0.0.200", 24, 56));
