@@ -58,7 +58,7 @@ export class Acl implements Plugin {
       const zone = matchZone(qname, rule.zones);
       if (zone === undefined) continue;
       // As CoreDNS: a source that does not parse is blocked.
-      source ??= parseAddress(remote);
+      source ??= parseAddress(remote, true);
       if (source === null) return { action: "block", zone };
       const policy = matchPolicy(rule.policies, source, qtype);
       if (policy === null) continue;

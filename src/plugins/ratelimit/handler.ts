@@ -113,7 +113,7 @@ export class Ratelimit implements Plugin {
   /** Whether a query from `remote` may pass now (allowed sources always may). */
   admit(remote: string): boolean {
     const c = this.config;
-    const addr = parseAddress(remote);
+    const addr = parseAddress(remote, true);
     if (addr === null || c.allow.has(addr)) return true;
     return this.buckets.take(sourceKey(addr, c.ipv4Prefix, c.ipv6Prefix), this.clock());
   }

@@ -34,51 +34,89 @@ export function parseIPv4(s: string): number {
   return n * 256 + octet;
 }
 
-/** Parses IPv6 (with `::`, an embedded IPv4 tail, and an ignored `%zone`); null when invalid. */
-export function parseIPv6(text: string): Uint32Array | null {
-  const pct = text.indexOf("%");
-  const s = pct >= 0 ? text.slice(0, pct) : text;
-  if (s.length < 2 || !s.includes(":")) return null;
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const groups: number[] = [];
-  const parseSide = (side: string, last: boolean): number[] | null => {
-    if (side === "") return [];
-    const out: number[] = [];
-    const parts = side.split(":");
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i];
-      if (last && i === parts.length - 1 && p.includes(".")) {
-        const v4 = parseIPv4(p);
-        if (v4 < 0) return null;
-        out.push(v4 >>> 16, v4 & 0xffff);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return null;
-        out.push(parseInt(p, 16));
-      }
-    }
-    return out;
-  };
-  if (halves.length === 2) {
-    const head = parseSide(halves[0], false);
-    const tail = parseSide(halves[1], true);
-    if (head === null || tail === null || head.length + tail.length > 7) return null;
-    groups.push(...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail);
-  } else {
-    const all = parseSide(s, true);
-    if (all === null || all.length !== 8) return null;
-    groups.push(...all);
+/** Scratch space for parseIPv6's groups (parsing is synchronous, so one buffer serves all). */
+const groups = new Uint16Array(8);
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/**
+ * Parses IPv6 (with `::`, an embedded IPv4 tail, and an ignored `%zone`); null when invalid.
+ * One pass over the characters; the words go to `out` when given (no allocation), else to a new
+ * array.
+ */
+export function parseIPv6(s: string, out?: Uint32Array): Uint32Array | null {
+  const pct = s.indexOf("%");
+  const len = pct >= 0 ? pct : s.length;
+  let i = 0;
+  let n = 0;
+  let gap = -1;
+  if (len >= 2 && s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return null;
+    gap = 0;
+    i = 2;
   }
-  const words = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) words[i] = ((groups[2 * i] << 16) | groups[2 * i + 1]) >>> 0;
+  while (i < len) {
+    const start = i;
+    let v = 0;
+    let digits = 0;
+    for (; i < len; i++) {
+      const h = hexValue(s.charCodeAt(i));
+      if (h < 0) break;
+      if (++digits > 4) return null;
+      v = v * 16 + h;
+    }
+    if (i < len && s.charCodeAt(i) === 46) { // an IPv4 tail: the last 32 bits
+      if (n > 6) return null;
+      const v4 = parseIPv4(s.slice(start, len));
+      if (v4 < 0) return null;
+      groups[n++] = v4 >>> 16;
+      groups[n++] = v4 & 0xffff;
+      i = len;
+      break;
+    }
+    if (digits === 0 || n === 8) return null;
+    groups[n++] = v;
+    if (i === len) break;
+    if (s.charCodeAt(i) !== 58) return null;
+    i++;
+    if (i < len && s.charCodeAt(i) === 58) {
+      if (gap >= 0) return null;
+      gap = n;
+      i++;
+    } else if (i === len) {
+      return null; // a single trailing colon
+    }
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return null;
+  const words = out ?? new Uint32Array(4);
+  const shift = 8 - n; // zero groups the gap stands for
+  for (let g = 0; g < 8; g++) {
+    let value = 0;
+    if (gap < 0 || g < gap) value = groups[g];
+    else if (g >= gap + shift) value = groups[g - shift];
+    if (g % 2 === 0) words[g >> 1] = value << 16 >>> 0;
+    else words[g >> 1] = (words[g >> 1] | value) >>> 0;
+  }
   return words;
 }
 
-/** Parses a client address; an IPv4-mapped IPv6 address becomes IPv4. Null when invalid. */
-export function parseAddress(s: string): Address | null {
+/** Where `parseAddress(s, true)` puts an IPv6 address. */
+const scratch = new Uint32Array(4);
+
+/**
+ * Parses a client address; an IPv4-mapped IPv6 address becomes IPv4. Null when invalid. With
+ * `transient`, an IPv6 result is a shared buffer, valid only until the next such call (the hot
+ * path: a query's source is parsed, matched and forgotten, with no allocation).
+ */
+export function parseAddress(s: string, transient = false): Address | null {
   const v4 = parseIPv4(s);
   if (v4 >= 0) return v4;
-  const v6 = parseIPv6(s);
+  const v6 = parseIPv6(s, transient ? scratch : undefined);
   if (v6 === null) return null;
   if (v6[0] === 0 && v6[1] === 0 && v6[2] === 0xffff) return v6[3];
   return v6;
