@@ -9,7 +9,7 @@ import { runHostsCommand } from "./src/cli/hosts.ts";
 import { runServe } from "./src/cli/serve.ts";
 import { runSlotsCommand } from "./src/cli/slots.ts";
 import { CorefileError } from "./src/corefile/types.ts";
-import { errorMessage } from "./src/server/logger.ts";
+import { errorMessage } from "./src/util/errors.ts";
 
 const USAGE = `usage:
   etcdns [-conf FILE] [-dns.port PORT] [-pidfile FILE] [-quiet]   serve DNS (default ./Corefile)

@@ -1,9 +1,10 @@
 /** `etcdns check [-conf FILE] [--json]`: validates a Corefile without serving it. */
 import { keyString } from "../corefile/types.ts";
 import { buildConfig, orderDirectives } from "../server/config.ts";
-import { ResourcePool } from "../server/resources.ts";
+import { ResourcePool } from "../plugin/resources.ts";
 import { Server } from "../server/server.ts";
-import { writeLine } from "../server/logger.ts";
+import { PLUGINS } from "../plugins/registry.ts";
+import { writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
 import { corefilePathFrom, parsePort } from "./serve.ts";
 
@@ -26,19 +27,24 @@ export async function runCheck(args: string[]): Promise<number> {
   if (rest.length > 0) throw new Error(`unexpected argument '${rest[0]}'`);
   const corefilePath = corefilePathFrom(values.conf as string);
   const server = new Server({
+    plugins: PLUGINS,
     corefilePath,
     dnsPort: parsePort(String(values["dns.port"]), "-dns.port"),
   });
   const parsed = server.readCorefile();
   const pool = new ResourcePool();
   try {
-    buildConfig(parsed.blocks, { corefilePath: corefilePath ?? "", resources: pool.begin() });
+    buildConfig(parsed.blocks, {
+      plugins: PLUGINS,
+      corefilePath: corefilePath ?? "",
+      resources: pool.begin(),
+    });
   } finally {
     await pool.abort();
   }
   const blocks: CheckedBlock[] = parsed.blocks.map((b) => ({
     keys: b.keys.map(keyString),
-    directives: orderDirectives(b).map((d) => d.name),
+    directives: orderDirectives(b, PLUGINS).map((d) => d.name),
   }));
   if (values.json) {
     writeLine(JSON.stringify(blocks, null, 2));

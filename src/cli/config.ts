@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { normaliseEndpoint } from "../etcd/options.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** Settings read from a YAML file; absent keys are undefined. */
 export interface YamlSettings {
@@ -82,7 +83,7 @@ export function loadYamlSettings(path: string): YamlSettings {
     text = Deno.readTextFileSync(path);
   } catch (err) {
     throw new Error(
-      `cannot read the settings file ${path}: ${err instanceof Error ? err.message : err}`,
+      `cannot read the settings file ${path}: ${errorMessage(err)}`,
     );
   }
   return parseYamlSettings(text, path);
@@ -94,7 +95,7 @@ export function parseYamlSettings(text: string, path: string): YamlSettings {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new Error(`${path}: not valid YAML: ${err instanceof Error ? err.message : err}`);
+    throw new Error(`${path}: not valid YAML: ${errorMessage(err)}`);
   }
   const out: YamlSettings = { path };
   if (doc === null || doc === undefined) return out;

@@ -28,7 +28,7 @@ import {
 } from "../hostsfile/edit.ts";
 import { formatProblems, type HostsProblem, parseHosts } from "../hostsfile/parse.ts";
 import { DEFAULT_KEY, parseEtcdHosts } from "../plugins/etcdhosts/setup.ts";
-import { errorMessage } from "../server/logger.ts";
+import { errorMessage } from "../util/errors.ts";
 import { defaultConfigPath, EXAMPLE_CONFIG, expandHome, loadYamlSettings } from "./config.ts";
 
 const USAGE = `usage: etcdns hosts [SETTINGS] COMMAND [ARGS]
@@ -44,6 +44,11 @@ commands:
   del IP NAME               remove a host name from an address
   purge NAME                remove a host name from every address
   config                    print an example settings file
+
+A write that leaves no usable line (an empty file, blank lines or comments only) is refused:
+nodes never serve such a value, they keep their last good data. --allow-empty writes it anyway
+(upload, edit, rollback, del, purge). To drop every record, write one placeholder line, e.g.
+'127.0.0.1 placeholder.invalid'.
 
 settings (flags win over files):
   --config FILE             YAML settings (default ~/.etcdns.yaml, else dnsctl's ~/.dnsctl.yaml)
@@ -65,6 +70,8 @@ interface Ctx {
   client: Etcd3;
   key: string;
   etcd: EtcdOptions;
+  /** --allow-empty: write a value without a usable line. */
+  allowEmpty: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -110,7 +117,16 @@ export async function runHostsCommand(args: string[]): Promise<number> {
     const run = COMMANDS[command];
     checkArity(command, positionals);
     client = await connectEtcd(settings.etcd);
-    return await run({ client, key: settings.key, etcd: settings.etcd }, positionals, values);
+    return await run(
+      {
+        client,
+        key: settings.key,
+        etcd: settings.etcd,
+        allowEmpty: values["allow-empty"] === true,
+      },
+      positionals,
+      values,
+    );
   } catch (e) {
     if (e instanceof HostsUsageError) {
       err(`etcdns hosts: ${e.message}\n\n${USAGE}`);
@@ -190,6 +206,7 @@ function parseCommandLine(args: string[]) {
       out: { type: "string", short: "o" },
       rev: { type: "string", short: "r" },
       help: { type: "boolean", short: "h" },
+      "allow-empty": { type: "boolean" },
     },
   });
   const [command = "help", ...rest] = positionals;
@@ -199,8 +216,14 @@ function parseCommandLine(args: string[]) {
   if (command !== "dump" && (values.out !== undefined || values.rev !== undefined)) {
     throw new Error(`-o and -r belong to 'dump', not '${command}'`);
   }
+  if (values["allow-empty"] && !WRITERS.includes(command)) {
+    throw new Error(`--allow-empty belongs to ${WRITERS.join(", ")}, not '${command}'`);
+  }
   return { command, positionals: rest, values };
 }
+
+/** The commands that may leave the key without a usable line. */
+const WRITERS = ["upload", "edit", "rollback", "del", "purge"];
 
 /** Where the settings come from: defaults, then a file (YAML or Corefile), then flags. */
 function resolveSettings(values: Values): { etcd: EtcdOptions; key: string } {
@@ -341,6 +364,31 @@ function refuse(source: string, problems: readonly HostsProblem[], key: string):
   );
 }
 
+/** The placeholder the messages suggest for dropping every record. */
+const PLACEHOLDER = "127.0.0.1 placeholder.invalid";
+
+/**
+ * Refuses a text without a usable line unless --allow-empty: nodes never serve such a value
+ * (they keep their last good data), so writing it is almost always a mistake, e.g. a truncated
+ * file or a failed `dump > file`. Returns a note to print after an allowed write, else "".
+ */
+function checkNotEmpty(ctx: Ctx, text: string, source: string): string {
+  if (parseHosts(text).entryLines > 0) return "";
+  const what = text.trim() === "" ? "is empty" : "has no entry (only blank lines and comments)";
+  const nodes = "etcdns nodes never serve a hosts file without a usable line: they keep " +
+    "serving their last good data";
+  if (!ctx.allowEmpty) {
+    throw new HostsError(
+      `refused: ${source} ${what}; nothing was written to ${ctx.key}. ${nodes}, so this is ` +
+        `most likely a mistake. To write it anyway, add --allow-empty; to drop every record, ` +
+        `write a file with one placeholder line such as '${PLACEHOLDER}'`,
+    );
+  }
+  return `note: ${ctx.key} now has no usable line (--allow-empty); ${nodes} (a node that ` +
+    `starts now serves only its inline entries). To drop every record, write one placeholder ` +
+    `line such as '${PLACEHOLDER}'`;
+}
+
 /**
  * Validates `text` strictly and writes `bytes` if the key's mod revision is still
  * `expectMod` (0: the key must not exist). Returns the new revision.
@@ -354,6 +402,7 @@ async function write(
 ): Promise<number> {
   const { problems } = parseHosts(text);
   if (problems.length > 0) refuse(source, problems, ctx.key);
+  const note = checkNotEmpty(ctx, text, source);
   const txn = await etcdCall(
     ctx,
     `writing ${ctx.key}`,
@@ -373,6 +422,7 @@ async function write(
         `run the command again`,
     );
   }
+  if (note) err(note);
   return Number(txn.header.revision);
 }
 
@@ -406,6 +456,7 @@ async function upload(ctx: Ctx, [file]: string[]): Promise<number> {
   const text = decode(bytes);
   const { problems } = parseHosts(text);
   if (problems.length > 0) refuse(file, problems, ctx.key);
+  if (!ctx.allowEmpty) checkNotEmpty(ctx, text, file);
   const { kv } = await readKey(ctx);
   if (kv && Buffer.from(kv.value).equals(Buffer.from(bytes))) {
     out(`${ctx.key} already has this content (revision ${kv.mod_revision}); nothing written`);
@@ -600,7 +651,7 @@ async function modify(
     result.text,
     encoder.encode(result.text),
     kv ? Number(kv.mod_revision) : 0,
-    ctx.key,
+    `${ctx.key} after this change`,
   );
   out(done(result, rev));
   return 0;

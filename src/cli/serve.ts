@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { VERSION } from "../version.ts";
 import { PLUGINS } from "../plugins/registry.ts";
 import { bannerLines, Server } from "../server/server.ts";
-import { errorMessage, logger, writeLine } from "../server/logger.ts";
+import { errorMessage } from "../util/errors.ts";
+import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
 
 const log = logger("etcdns");
@@ -48,11 +49,15 @@ export async function runServe(args: string[]): Promise<number> {
   }
   if (values.plugins) {
     writeLine("Server types:\n  dns\n\nPlugins, in chain order:");
-    PLUGINS.forEach((p) => writeLine(`  dns.${p.name}`));
+    PLUGINS.specs.forEach((p) => writeLine(`  dns.${p.name}`));
     return 0;
   }
   const dnsPort = parsePort(String(values["dns.port"]), "-dns.port");
-  const server = new Server({ corefilePath: corefilePathFrom(values.conf as string), dnsPort });
+  const server = new Server({
+    plugins: PLUGINS,
+    corefilePath: corefilePathFrom(values.conf as string),
+    dnsPort,
+  });
 
   const pidfile = values.pidfile as string | undefined;
   if (pidfile) Deno.writeTextFileSync(pidfile, `${Deno.pid}\n`);

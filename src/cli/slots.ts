@@ -17,7 +17,7 @@ import { defaultEtcdOptions, type EtcdOptions, normaliseEndpoint } from "../etcd
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
 import { parseIdetcd } from "../plugins/idetcd/setup.ts";
 import { readSlots, SlotLayout, type SlotRecord } from "../plugins/idetcd/slots.ts";
-import { errorMessage } from "../server/logger.ts";
+import { errorMessage } from "../util/errors.ts";
 
 const USAGE = `usage: etcdns slots COMMAND [flags]
 

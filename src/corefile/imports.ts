@@ -7,6 +7,7 @@ import { expandGlob, GlobError, hasGlobMeta } from "./glob.ts";
 import { lex, type LexToken } from "./lexer.ts";
 import type { Source, TokenStream } from "./stream.ts";
 import { CorefileError, type Position } from "./types.ts";
+import { errorMessage } from "../util/errors.ts";
 
 /** A bound on expansions, so that snippets importing each other twice over cannot explode. */
 export const MAX_IMPORTS = 10_000;
@@ -96,13 +97,9 @@ export class Importer {
             `and file ${path} does not exist`,
         );
       }
-      throw new CorefileError(at, `import '${pattern}': cannot read ${path}: ${message(e)}`);
+      throw new CorefileError(at, `import '${pattern}': cannot read ${path}: ${errorMessage(e)}`);
     }
     this.noteFile(path);
     return { id: fileId(path), label: path, tokens: lex(text, path) };
   }
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

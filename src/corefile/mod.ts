@@ -5,6 +5,7 @@ import { lex } from "./lexer.ts";
 import { parseBlocks } from "./parser.ts";
 import { TokenStream } from "./stream.ts";
 import { CorefileError, type ServerBlock } from "./types.ts";
+import { errorMessage } from "../util/errors.ts";
 
 export { CorefileError };
 export type { Directive, Position, ServerBlock, ServerKey } from "./types.ts";
@@ -51,7 +52,7 @@ export function loadCorefile(path: string, opts: CorefileOptions = {}): ParsedCo
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    throw new CorefileReadError(path, e instanceof Error ? e.message : String(e));
+    throw new CorefileReadError(path, errorMessage(e));
   }
   return parse(text, { ...opts, file: path }, [path]);
 }

@@ -6,6 +6,9 @@ import { Buffer } from "node:buffer";
 import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
 import { describeEndpoints, type EtcdOptions } from "./options.ts";
 import { allowIpEndpointsOverTls } from "./tls_ip.ts";
+import { classifyTlsError, loadEtcdTls, probeEtcdTls } from "./tls_check.ts";
+
+export { EtcdTlsError } from "./tls_check.ts";
 
 /** One SRV answer, as `Deno.resolveDns(name, "SRV")` returns it. */
 export interface SrvAnswer {
@@ -22,6 +25,8 @@ export type SrvResolver = (name: string) => Promise<SrvAnswer[]>;
 export interface ConnectOptions {
   /** Replaces `Deno.resolveDns(name, "SRV")`. */
   resolveSrv?: SrvResolver;
+  /** Shake hands with the https endpoints before returning (default true). */
+  probeTls?: boolean;
 }
 
 const defaultResolveSrv: SrvResolver = (name) => Deno.resolveDns(name, "SRV");
@@ -77,18 +82,6 @@ function hostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-async function readTlsFile(path: string | undefined, what: string): Promise<Buffer | undefined> {
-  if (path === undefined) return undefined;
-  try {
-    return Buffer.from(await Deno.readFile(path));
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `etcd tls: cannot read the ${what} file '${path}' (${reason}); check the path and its permissions`,
-    );
-  }
-}
-
 /**
  * A retry policy for etcd3's pool: up to `attempts` tries on recoverable (connection) errors,
  * each possibly on another endpoint. It replaces etcd3's default per-host circuit breaker,
@@ -120,9 +113,12 @@ const passThrough = {
 };
 
 /**
- * Builds an etcd client from `opts`: resolves `dns+srv://` endpoints, reads TLS files, sets
- * credentials and per-call deadlines (`timeoutMs`). It does not contact etcd: a plugin may start
- * while etcd is down. Errors name the endpoint or file and what to check.
+ * Builds an etcd client from `opts`: resolves `dns+srv://` endpoints, reads and checks the TLS
+ * files, sets credentials and per-call deadlines (`timeoutMs`). With TLS it shakes hands once
+ * with each https endpoint, so that a rejected client certificate or an untrusted server shows
+ * now, as an `EtcdTlsError`, instead of as "unreachable" later; an endpoint that does not answer
+ * is no error (a plugin may start while etcd is down). Errors name the endpoint or file and what
+ * to check; an `EtcdTlsError` means the TLS settings cannot work, and servers stop at start.
  */
 export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {}): Promise<Etcd3> {
   const hosts = await resolveEndpoints(opts, extra.resolveSrv);
@@ -149,11 +145,9 @@ export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {})
     },
   };
   if (opts.tls) {
-    const [ca, key, cert] = await Promise.all([
-      readTlsFile(opts.tls.ca, "CA"),
-      readTlsFile(opts.tls.key, "key"),
-      readTlsFile(opts.tls.cert, "certificate"),
-    ]);
+    const files = await loadEtcdTls(opts);
+    if (extra.probeTls ?? true) await probeEtcdTls(hosts, files, opts);
+    const { ca, key, cert } = files;
     // No CA means the system's roots; grpc accepts an absent root certificate for that.
     options.credentials = { rootCertificate: ca as Buffer, privateKey: key, certChain: cert };
   }
@@ -185,6 +179,10 @@ function errorText(err: unknown): string {
 export function explainEtcdError(err: unknown, opts: EtcdOptions): string {
   const text = errorText(err);
   const where = `etcd at ${describeEndpoints(opts)}`;
+  const tls = classifyTlsError(text, opts);
+  if (tls !== null) {
+    return `${where}: ${tls}${tls.includes(text) ? "" : ` (${text})`}; check the tls settings`;
+  }
   if (/auth|permission|token|user/i.test(text)) {
     return `${where} refused the request (${text}); check the credentials and the user's role`;
   }

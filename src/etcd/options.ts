@@ -3,7 +3,7 @@
  * etcd (idetcd, etcdhosts) and by the CLI: `endpoint`, `credentials`, `tls`, `timeout`.
  */
 import type { Directive } from "../corefile/types.ts";
-import { expectArgs, fail, parseDuration } from "../plugins/shared/args.ts";
+import { expectArgs, fail, parseDuration } from "../corefile/args.ts";
 
 /** How to reach etcd. */
 export interface EtcdOptions {

@@ -19,7 +19,8 @@
  */
 import { Buffer } from "node:buffer";
 import type { Etcd3, IWatchResponse } from "etcd3";
-import { errorMessage, type Logger } from "../server/logger.ts";
+import { errorMessage } from "../util/errors.ts";
+import { type Logger } from "../util/log.ts";
 
 /** One change, decoded. */
 export interface WatchEvent {

@@ -1,4 +1,4 @@
-/** hosts(5) files: parsing, serialising, editing, the lookup table and the shared answering. */
+/** hosts(5) files: parsing, serialising, editing, and the lookup table. */
 export { type ParsedIp, parseIp, reverseName } from "./ip.ts";
 export {
   checkName,
@@ -21,6 +21,4 @@ export {
   formatHostsLine,
   purgeName,
 } from "./edit.ts";
-export { answerFromTable, type HostsAnswerOptions } from "./answer.ts";
-export { DEFAULT_HOSTS_TTL, type HostsBlockConfig, parseHostsBlock } from "./block.ts";
 export { unifiedDiff } from "./diff.ts";

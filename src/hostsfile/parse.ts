@@ -28,6 +28,11 @@ export interface HostsProblem {
 export interface HostsParse {
   records: HostsRecord[];
   problems: HostsProblem[];
+  /**
+   * Lines holding a valid entry (`IP NAME...`), whether or not their names are inside the
+   * zones. 0 means the text has no usable line: it is empty, blank, comments only, or bad.
+   */
+  entryLines: number;
 }
 
 /** Parse options. */
@@ -60,6 +65,7 @@ export function parseHosts(text: string, options: HostsParseOptions = {}): Hosts
   const zones = options.zones && !options.zones.includes(".") ? options.zones : null;
   const records: HostsRecord[] = [];
   const problems: HostsProblem[] = [];
+  let entryLines = 0;
   let lineNo = 0;
   let pos = 0;
   const len = text.length;
@@ -106,9 +112,10 @@ export function parseHosts(text: string, options: HostsParseOptions = {}): Hosts
       problems.push({ line: lineNo, reason: bad });
       continue;
     }
+    entryLines++;
     if (names.length > 0) records.push({ line: lineNo, ip, names });
   }
-  return { records, problems };
+  return { records, problems, entryLines };
 }
 
 /** Parses hosts text strictly: throws a HostsSyntaxError listing every bad line. */

@@ -1,8 +1,9 @@
 /**
  * The one ordered list of plugins. A query passes through a server block's plugins in this
- * order, whatever order the Corefile lists them in (as CoreDNS's plugin.cfg fixes it).
+ * order, whatever order the Corefile lists them in (as CoreDNS's plugin.cfg fixes it). Only the
+ * commands (serve, check) import it; they hand it to the server.
  */
-import type { PluginSpec } from "./plugin.ts";
+import { PluginList } from "../plugin/plugin.ts";
 import { setupAcl } from "./acl/setup.ts";
 import { setupBind } from "./bind/setup.ts";
 import { setupCache } from "./cache/setup.ts";
@@ -21,7 +22,7 @@ import { setupReload } from "./reload/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
 
 /** Every plugin, in chain order. */
-export const PLUGINS: readonly PluginSpec[] = [
+export const PLUGINS: PluginList = new PluginList([
   { name: "reload", setup: setupReload },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
@@ -41,10 +42,4 @@ export const PLUGINS: readonly PluginSpec[] = [
   { name: "hosts", setup: setupHosts },
   { name: "forward", setup: setupForward, repeatable: true },
   { name: "whoami", setup: setupWhoami },
-];
-
-/** The directive names, for the Corefile parser's unknown-directive check. */
-export const DIRECTIVES: ReadonlySet<string> = new Set(PLUGINS.map((p) => p.name));
-
-/** The chain position of each directive. */
-export const ORDER: ReadonlyMap<string, number> = new Map(PLUGINS.map((p, i) => [p.name, i]));
+]);

@@ -1,7 +1,7 @@
 /** Composes a server block's plugins into one handler, as Hono composes middleware. */
 import { Rcode } from "../dns/message.ts";
-import type { HandlerResult, Plugin } from "../plugins/plugin.ts";
-import type { QueryContext } from "./query.ts";
+import type { HandlerResult, Plugin } from "../plugin/plugin.ts";
+import type { QueryContext } from "../plugin/query.ts";
 
 /** A composed plugin chain. */
 export interface Chain {

@@ -1,13 +1,12 @@
 /** Builds a runnable config from parsed server blocks: plugin chains, routers, listeners. */
 import { CorefileError, type Directive, type ServerBlock } from "../corefile/types.ts";
-import type { Plugin, SetupContext } from "../plugins/plugin.ts";
-import { ORDER, PLUGINS } from "../plugins/registry.ts";
+import type { Plugin, PluginList, SetupContext } from "../plugin/plugin.ts";
 import { compose } from "./chain.ts";
 import { DnsListener, WILDCARD } from "./listener.ts";
-import { pluginLogger } from "./logger.ts";
-import { ReadinessRegistry } from "./readiness.ts";
-import { serverLabel } from "./query.ts";
-import type { Resources } from "./resources.ts";
+import { pluginLogger } from "../util/log.ts";
+import { ReadinessRegistry } from "../plugin/readiness.ts";
+import { serverLabel } from "../plugin/query.ts";
+import type { Resources } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 
 /** A config ready to serve once its resources are started. */
@@ -19,15 +18,17 @@ export interface BuiltConfig {
 
 /** What `buildConfig` needs besides the blocks. */
 export interface BuildOptions {
+  /** The plugins a directive may name, in chain order. */
+  plugins: PluginList;
   corefilePath: string;
   resources: Resources;
 }
 
 /** The directives of a block in chain order; a non-repeatable directive twice is an error. */
-export function orderDirectives(block: ServerBlock): Directive[] {
+export function orderDirectives(block: ServerBlock, plugins: PluginList): Directive[] {
   const seen = new Set<string>();
   for (const d of block.directives) {
-    const spec = PLUGINS[ORDER.get(d.name) ?? -1];
+    const spec = plugins.spec(d.name);
     if (!spec) throw new CorefileError(d, `Unknown directive '${d.name}'`);
     if (seen.has(d.name) && !spec.repeatable) {
       throw new CorefileError(
@@ -38,7 +39,7 @@ export function orderDirectives(block: ServerBlock): Directive[] {
     seen.add(d.name);
   }
   // Array.prototype.sort is stable, so repeated directives (forward) keep their Corefile order.
-  return [...block.directives].sort((a, b) => ORDER.get(a.name)! - ORDER.get(b.name)!);
+  return [...block.directives].sort((a, b) => plugins.position(a.name) - plugins.position(b.name));
 }
 
 /** Sets up every plugin of every block and wires blocks to listeners. Opens nothing. */
@@ -51,8 +52,8 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
     let addresses = [WILDCARD];
     const zones = [...new Set(block.keys.map((k) => k.zone))];
     const plugins: Plugin[] = [];
-    for (const d of orderDirectives(block)) {
-      const spec = PLUGINS[ORDER.get(d.name)!];
+    for (const d of orderDirectives(block, opts.plugins)) {
+      const spec = opts.plugins.spec(d.name)!;
       const ctx: SetupContext = {
         keys: block.keys,
         zones,

@@ -1,9 +1,10 @@
 /** UDP and TCP listeners for one address and port, answering through a swappable router. */
-import { errorMessage, logger } from "./logger.ts";
-import { serverLabel } from "./query.ts";
+import { errorMessage } from "../util/errors.ts";
+import { logger } from "../util/log.ts";
+import { serverLabel } from "../plugin/query.ts";
 import { answerPacket, respond } from "./responder.ts";
 import { copyBytes } from "../dns/wire.ts";
-import type { Resource } from "./resources.ts";
+import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 
 const log = logger("etcdns");

@@ -16,9 +16,10 @@ import {
   setRcode,
 } from "../dns/message.ts";
 import { encodeWithin, finishEdns } from "../dns/edns.ts";
-import { type HandlerResult, PluginError } from "../plugins/plugin.ts";
-import { errorMessage, logger } from "./logger.ts";
-import { type Proto, QueryContext } from "./query.ts";
+import { type HandlerResult, PluginError } from "../plugin/plugin.ts";
+import { errorMessage } from "../util/errors.ts";
+import { logger } from "../util/log.ts";
+import { type Proto, QueryContext } from "../plugin/query.ts";
 import type { ZoneRouter } from "./router.ts";
 
 const log = logger("etcdns");

@@ -5,18 +5,21 @@
  */
 import { defaultCorefile, loadCorefile, parseCorefile } from "../corefile/mod.ts";
 import { keyString, type ServerBlock } from "../corefile/types.ts";
-import { DIRECTIVES } from "../plugins/registry.ts";
 import { buildConfig } from "./config.ts";
-import { configActivated, onReloadRequest } from "./lifecycle.ts";
+import { configActivated, onReloadRequest } from "../plugin/lifecycle.ts";
 import type { DnsListener } from "./listener.ts";
-import { errorMessage, logger } from "./logger.ts";
-import { setActiveReadiness } from "./readiness.ts";
-import { ResourcePool } from "./resources.ts";
+import { errorMessage } from "../util/errors.ts";
+import { logger } from "../util/log.ts";
+import { setActiveReadiness } from "../plugin/readiness.ts";
+import type { PluginList } from "../plugin/plugin.ts";
+import { ResourcePool } from "../plugin/resources.ts";
 
 const log = logger("etcdns");
 
 /** How the server finds and reads its Corefile. */
 export interface ServerOptions {
+  /** The plugins a Corefile may use, in chain order (the registry's list). */
+  plugins: PluginList;
   /** The Corefile to read; null serves the default config (`.:PORT { whoami log }`). */
   corefilePath: string | null;
   /** The default port for keys without one (`-dns.port`). */
@@ -45,10 +48,10 @@ export class Server {
       return parseCorefile(defaultCorefile(dnsPort), {
         file: "<default>",
         dnsPort,
-        directives: DIRECTIVES,
+        directives: this.options.plugins.names,
       });
     }
-    return loadCorefile(corefilePath, { dnsPort, directives: DIRECTIVES });
+    return loadCorefile(corefilePath, { dnsPort, directives: this.options.plugins.names });
   }
 
   /** Loads the Corefile and starts serving it. Throws if it cannot; nothing is left open then. */
@@ -88,6 +91,7 @@ export class Server {
     let built;
     try {
       built = buildConfig(parsed.blocks, {
+        plugins: this.options.plugins,
         corefilePath: this.options.corefilePath ?? "",
         resources,
       });

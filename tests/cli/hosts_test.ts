@@ -125,6 +125,79 @@ Deno.test("hosts CLI: bad files are refused with line numbers and etcd is unchan
   });
 });
 
+Deno.test("hosts CLI: a write without a usable line is refused unless --allow-empty", async () => {
+  await withEnv(async (e) => {
+    await e.run(["upload", await e.file("good", V1)]);
+    const before = await e.current();
+    for (
+      const [name, content] of [
+        ["empty", ""],
+        ["blank", "\n  \n\t\n"],
+        ["comments", "# cluster hosts\n   # all gone\n"],
+      ]
+    ) {
+      const r = await e.run(["upload", await e.file(name, content)]);
+      assert.equal(r.code, 1, `${name}: ${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stderr,
+        new RegExp(`^etcdns hosts: refused: \\S+/${name} (is empty|has no entry)`),
+      );
+      assert.match(r.stderr, /nothing was written to \/etcdhosts/);
+      assert.match(r.stderr, /keep serving their last good data/);
+      assert.match(r.stderr, /add --allow-empty/);
+      assert.deepEqual(await e.current(), before, `${name}: etcd value and mod revision unchanged`);
+    }
+    const stdin = await new Deno.Command(START, {
+      args: ["hosts", "--endpoint", e.etcd.endpoint, "upload", "-"],
+      env: { HOME: e.home, NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(stdin.code, 1, "an empty stdin is refused too");
+    assert.deepEqual(await e.current(), before);
+
+    // del of the last entry, and rollback to an empty revision, are writes too.
+    await e.run(["upload", await e.file("one", "10.0.0.1 only.example.org\n")]);
+    const one = await e.current();
+    const d = await e.run(["del", "10.0.0.1", "only.example.org"]);
+    assert.equal(d.code, 1, d.stderr);
+    assert.match(d.stderr, /refused: \/etcdhosts after this change is empty/);
+    assert.deepEqual(await e.current(), one);
+
+    // Editing it down to comments is refused; the edited file is kept.
+    const editor = await editorScript(e.home, [`printf '# nothing\\n' > "$1"`]);
+    const ed = await e.run(["edit"], { VISUAL: editor });
+    assert.equal(ed.code, 1, ed.stderr);
+    assert.match(ed.stderr, /refused: edited file has no entry/);
+    assert.deepEqual(await e.current(), one);
+
+    // --allow-empty writes it, and says what nodes do with it.
+    const ok = await e.run(["upload", "--allow-empty", await e.file("empty", "")]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /uploaded .*: 0 entries, revision \d+/);
+    assert.match(ok.stderr, /note: \/etcdhosts now has no usable line \(--allow-empty\)/);
+    const empty = await e.current();
+    assert.equal(empty.value, "");
+
+    const rb = await e.run(["rollback", String(before.mod)]);
+    assert.equal(rb.code, 0, rb.stderr);
+    const restored = await e.current();
+    assert.equal(restored.value, V1);
+    const back = await e.run(["rollback", String(empty.mod)]);
+    assert.equal(back.code, 1, back.stderr);
+    assert.match(back.stderr, /refused: \/etcdhosts@\d+ is empty/);
+    assert.deepEqual(await e.current(), restored);
+    const forced = await e.run(["rollback", "--allow-empty", String(empty.mod)]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((await e.current()).value, "");
+
+    const misuse = await e.run(["dump", "--allow-empty"]);
+    assert.equal(misuse.code, 2);
+    assert.match(misuse.stderr, /--allow-empty belongs to upload, edit, rollback, del, purge/);
+  });
+});
+
 Deno.test("hosts CLI: add, del, purge edit only their lines", async () => {
   await withEnv(async (e) => {
     await e.run(["upload", await e.file("v1", V1)]);

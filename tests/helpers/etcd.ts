@@ -1,12 +1,16 @@
 /**
- * Starts a real etcd (Debian's `etcd-server`) for tests: free loopback ports, a temporary data
- * dir, logs in a file that is printed only when something goes wrong.
+ * Starts a real etcd for tests: free loopback ports, a temporary data dir, logs in a file that is
+ * printed only when something goes wrong. Debian's `etcd-server` (3.4) by default; `ETCD_BIN`
+ * names another binary (scripts/test runs the etcd-facing tests again on etcd 3.7 that way).
  */
 import { Buffer } from "node:buffer";
 import { Etcd3 } from "etcd3";
 import { freePort } from "./ports.ts";
 
 export { freePort };
+
+/** The etcd binary the tests run: `$ETCD_BIN`, else `etcd` from PATH. */
+export const ETCD_BIN: string = Deno.env.get("ETCD_BIN") || "etcd";
 
 /** A running test etcd. */
 export interface TestEtcd {
@@ -84,7 +88,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
 
   const launch = async () => {
     logFile = await Deno.open(logPath, { create: true, append: true });
-    child = new Deno.Command("etcd", {
+    child = new Deno.Command(ETCD_BIN, {
       args,
       stdin: "null",
       stdout: "piped",

@@ -1,5 +1,5 @@
 /** A logger for tests that keeps its lines for assertions instead of printing them. */
-import type { Logger } from "../../src/server/logger.ts";
+import type { Logger } from "../../src/util/log.ts";
 
 /** Returns a Logger whose info/warn/error lines collect in `lines` (debug is dropped). */
 export function memoryLog(): Logger & { lines: string[] } {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Flag, optOf, Rcode, rcodeOf, replyTo } from "../../src/dns/message.ts";
-import type { Plugin } from "../../src/plugins/plugin.ts";
-import { PluginError } from "../../src/plugins/plugin.ts";
+import type { Plugin } from "../../src/plugin/plugin.ts";
+import { PluginError } from "../../src/plugin/plugin.ts";
 import { compose } from "../../src/server/chain.ts";
 import { respond } from "../../src/server/responder.ts";
 import { ZoneRouter } from "../../src/server/router.ts";

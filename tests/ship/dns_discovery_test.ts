@@ -8,7 +8,7 @@
  * outside the member sees it. That part needs root; without it, it is skipped with a message.
  */
 import assert from "node:assert/strict";
-import { startEtcd } from "../helpers/etcd.ts";
+import { ETCD_BIN, startEtcd } from "../helpers/etcd.ts";
 import { type EtcdnsProcess, ROOT, startEtcdns } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -53,7 +53,7 @@ async function digShort(ip: string, port: number, ...args: string[]): Promise<st
 
 /** etcd's version, e.g. [3, 4, 23]. */
 function etcdVersion(): number[] {
-  const out = new Deno.Command("etcd", { args: ["--version"], stdout: "piped" }).outputSync();
+  const out = new Deno.Command(ETCD_BIN, { args: ["--version"], stdout: "piped" }).outputSync();
   const m = /etcd Version: (\d+)\.(\d+)\.(\d+)/.exec(new TextDecoder().decode(out.stdout));
   return m ? m.slice(1).map(Number) : [0, 0, 0];
 }
@@ -149,7 +149,7 @@ Deno.test("dns discovery: three nodes publish SRV, and etcd bootstraps from it",
             "-c",
             'mount --bind "$0" /etc/resolv.conf && exec "$@"',
             resolv,
-            "etcd",
+            ETCD_BIN,
             "--name",
             `m${i + 1}`,
             "--data-dir",

@@ -9,6 +9,7 @@ import { type EtcdnsProcess, ROOT, START, startEtcdns } from "../helpers/etcdns.
 import { digShort } from "../helpers/dig.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { ETCD_BIN } from "../helpers/etcd.ts";
 
 function which(cmd: string): boolean {
   return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
@@ -45,7 +46,7 @@ function words(command: string): string[] {
   return command.replaceAll("\\\n", " ").trim().split(/\s+/);
 }
 
-const ready = which("openssl") && which("etcd") && which("curl");
+const ready = which("openssl") && which(ETCD_BIN) && which("curl");
 if (!ready) console.log("skipped: the etcd TLS demo needs openssl, etcd and curl");
 
 Deno.test({
@@ -70,7 +71,7 @@ Deno.test({
       const args = words(etcdLine.replace(/>etcd\.log 2>&1 &\s*$/, ""));
       assert.equal(args.shift(), "etcd");
       etcdLog = await Deno.open(`${dir}/etcd.log`, { write: true, create: true });
-      etcd = new Deno.Command("etcd", {
+      etcd = new Deno.Command(ETCD_BIN, {
         args,
         cwd: dir,
         stdin: "null",
@@ -128,25 +129,33 @@ Deno.test({
         assert.deepEqual(answer, ["10.1.2.3"]);
       });
 
-      await t.step("without the client certificate etcd refuses the connection", async () => {
-        const noCert = (await Deno.readTextFile(`${dir}/Corefile`)).replace(
-          /tls \S+ \S+ (\S+)/,
-          "tls $1",
-        );
-        assert.match(noCert, /tls \S+ca\.pem\n/);
-        await etcdns!.stop();
-        etcdns = await startEtcdns({ corefile: noCert, port: ports.dns });
-        await waitFor(
-          "etcd to reject a client without a certificate",
-          () => {
-            const text = Deno.readTextFileSync(`${dir}/etcd.log`);
-            return /rejected connection[^\n]*(bad certificate|certificate required|didn't provide a certificate)/
-              .test(text);
-          },
-          15_000,
-          100,
-        );
-      });
+      await t.step(
+        "without the client certificate etcdns stops at start, naming the cause",
+        async () => {
+          const noCert = (await Deno.readTextFile(`${dir}/Corefile`)).replace(
+            /tls \S+ \S+ (\S+)/,
+            "tls $1",
+          );
+          assert.match(noCert, /tls \S+ca\.pem\n/);
+          await etcdns!.stop();
+          etcdns = await startEtcdns({ corefile: noCert, port: ports.dns, waitReady: false });
+          const p = etcdns;
+          const status = await waitFor("etcdns to exit", () => p.exited, 30_000);
+          await p.wait();
+          assert.notEqual(status.code, 0, p.output);
+          assert.match(p.output, /etcd rejected the client certificate/);
+          await waitFor(
+            "etcd to reject a client without a certificate",
+            () => {
+              const text = Deno.readTextFileSync(`${dir}/etcd.log`);
+              return /rejected connection[^\n]*(bad certificate|certificate required|didn't provide a certificate)/
+                .test(text);
+            },
+            15_000,
+            100,
+          );
+        },
+      );
     } finally {
       await etcdns?.stop();
       if (etcd) {

@@ -1,7 +1,7 @@
 /** `bind ADDRESS|INTERFACE... { except ADDRESS|INTERFACE... }`: where a server block listens. */
 import type { Directive } from "../../corefile/types.ts";
-import type { Setup } from "../plugin.ts";
-import { expectArgs, fail, unknownProperty } from "../shared/args.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, fail, unknownProperty } from "../../corefile/args.ts";
 
 /** Resolves addresses and interface names to the addresses to listen on. */
 export function bindAddresses(

@@ -20,8 +20,8 @@ import {
   type ResourceRecord,
 } from "../../dns/message.ts";
 import type { CounterHandle } from "../../metrics/registry.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
 import {
   cacheDrops,
   cacheEvictions,

@@ -1,6 +1,6 @@
 /** cache's setup: `cache [TTL] [ZONES...] { ... }` to a validated config, as CoreDNS parses it. */
 import type { Directive } from "../../corefile/types.ts";
-import type { Setup, SetupContext } from "../plugin.ts";
+import type { Setup, SetupContext } from "../../plugin/plugin.ts";
 import {
   expectArgs,
   expectNoBlock,
@@ -8,8 +8,8 @@ import {
   parseDuration,
   parseInteger,
   unknownProperty,
-} from "../shared/args.ts";
-import { pluginZones } from "../shared/zones.ts";
+} from "../../corefile/args.ts";
+import { pluginZones } from "../../plugin/zones.ts";
 import { Cache, type CacheClass, type CacheConfig } from "./handler.ts";
 
 const PLUGIN = "cache";

@@ -1,8 +1,8 @@
 /** errors: logs the errors that plugins further down the chain throw. */
 import { RCODE_NAMES } from "../../dns/message.ts";
-import type { Logger } from "../../server/logger.ts";
-import type { QueryContext } from "../../server/query.ts";
-import { type HandlerResult, type Next, type Plugin, PluginError } from "../plugin.ts";
+import type { Logger } from "../../util/log.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import { type HandlerResult, type Next, type Plugin, PluginError } from "../../plugin/plugin.ts";
 
 /** Log levels `consolidate` may use. */
 export type Level = "warning" | "error" | "info" | "debug";

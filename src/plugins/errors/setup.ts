@@ -1,6 +1,6 @@
 /** `errors { stacktrace; consolidate DURATION REGEXP [LEVEL] }` */
-import type { Setup } from "../plugin.ts";
-import { expectArgs, fail, parseDuration, unknownProperty } from "../shared/args.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, fail, parseDuration, unknownProperty } from "../../corefile/args.ts";
 import { type Consolidation, ErrorsPlugin, type Level } from "./handler.ts";
 
 const LEVELS: ReadonlySet<string> = new Set(["warning", "error", "info", "debug"]);

@@ -1,7 +1,7 @@
 /** etcdhosts: answers A, AAAA and PTR from a hosts file kept in etcd, entirely from memory. */
-import { answerFromTable, type HostsAnswerOptions } from "../../hostsfile/answer.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
+import { answerFromTable, type HostsAnswerOptions } from "../hosts/answer.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
 import type { EtcdHostsSource } from "./source.ts";
 
 /** The etcdhosts plugin: the shared hosts answering over the table an EtcdHostsSource keeps. */

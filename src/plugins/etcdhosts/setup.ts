@@ -10,10 +10,10 @@ import {
   etcdOptionsKey,
   parseEtcdProperty,
 } from "../../etcd/options.ts";
-import { type HostsBlockConfig, parseHostsBlock } from "../../hostsfile/block.ts";
-import type { Setup, SetupContext } from "../plugin.ts";
-import { expectArgs, expectNoBlock, fail, parseDuration } from "../shared/args.ts";
-import { pluginZones } from "../shared/zones.ts";
+import { type HostsBlockConfig, parseHostsBlock } from "../hosts/block.ts";
+import type { Setup, SetupContext } from "../../plugin/plugin.ts";
+import { expectArgs, expectNoBlock, fail, parseDuration } from "../../corefile/args.ts";
+import { pluginZones } from "../../plugin/zones.ts";
 import { EtcdHostsPlugin } from "./handler.ts";
 import { EtcdHostsSource } from "./source.ts";
 

@@ -6,16 +6,19 @@
  * Serving never depends on etcd: queries read `table`, which is replaced whole after each
  * successful load. A failed read, a deleted key or a value with no usable line keeps the last
  * good table, with a log line and a metric. Starting never waits on etcd for long: when etcd is
- * down the plugin serves its inline entries and loads the key once etcd answers.
+ * down the plugin serves its inline entries and loads the key once etcd answers. TLS settings
+ * that cannot work (EtcdTlsError: a bad file, a key that does not match, a rejected client
+ * certificate) fail the start instead, since waiting would never help.
  */
 import type { Etcd3 } from "etcd3";
-import { connectEtcd, explainEtcdError } from "../../etcd/client.ts";
+import { connectEtcd, EtcdTlsError, explainEtcdError } from "../../etcd/client.ts";
 import { describeEndpoints, type EtcdOptions } from "../../etcd/options.ts";
 import { ResilientWatch, type WatchEvent } from "../../etcd/watch.ts";
 import { type HostsRecord, parseHosts } from "../../hostsfile/parse.ts";
 import { HostsTable } from "../../hostsfile/table.ts";
-import { errorMessage, type Logger } from "../../server/logger.ts";
-import type { Resource } from "../../server/resources.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { type Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
 import {
   badLinesGauge,
   entriesGauge,
@@ -54,6 +57,8 @@ export class EtcdHostsSource implements Resource {
   /** The newest mod revision seen (served or rejected); older values are ignored. */
   #modRevision = 0;
   #hasData = false;
+  /** The mod revision of the value served (the newest seen may be a rejected one). */
+  #lastServed = 0;
   #keyMissing = false;
   #client: Etcd3 | null = null;
   #watch: ResilientWatch | null = null;
@@ -63,6 +68,9 @@ export class EtcdHostsSource implements Resource {
   #forceRead: Promise<void> | null = null;
   #forceFailing = false;
   #wake: (() => void) | null = null;
+  /** A TLS setting that cannot work, found while connecting; fails `start()`. */
+  #fatal: Error | null = null;
+  #startDone = false;
   #settleFirst!: () => void;
   readonly #firstAttempt: Promise<void>;
 
@@ -79,7 +87,7 @@ export class EtcdHostsSource implements Resource {
 
   /** The mod revision of the value served, 0 when none. */
   get revision(): number {
-    return this.#hasData ? this.#modRevision : 0;
+    return this.#hasData ? this.#lastServed : 0;
   }
 
   /** Whether a watch stream is established. */
@@ -102,6 +110,8 @@ export class EtcdHostsSource implements Resource {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, bound))),
     ]);
     clearTimeout(timer);
+    this.#startDone = true;
+    if (this.#fatal) throw this.#fatal;
     if (!this.#loaded && !this.#closed) {
       this.#o.log.warn(
         `cannot read key ${this.#o.key} from etcd at ${describeEndpoints(this.#o.etcd)} yet; ` +
@@ -134,6 +144,15 @@ export class EtcdHostsSource implements Resource {
         client = await connect(this.#o.etcd);
         break;
       } catch (err) {
+        if (err instanceof EtcdTlsError) {
+          // Retrying cannot fix a file or a certificate: fail the start (or, if the start
+          // stopped waiting already, say so once and stay not ready).
+          this.#fatal = err;
+          // start() throws it, and the server prints it; after start, log it here.
+          if (this.#startDone) this.#o.log.error(`${err.message}; not retrying`);
+          this.#settleFirst();
+          return;
+        }
         this.#o.log.error(`cannot set up the etcd client: ${errorMessage(err)}; retrying`);
         this.#settleFirst();
         await new Promise<void>((resolve) => {
@@ -222,7 +241,7 @@ export class EtcdHostsSource implements Resource {
       errorsCounter.inc([key, "deleted"]);
       log.warn(
         `key ${key} was deleted from etcd (revision ${revision}); keeping the last good data ` +
-          `(${this.table.size} entries, revision ${this.#modRevision}). Write it again with ` +
+          `(${this.table.size} entries, revision ${this.#lastServed}). Write it again with ` +
           `'etcdns hosts upload' or 'etcdns hosts rollback'`,
       );
     } else {
@@ -241,14 +260,27 @@ export class EtcdHostsSource implements Resource {
     const { key, log } = this.#o;
     const started = performance.now();
     const text = new TextDecoder().decode(bytes);
-    const { records, problems } = parseHosts(text, { zones: this.#o.zones });
-    if (problems.length > 0 && records.length === 0) {
+    const { records, problems, entryLines } = parseHosts(text, { zones: this.#o.zones });
+    if (entryLines === 0) {
+      // Empty, blank, comments only, or every line bad: never served, whatever it holds, so
+      // that a truncated or mistaken write cannot wipe every record. Logged once (per revision).
       errorsCounter.inc([key, "rejected"]);
-      const p = problems[0];
+      const what = problems.length > 0
+        ? `has no usable line (${problems.length} bad, line ${problems[0].line}: ${
+          problems[0].reason
+        })`
+        : text.trim() === ""
+        ? "is empty"
+        : "holds only comments";
+      const kept = this.#hasData
+        ? `keeping the last good data (${
+          plural(this.table.size, "entry", "entries")
+        }, revision ${this.#lastServed})`
+        : `serving the ${plural(this.table.size, "inline entry", "inline entries")}`;
       log.error(
-        `key ${key} at revision ${modRevision} has no usable line (${problems.length} bad, ` +
-          `line ${p.line}: ${p.reason}); keeping the last good data (${this.table.size} entries). ` +
-          `Check it with 'etcdns hosts dump' and fix it with 'etcdns hosts edit' or 'rollback'`,
+        `key ${key} at revision ${modRevision} ${what}; ${kept}. A value without a usable line ` +
+          `is never served: check it with 'etcdns hosts dump', fix it with 'etcdns hosts edit' ` +
+          `or 'rollback'; to drop the records, write a file with one placeholder line`,
       );
       return;
     }
@@ -267,6 +299,7 @@ export class EtcdHostsSource implements Resource {
     }
     this.table = HostsTable.build([records, this.#o.inline], { reverse: this.#o.reverse });
     this.#hasData = true;
+    this.#lastServed = modRevision;
     badLinesGauge.set([key], problems.length);
     entriesGauge.set([key], this.table.size);
     revisionGauge.set([key], modRevision);

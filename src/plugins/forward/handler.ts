@@ -7,9 +7,9 @@
  * The whole query has a 5 s budget; when it runs out the client gets SERVFAIL.
  */
 import { encode, Flag, inZone, Rcode, RCODE_NAMES, rcodeOf } from "../../dns/message.ts";
-import type { QueryContext } from "../../server/query.ts";
-import { type HandlerResult, type Next, type Plugin, PluginError } from "../plugin.ts";
-import { randomId, type Transport } from "../shared/upstream.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import { type HandlerResult, type Next, type Plugin, PluginError } from "../../plugin/plugin.ts";
+import { randomId, type Transport } from "./upstream.ts";
 import {
   healthcheckBroken,
   maxConcurrentRejects,
@@ -18,6 +18,7 @@ import {
   responseCount,
 } from "./metrics.ts";
 import type { Proxy, ProxyPool } from "./proxy.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** How upstreams are ordered for each query. */
 export type Policy = "random" | "round_robin" | "sequential";
@@ -131,7 +132,7 @@ export class Forward implements Plugin {
         q.write(reply);
         return;
       } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
+        lastError = errorMessage(err);
         if (config.maxFails !== 0) proxy.healthcheck();
         if (downs < proxies.length) continue;
         break;

@@ -8,8 +8,8 @@
  * down when fails > max_fails. Any reply at all (even REFUSED or SERVFAIL) counts as healthy.
  */
 import { encode, Flag } from "../../dns/message.ts";
-import type { Resource } from "../../server/resources.ts";
-import { randomId, type Transport, Upstream } from "../shared/upstream.ts";
+import type { Resource } from "../../plugin/resources.ts";
+import { randomId, type Transport, Upstream } from "./upstream.ts";
 import { healthcheckFailures } from "./metrics.ts";
 
 /** CoreDNS's health probe read timeout. */

@@ -3,7 +3,7 @@
  * and defaults.
  */
 import type { Directive, Position } from "../../corefile/types.ts";
-import type { Setup, SetupContext } from "../plugin.ts";
+import type { Setup, SetupContext } from "../../plugin/plugin.ts";
 import {
   expectArgs,
   expectNoBlock,
@@ -11,9 +11,9 @@ import {
   parseDuration,
   parseInteger,
   unknownProperty,
-} from "../shared/args.ts";
-import { pluginZones } from "../shared/zones.ts";
-import { Upstream } from "../shared/upstream.ts";
+} from "../../corefile/args.ts";
+import { pluginZones } from "../../plugin/zones.ts";
+import { Upstream } from "./upstream.ts";
 import { Forward, type ForwardConfig, type Policy } from "./handler.ts";
 import { Proxy, ProxyPool } from "./proxy.ts";
 

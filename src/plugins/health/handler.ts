@@ -1,7 +1,7 @@
 /** health: `/health` answers 200 OK while the process runs; lameduck delays the shutdown. */
-import type { Logger } from "../../server/logger.ts";
-import type { Resource } from "../../server/resources.ts";
-import { TEXT } from "../shared/http.ts";
+import type { Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
+import { TEXT } from "../../plugin/http.ts";
 
 /** Answers /health. Being able to answer is the health: there is nothing else to check. */
 export function healthHandler(): Response {

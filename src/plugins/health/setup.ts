@@ -1,7 +1,7 @@
 /** `health [ADDRESS] { lameduck DURATION }` */
-import type { Setup } from "../plugin.ts";
-import { expectArgs, fail, parseDuration, unknownProperty } from "../shared/args.ts";
-import { parseHttpAddress, useHttpRoute } from "../shared/http.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, fail, parseDuration, unknownProperty } from "../../corefile/args.ts";
+import { parseHttpAddress, useHttpRoute } from "../../plugin/http.ts";
 import { healthHandler, Lameduck } from "./handler.ts";
 
 /** Where /health listens when no address is given: loopback only (CoreDNS binds every address). */

@@ -1,8 +1,8 @@
 /** hosts: answers A, AAAA and PTR from a local hosts(5) file and inline entries. */
-import { answerFromTable, type HostsAnswerOptions } from "../../hostsfile/answer.ts";
+import { answerFromTable, type HostsAnswerOptions } from "./answer.ts";
 import type { HostsTable } from "../../hostsfile/table.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
 
 /** Where the plugin reads its current table from; reloads replace the table whole. */
 export interface TableSource {

@@ -3,10 +3,10 @@
  * with CoreDNS's syntax and defaults (FILE /etc/hosts, ttl 3600, reload 5s).
  */
 import type { Directive } from "../../corefile/types.ts";
-import { parseHostsBlock } from "../../hostsfile/block.ts";
-import type { Setup, SetupContext } from "../plugin.ts";
-import { expectArgs, expectNoBlock, fail, parseDuration } from "../shared/args.ts";
-import { pluginZones } from "../shared/zones.ts";
+import { parseHostsBlock } from "./block.ts";
+import type { Setup, SetupContext } from "../../plugin/plugin.ts";
+import { expectArgs, expectNoBlock, fail, parseDuration } from "../../corefile/args.ts";
+import { pluginZones } from "../../plugin/zones.ts";
 import { HostsPlugin } from "./handler.ts";
 import { HostsFileSource } from "./source.ts";
 

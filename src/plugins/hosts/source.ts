@@ -5,8 +5,9 @@
  */
 import { HostsTable } from "../../hostsfile/table.ts";
 import { type HostsRecord, parseHosts } from "../../hostsfile/parse.ts";
-import { errorMessage, type Logger } from "../../server/logger.ts";
-import type { Resource } from "../../server/resources.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { type Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
 import { metrics } from "../../metrics/registry.ts";
 
 const entriesGauge = metrics.gauge(

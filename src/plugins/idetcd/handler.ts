@@ -5,9 +5,9 @@
  * second later is not cached as missing for long.
  */
 import { Flag, matchZone, Rcode, replyTo, type ResourceRecord } from "../../dns/message.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
-import type { Fallthrough } from "../shared/fallthrough.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
+import type { Fallthrough } from "../../plugin/fallthrough.ts";
 import type { Pattern } from "./pattern.ts";
 import type { SlotRecord } from "./slots.ts";
 import type { SlotView } from "./view.ts";

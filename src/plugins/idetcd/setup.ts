@@ -11,10 +11,16 @@ import {
   etcdOptionsKey,
   parseEtcdProperty,
 } from "../../etcd/options.ts";
-import type { Setup } from "../plugin.ts";
-import { expectArgs, fail, parseDuration, parseInteger, unknownProperty } from "../shared/args.ts";
-import { Fallthrough } from "../shared/fallthrough.ts";
-import { pluginZones } from "../shared/zones.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import {
+  expectArgs,
+  fail,
+  parseDuration,
+  parseInteger,
+  unknownProperty,
+} from "../../corefile/args.ts";
+import { Fallthrough } from "../../plugin/fallthrough.ts";
+import { pluginZones } from "../../plugin/zones.ts";
 import { type Addresses, type OnFull, SlotClaimer } from "./claimer.ts";
 import { IdetcdPlugin, type SrvService } from "./handler.ts";
 import { Pattern, PatternError } from "./pattern.ts";

@@ -6,10 +6,11 @@ import type { Etcd3 } from "etcd3";
 import { connectEtcd } from "../../etcd/client.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
 import { ResilientWatch } from "../../etcd/watch.ts";
-import type { Logger } from "../../server/logger.ts";
-import type { Resource } from "../../server/resources.ts";
+import type { Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
 import { metrics } from "../../metrics/registry.ts";
 import { readSlots, type SlotLayout, type SlotRecord } from "./slots.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 const badValues = metrics.counter(
   "etcdns_slot_bad_values_total",
@@ -175,7 +176,7 @@ export class SlotView implements Resource {
       try {
         l();
       } catch (err) {
-        this.log.error(`slot view listener failed: ${err instanceof Error ? err.message : err}`);
+        this.log.error(`slot view listener failed: ${errorMessage(err)}`);
       }
     }
   }

@@ -6,8 +6,8 @@
  * chain before the addresses it leads to.
  */
 import { type DnsRecord, Rcode, rcodeOf } from "../../dns/message.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
 
 /** A loadbalance directive, validated. */
 export interface LoadbalanceConfig {

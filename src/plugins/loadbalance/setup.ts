@@ -1,7 +1,13 @@
 /** loadbalance's setup: `loadbalance [round_robin] { limit_answers N }`. */
 import type { Directive } from "../../corefile/types.ts";
-import type { Setup } from "../plugin.ts";
-import { expectArgs, expectNoBlock, fail, parseInteger, unknownProperty } from "../shared/args.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import {
+  expectArgs,
+  expectNoBlock,
+  fail,
+  parseInteger,
+  unknownProperty,
+} from "../../corefile/args.ts";
 import { Loadbalance, type LoadbalanceConfig } from "./handler.ts";
 
 const PLUGIN = "loadbalance";

@@ -1,6 +1,6 @@
 /** The log plugin's format language: CoreDNS's placeholders, compiled once per directive. */
 import { Flag, RCODE_NAMES } from "../../dns/message.ts";
-import type { QueryContext } from "../../server/query.ts";
+import type { QueryContext } from "../../plugin/query.ts";
 
 /** CoreDNS's Common Log Format. */
 export const COMMON_FORMAT =

@@ -1,8 +1,8 @@
 /** log: one line per query on stdout, in CoreDNS's format, once the reply has been sent. */
 import { type DnsMessage, inZone, Rcode } from "../../dns/message.ts";
-import { writeLine } from "../../server/logger.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { Next, Plugin } from "../plugin.ts";
+import { writeLine } from "../../util/log.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { Next, Plugin } from "../../plugin/plugin.ts";
 import type { Formatter } from "./format.ts";
 
 /** CoreDNS's response classes. */

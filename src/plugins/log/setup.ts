@@ -1,7 +1,7 @@
 /** `log [NAMES...] [FORMAT] { class CLASSES...; minDuration D }` */
 import { fqdn } from "../../dns/message.ts";
-import type { Setup } from "../plugin.ts";
-import { expectArgs, fail, parseDuration, unknownProperty } from "../shared/args.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, fail, parseDuration, unknownProperty } from "../../corefile/args.ts";
 import { compileFormat } from "./format.ts";
 import { LogPlugin, type ResponseClass } from "./handler.ts";
 

@@ -4,9 +4,9 @@
  */
 import { type DnsMessage, RCODE_NAMES } from "../../dns/message.ts";
 import { type CounterHandle, type HistogramHandle, metrics } from "../../metrics/registry.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { Resource } from "../../server/resources.ts";
-import type { BlockSummary, Next, Plugin } from "../plugin.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { Resource } from "../../plugin/resources.ts";
+import type { BlockSummary, Next, Plugin } from "../../plugin/plugin.ts";
 import {
   pluginEnabled,
   requestCount,

@@ -1,7 +1,7 @@
 /** `prometheus [ADDRESS]` */
-import type { Setup } from "../plugin.ts";
-import { expectArgs, unknownProperty } from "../shared/args.ts";
-import { parseHttpAddress, useHttpRoute } from "../shared/http.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, unknownProperty } from "../../corefile/args.ts";
+import { parseHttpAddress, useHttpRoute } from "../../plugin/http.ts";
 import { metricsHandler, PluginEnabled, PrometheusPlugin } from "./handler.ts";
 
 /** Where /metrics listens when no address is given (CoreDNS's default). */

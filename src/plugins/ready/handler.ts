@@ -1,8 +1,8 @@
 /** ready: `/ready` answers 200 OK once every plugin of the serving config is ready, else 503. */
-import type { Logger } from "../../server/logger.ts";
-import { activeReadiness } from "../../server/readiness.ts";
-import type { Resource } from "../../server/resources.ts";
-import { TEXT } from "../shared/http.ts";
+import type { Logger } from "../../util/log.ts";
+import { activeReadiness } from "../../plugin/readiness.ts";
+import type { Resource } from "../../plugin/resources.ts";
+import { TEXT } from "../../plugin/http.ts";
 
 /** Set once the process starts shutting down (during health's lameduck, for instance). */
 export class ShutdownFlag implements Resource {

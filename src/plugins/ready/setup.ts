@@ -1,7 +1,7 @@
 /** `ready [ADDRESS]` */
-import type { Setup } from "../plugin.ts";
-import { expectArgs, expectNoBlock } from "../shared/args.ts";
-import { parseHttpAddress, useHttpRoute } from "../shared/http.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, expectNoBlock } from "../../corefile/args.ts";
+import { parseHttpAddress, useHttpRoute } from "../../plugin/http.ts";
 import { readyHandler, ShutdownFlag } from "./handler.ts";
 
 /** Where /ready listens when no address is given: loopback only (CoreDNS binds every address). */

@@ -4,9 +4,9 @@
  * not retried until they change again.
  */
 import { metrics } from "../../metrics/registry.ts";
-import { type ActivatedConfig, onConfigActivated, requestReload } from "../../server/lifecycle.ts";
-import type { Logger } from "../../server/logger.ts";
-import type { Resource } from "../../server/resources.ts";
+import { type ActivatedConfig, onConfigActivated, requestReload } from "../../plugin/lifecycle.ts";
+import type { Logger } from "../../util/log.ts";
+import type { Resource } from "../../plugin/resources.ts";
 import type { ReloadConfig } from "./setup.ts";
 
 /** Failed reloads the plugin asked for (CoreDNS's name). */

@@ -1,6 +1,6 @@
 /** `reload [INTERVAL] [JITTER]` */
-import type { Setup } from "../plugin.ts";
-import { expectArgs, expectNoBlock, fail, parseDuration } from "../shared/args.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, expectNoBlock, fail, parseDuration } from "../../corefile/args.ts";
 import { CorefileWatcher } from "./handler.ts";
 
 /** CoreDNS's defaults and minimums, in milliseconds. */

@@ -1,7 +1,7 @@
 /** whoami: tells the client its own address, port and transport, as CoreDNS's whoami does. */
 import { Flag, replyTo, type ResourceRecord } from "../../dns/message.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { Plugin } from "../plugin.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { Plugin } from "../../plugin/plugin.ts";
 
 /** Answers every query with the client's address (A or AAAA) and port (SRV) in additional. */
 export class WhoamiPlugin implements Plugin {

@@ -1,6 +1,6 @@
 /** `whoami`: takes no arguments. */
-import type { Setup } from "../plugin.ts";
-import { expectArgs, expectNoBlock } from "../shared/args.ts";
+import type { Setup } from "../../plugin/plugin.ts";
+import { expectArgs, expectNoBlock } from "../../corefile/args.ts";
 import { WhoamiPlugin } from "./handler.ts";
 
 /** Sets up whoami. */

@@ -10,8 +10,8 @@ import {
 import { Cache, type CacheConfig } from "../../../src/plugins/cache/handler.ts";
 import { cacheEvictions, cacheHits, servedStale } from "../../../src/plugins/cache/metrics.ts";
 import { parseCache } from "../../../src/plugins/cache/setup.ts";
-import type { Next } from "../../../src/plugins/plugin.ts";
-import type { QueryContext } from "../../../src/server/query.ts";
+import type { Next } from "../../../src/plugin/plugin.ts";
+import type { QueryContext } from "../../../src/plugin/query.ts";
 import { parseCorefile } from "../../../src/corefile/mod.ts";
 import { query, type QueryOpts } from "../forward/_helpers.ts";
 

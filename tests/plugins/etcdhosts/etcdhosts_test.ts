@@ -8,6 +8,8 @@ import { Rcode } from "../../../src/dns/message.ts";
 import { EtcdHostsPlugin } from "../../../src/plugins/etcdhosts/handler.ts";
 import { badLinesGauge, errorsCounter } from "../../../src/plugins/etcdhosts/metrics.ts";
 import { setupEtcdHosts } from "../../../src/plugins/etcdhosts/setup.ts";
+import { EtcdHostsSource } from "../../../src/plugins/etcdhosts/source.ts";
+import { memoryLog } from "../../helpers/memory_log.ts";
 import { startEtcd, type TestEtcd } from "../../helpers/etcd.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { ask, type Harness, records, setUp } from "../hosts/_helpers.ts";
@@ -95,6 +97,71 @@ Deno.test("etcdhosts: a deleted key, a garbage value and bad lines keep the last
       assert.equal(badLinesGauge.get([key]), 2);
       assert.equal(errorsCounter.get([key, "bad_lines"]), 1);
       assert.equal((await ask(h.plugin, "b.", "A")).rcode, Rcode.SERVFAIL, "b was removed");
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: an empty, blank or comment-only value keeps serving, logged once per revision", async () => {
+  await withEtcd(async (etcd) => {
+    const c = etcd.client();
+    const key = "/t/empty";
+    await c.put(key).value("10.0.0.1 a\n10.0.0.2 b\n");
+    const log = memoryLog();
+    const src = new EtcdHostsSource({
+      etcd: { endpoints: [etcd.endpoint], timeoutMs: 1000 },
+      key,
+      zones: ["."],
+      reverse: true,
+      inline: [],
+      forceReloadMs: 0,
+      log,
+    });
+    const served = () => [...(src.table.v4.get("a.") ?? [])];
+    try {
+      await src.start();
+      assert.deepEqual(served(), ["10.0.0.1"]);
+      const rev = src.revision;
+      const before = errorsCounter.get([key, "rejected"]) ?? 0;
+      const values = ["", "  \n\t\n", "# all gone\n  # really\n", "1.2.3 x\n10.0.0.9\n"];
+      for (const [i, value] of values.entries()) {
+        await c.put(key).value(value);
+        await waitFor(
+          `value ${i} rejected`,
+          () => errorsCounter.get([key, "rejected"]) === before + i + 1,
+        );
+        assert.deepEqual(served(), ["10.0.0.1"], `still served after ${JSON.stringify(value)}`);
+        assert.equal(src.revision, rev, "the revision served is unchanged");
+      }
+      const rejected = log.lines.filter((l) => /no usable line|is empty|only comments/.test(l));
+      assert.equal(rejected.length, values.length, rejected.join("\n"));
+      assert.match(
+        rejected[0],
+        /^ERROR key \/t\/empty at revision \d+ is empty; keeping the last good data \(2 entries, revision \d+\)/,
+      );
+      assert.match(rejected[2], /holds only comments/);
+      assert.match(rejected[3], /has no usable line \(2 bad, line 1:/);
+      // One usable line (even a placeholder outside the served names) replaces the data.
+      await c.put(key).value("# cleared\n127.0.0.1 placeholder.invalid\n");
+      await waitFor("the placeholder served", () => served().length === 0);
+      assert.deepEqual(src.table.v4.get("placeholder.invalid."), ["127.0.0.1"]);
+    } finally {
+      await src.close();
+    }
+  });
+});
+
+Deno.test("etcdhosts: an empty value at start serves the inline entries and is ready", async () => {
+  await withEtcd(async (etcd) => {
+    const key = "/t/empty-start";
+    await etcd.client().put(key).value("# nothing yet\n");
+    const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key, "10.0.0.8 inline"), "etcdhosts");
+    try {
+      await h.start();
+      assert.deepEqual(h.readiness.notReady(), []);
+      assert.deepEqual(await a(h, "inline."), ["10.0.0.8"]);
+      assert.equal(source(h).revision, 0);
     } finally {
       await h.close();
     }

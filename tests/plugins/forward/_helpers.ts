@@ -11,11 +11,11 @@ import {
   type OptRecord,
   replyTo,
 } from "../../../src/dns/message.ts";
-import type { Plugin, Setup, SetupContext } from "../../../src/plugins/plugin.ts";
-import { pluginLogger } from "../../../src/server/logger.ts";
-import { type Proto, QueryContext } from "../../../src/server/query.ts";
-import { ReadinessRegistry } from "../../../src/server/readiness.ts";
-import { ResourcePool } from "../../../src/server/resources.ts";
+import type { Plugin, Setup, SetupContext } from "../../../src/plugin/plugin.ts";
+import { pluginLogger } from "../../../src/util/log.ts";
+import { type Proto, QueryContext } from "../../../src/plugin/query.ts";
+import { ReadinessRegistry } from "../../../src/plugin/readiness.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { freePort } from "../../helpers/ports.ts";
 
 /** Plugins set up from one server block, with the pool their resources live in. */

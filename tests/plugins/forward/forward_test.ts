@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encode, Flag, Rcode, rcodeOf, replyTo } from "../../../src/dns/message.ts";
-import { PluginError } from "../../../src/plugins/plugin.ts";
+import { PluginError } from "../../../src/plugin/plugin.ts";
 import { Forward, type ForwardTimeouts } from "../../../src/plugins/forward/handler.ts";
 import {
   healthcheckFailures,
@@ -10,7 +10,7 @@ import {
 } from "../../../src/plugins/forward/metrics.ts";
 import { setupForward } from "../../../src/plugins/forward/setup.ts";
 import { compose } from "../../../src/server/chain.ts";
-import type { QueryContext } from "../../../src/server/query.ts";
+import type { QueryContext } from "../../../src/plugin/query.ts";
 import { startDnsmasq } from "../../helpers/dnsmasq.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { answerA, FakeUpstream, noNext, query, setUp } from "./_helpers.ts";

@@ -4,11 +4,11 @@
  */
 import { parseCorefile } from "../../../src/corefile/mod.ts";
 import { orderDirectives } from "../../../src/server/config.ts";
-import type { Plugin, SetupContext } from "../../../src/plugins/plugin.ts";
+import type { Plugin, SetupContext } from "../../../src/plugin/plugin.ts";
 import { PLUGINS } from "../../../src/plugins/registry.ts";
-import { pluginLogger } from "../../../src/server/logger.ts";
-import { ReadinessRegistry } from "../../../src/server/readiness.ts";
-import { ResourcePool, type Resources } from "../../../src/server/resources.ts";
+import { pluginLogger } from "../../../src/util/log.ts";
+import { ReadinessRegistry } from "../../../src/plugin/readiness.ts";
+import { ResourcePool, type Resources } from "../../../src/plugin/resources.ts";
 
 /** One config built from Corefile text, as the server builds it, without DNS listeners. */
 export interface Built {
@@ -23,8 +23,8 @@ export function build(corefile: string, resources: Resources): Built {
   const plugins: Plugin[] = [];
   for (const block of parsed.blocks) {
     const chain: Plugin[] = [];
-    for (const d of orderDirectives(block)) {
-      const spec = PLUGINS.find((p) => p.name === d.name)!;
+    for (const d of orderDirectives(block, PLUGINS)) {
+      const spec = PLUGINS.specs.find((p) => p.name === d.name)!;
       const ctx: SetupContext = {
         keys: block.keys,
         zones: [...new Set(block.keys.map((k) => k.zone))],

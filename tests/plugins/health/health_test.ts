@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ResourcePool } from "../../../src/server/resources.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { freePort } from "../../helpers/ports.ts";
 import { apply, get, setupError } from "./_ops.ts";
 

@@ -2,11 +2,11 @@
 import { parseCorefile } from "../../../src/corefile/mod.ts";
 import type { Directive, ServerBlock } from "../../../src/corefile/types.ts";
 import { type DnsMessage, Rcode } from "../../../src/dns/message.ts";
-import type { Plugin, Setup } from "../../../src/plugins/plugin.ts";
-import { pluginLogger } from "../../../src/server/logger.ts";
-import { QueryContext } from "../../../src/server/query.ts";
-import { ReadinessRegistry } from "../../../src/server/readiness.ts";
-import { ResourcePool } from "../../../src/server/resources.ts";
+import type { Plugin, Setup } from "../../../src/plugin/plugin.ts";
+import { pluginLogger } from "../../../src/util/log.ts";
+import { QueryContext } from "../../../src/plugin/query.ts";
+import { ReadinessRegistry } from "../../../src/plugin/readiness.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { queryMessage } from "../../helpers/query.ts";
 
 /** A plugin set up from a Corefile, with the pool and readiness it registered in. */

@@ -7,9 +7,9 @@ import { IdetcdPlugin } from "../../../src/plugins/idetcd/handler.ts";
 import { Pattern } from "../../../src/plugins/idetcd/pattern.ts";
 import { SlotLayout } from "../../../src/plugins/idetcd/slots.ts";
 import { SlotView } from "../../../src/plugins/idetcd/view.ts";
-import { Fallthrough } from "../../../src/plugins/shared/fallthrough.ts";
-import { QueryContext } from "../../../src/server/query.ts";
-import type { Logger } from "../../../src/server/logger.ts";
+import { Fallthrough } from "../../../src/plugin/fallthrough.ts";
+import { QueryContext } from "../../../src/plugin/query.ts";
+import type { Logger } from "../../../src/util/log.ts";
 import type { Directive } from "../../../src/corefile/types.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };

@@ -3,9 +3,9 @@ import { parseCorefile } from "../../../src/corefile/mod.ts";
 import type { Directive } from "../../../src/corefile/types.ts";
 import { parseIdetcd, setupIdetcd } from "../../../src/plugins/idetcd/setup.ts";
 import { Pattern } from "../../../src/plugins/idetcd/pattern.ts";
-import { ResourcePool } from "../../../src/server/resources.ts";
-import { ReadinessRegistry } from "../../../src/server/readiness.ts";
-import { pluginLogger } from "../../../src/server/logger.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
+import { ReadinessRegistry } from "../../../src/plugin/readiness.ts";
+import { pluginLogger } from "../../../src/util/log.ts";
 
 /** The idetcd directive of a one-block Corefile whose idetcd block holds `body`. */
 function directive(body: string, zone = "."): Directive {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type DnsMessage, Rcode, replyTo, type ResourceRecord } from "../../../src/dns/message.ts";
 import { Loadbalance, roundRobin } from "../../../src/plugins/loadbalance/handler.ts";
 import { setupLoadbalance } from "../../../src/plugins/loadbalance/setup.ts";
-import type { QueryContext } from "../../../src/server/query.ts";
+import type { QueryContext } from "../../../src/plugin/query.ts";
 import { query, setUp, setupError } from "../forward/_helpers.ts";
 
 const rr = (type: string, data: string): ResourceRecord => ({

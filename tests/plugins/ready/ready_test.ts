@@ -3,8 +3,8 @@ import {
   activeReadiness,
   ReadinessRegistry,
   setActiveReadiness,
-} from "../../../src/server/readiness.ts";
-import { ResourcePool } from "../../../src/server/resources.ts";
+} from "../../../src/plugin/readiness.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { freePort } from "../../helpers/ports.ts";
 import { apply, get, setupError } from "../health/_ops.ts";
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import type { Directive } from "../../../src/corefile/types.ts";
 import { CorefileWatcher, hashFiles, reloadFailed } from "../../../src/plugins/reload/handler.ts";
 import { parseReload } from "../../../src/plugins/reload/setup.ts";
-import { configActivated, onReloadRequest } from "../../../src/server/lifecycle.ts";
-import { pluginLogger } from "../../../src/server/logger.ts";
+import { configActivated, onReloadRequest } from "../../../src/plugin/lifecycle.ts";
+import { pluginLogger } from "../../../src/util/log.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { setupError } from "../health/_ops.ts";
 

@@ -8,6 +8,7 @@
  * keeps waiting (a late reply to an earlier query, or a spoofing attempt), until its timeout.
  */
 import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
+import { errorMessage } from "../../util/errors.ts";
 
 /** The transports an exchange can use. */
 export type Transport = "udp" | "tcp";
@@ -144,7 +145,7 @@ export class Upstream {
       }
       if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
       if (err instanceof ExchangeError) throw err;
-      throw new ExchangeError(`${transport} exchange with ${this.label}: ${describe(err)}`);
+      throw new ExchangeError(`${transport} exchange with ${this.label}: ${errorMessage(err)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -195,7 +196,9 @@ export class Upstream {
     try {
       await writeAll(s.conn, framed);
     } catch (err) {
-      if (cached) throw new CachedClosed(`cached connection to ${this.label}: ${describe(err)}`);
+      if (cached) {
+        throw new CachedClosed(`cached connection to ${this.label}: ${errorMessage(err)}`);
+      }
       throw err;
     }
     let first = true;
@@ -325,10 +328,6 @@ function sameHost(a: string, b: string): boolean {
   if (a === b) return true;
   // An IPv6 socket may report an IPv4 peer as IPv4-mapped.
   return a.toLowerCase() === `::ffff:${b}`.toLowerCase();
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 const ids = new Uint16Array(512);

@@ -11,12 +11,8 @@ export interface Logger {
   error(message: string): void;
 }
 
-let debugEnabled = Deno.env.get("ETCDNS_DEBUG") === "1";
-
-/** Turns debug lines on or off (the `debug` plugin or ETCDNS_DEBUG=1). */
-export function setDebug(on: boolean): void {
-  debugEnabled = on;
-}
+/** Debug lines are for developers: on with ETCDNS_DEBUG=1, off otherwise. */
+const debugEnabled = Deno.env.get("ETCDNS_DEBUG") === "1";
 
 const encoder = new TextEncoder();
 
@@ -43,9 +39,4 @@ export function logger(prefix: string): Logger {
 /** A plugin's logger: `[LEVEL] plugin/NAME: ...`. */
 export function pluginLogger(name: string): Logger {
   return logger(`plugin/${name}`);
-}
-
-/** Describes an unknown thrown value as a message. */
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,6 @@
 /** The `fallthrough [ZONES...]` rule, the one implementation every plugin uses. */
-import type { Directive } from "../../corefile/types.ts";
-import { inZone } from "../../dns/message.ts";
+import type { Directive } from "../corefile/types.ts";
+import { inZone } from "../dns/message.ts";
 import { pluginZones } from "./zones.ts";
 
 /** Which names a plugin passes on to the next plugin instead of answering negatively. */

@@ -3,11 +3,11 @@
  * `no_reverse` and `fallthrough`, with CoreDNS's rule that any line before `fallthrough` that
  * is not a property is an inline hosts entry, and any unknown line after it is an error.
  */
-import type { Directive } from "../corefile/types.ts";
-import { expectArgs, expectNoBlock, fail, parseInteger } from "../plugins/shared/args.ts";
-import { Fallthrough } from "../plugins/shared/fallthrough.ts";
-import { parseIp } from "./ip.ts";
-import { type HostsRecord, parseHosts } from "./parse.ts";
+import type { Directive } from "../../corefile/types.ts";
+import { expectArgs, expectNoBlock, fail, parseInteger } from "../../corefile/args.ts";
+import { Fallthrough } from "../../plugin/fallthrough.ts";
+import { parseIp } from "../../hostsfile/ip.ts";
+import { type HostsRecord, parseHosts } from "../../hostsfile/parse.ts";
 
 /** The default answer TTL, as in CoreDNS hosts and etcdhosts. */
 export const DEFAULT_HOSTS_TTL = 3600;

@@ -1,8 +1,8 @@
 /** Zone arguments of plugins: normalised, and defaulting to the server block's zones. */
-import type { Position } from "../../corefile/types.ts";
-import { fqdn } from "../../dns/message.ts";
-import { fail } from "./args.ts";
-import { reverseZonesOf } from "../../corefile/keys.ts";
+import type { Position } from "../corefile/types.ts";
+import { fqdn } from "../dns/message.ts";
+import { fail } from "../corefile/args.ts";
+import { reverseZonesOf } from "../corefile/keys.ts";
 
 /**
  * Normalises zone arguments (lowercase FQDN; a CIDR becomes its reverse zones). With no

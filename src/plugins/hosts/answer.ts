@@ -4,11 +4,11 @@
  * name falls through where `fallthrough` covers it, otherwise SERVFAIL (a hosts file has no SOA
  * to build an NXDOMAIN from).
  */
-import { Flag, matchZone, Rcode, replyTo, type ResourceRecord } from "../dns/message.ts";
-import type { HandlerResult, Next } from "../plugins/plugin.ts";
-import type { Fallthrough } from "../plugins/shared/fallthrough.ts";
-import type { QueryContext } from "../server/query.ts";
-import type { HostsTable } from "./table.ts";
+import { Flag, matchZone, Rcode, replyTo, type ResourceRecord } from "../../dns/message.ts";
+import type { HandlerResult, Next } from "../../plugin/plugin.ts";
+import type { Fallthrough } from "../../plugin/fallthrough.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HostsTable } from "../../hostsfile/table.ts";
 
 /** What answering needs besides the table. */
 export interface HostsAnswerOptions {

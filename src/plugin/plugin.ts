@@ -3,10 +3,10 @@
  * it on with `next()`, and may look at or change the reply after `next()` returns.
  */
 import type { Directive, ServerKey } from "../corefile/types.ts";
-import type { QueryContext } from "../server/query.ts";
-import type { Resources } from "../server/resources.ts";
-import type { Logger } from "../server/logger.ts";
-import type { Readiness } from "../server/readiness.ts";
+import type { QueryContext } from "./query.ts";
+import type { Resources } from "./resources.ts";
+import type { Logger } from "../util/log.ts";
+import type { Readiness } from "./readiness.ts";
 
 /**
  * What a handler returns. `void` means it wrote the reply (or chose to drop the query). A
@@ -68,6 +68,33 @@ export interface PluginSpec {
   readonly setup: Setup;
   /** Whether a server block may use the directive more than once (forward). Default false. */
   readonly repeatable?: boolean;
+}
+
+/**
+ * The plugins a server can run, in chain order: a query passes through a block's plugins in
+ * this order whatever order the Corefile lists them in. The commands pass the registry's list
+ * to the server, which never imports plugins itself.
+ */
+export class PluginList {
+  /** The directive names, for the Corefile parser's unknown-directive check. */
+  readonly names: ReadonlySet<string>;
+  readonly #position: ReadonlyMap<string, number>;
+
+  constructor(readonly specs: readonly PluginSpec[]) {
+    this.names = new Set(specs.map((p) => p.name));
+    this.#position = new Map(specs.map((p, i) => [p.name, i]));
+  }
+
+  /** The spec of a directive, or undefined for an unknown one. */
+  spec(name: string): PluginSpec | undefined {
+    const i = this.#position.get(name);
+    return i === undefined ? undefined : this.specs[i];
+  }
+
+  /** A directive's place in the chain (unknown directives sort last). */
+  position(name: string): number {
+    return this.#position.get(name) ?? this.specs.length;
+  }
 }
 
 /** An error a handler throws to fail the query with a specific rcode (default SERVFAIL). */

@@ -6,10 +6,10 @@
  * resources keyed by address (and path), so a reload that keeps them keeps the socket open, and
  * a reload that drops a path stops serving it without touching the others.
  */
-import type { Position } from "../../corefile/types.ts";
-import { errorMessage } from "../../server/logger.ts";
-import type { Resource, Resources } from "../../server/resources.ts";
-import { fail } from "./args.ts";
+import type { Position } from "../corefile/types.ts";
+import { errorMessage } from "../util/errors.ts";
+import type { Resource, Resources } from "./resources.ts";
+import { fail } from "../corefile/args.ts";
 
 /** Answers one HTTP request for a path. */
 export type HttpHandler = (req: Request) => Response | Promise<Response>;

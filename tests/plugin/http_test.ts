@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Directive } from "../../../src/corefile/types.ts";
-import { HttpListener, parseHttpAddress, useHttpRoute } from "../../../src/plugins/shared/http.ts";
-import { ResourcePool } from "../../../src/server/resources.ts";
-import { freePort } from "../../helpers/ports.ts";
+import type { Directive } from "../../src/corefile/types.ts";
+import { HttpListener, parseHttpAddress, useHttpRoute } from "../../src/plugin/http.ts";
+import { ResourcePool } from "../../src/plugin/resources.ts";
+import { freePort } from "../helpers/ports.ts";
 
 const AT: Directive = { name: "health", args: [], block: null, file: "Corefile", line: 3 };
 

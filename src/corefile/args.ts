@@ -1,5 +1,5 @@
 /** Argument checks shared by every plugin setup, so that errors read the same everywhere. */
-import { CorefileError, type Directive, type Position } from "../../corefile/types.ts";
+import { CorefileError, type Directive, type Position } from "./types.ts";
 
 /** Throws a CorefileError at `at` for plugin `plugin`: `FILE:LINE - plugin/NAME: message`. */
 export function fail(at: Position, plugin: string, message: string): never {
