@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  isNet,
-  NetSet,
-  parseAddress,
-  parseIPv4,
-  parseIPv6,
-} from "../../../src/plugins/shared/netset.ts";
-import { DEFAULT_HEALTH_ADDRESS } from "../../../src/plugins/health/setup.ts";
-import { DEFAULT_READY_ADDRESS } from "../../../src/plugins/ready/setup.ts";
+import { isNet, NetSet, parseAddress, parseIPv4, parseIPv6 } from "../../src/plugin/netset.ts";
+import { DEFAULT_HEALTH_ADDRESS } from "../../src/plugins/health/setup.ts";
+import { DEFAULT_READY_ADDRESS } from "../../src/plugins/ready/setup.ts";
 
 Deno.test("netset: IPv4 and IPv6 parsing, strict", () => {
   assert.equal(parseIPv4("10.0.0.1"), 0x0a000001);

@@ -7,9 +7,9 @@
 import { type DnsMessage, matchZone, Rcode, replyTo } from "../../dns/message.ts";
 import { EdeCode, extendedError } from "../../dns/edns.ts";
 import type { CounterHandle } from "../../metrics/registry.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
-import { type Address, type NetSet, parseAddress } from "../shared/netset.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
+import { type Address, type NetSet, parseAddress } from "../../plugin/netset.ts";
 import { allowedRequests, blockedRequests, droppedRequests, filteredRequests } from "./metrics.ts";
 
 /** What a policy does with the queries it matches. */

@@ -6,10 +6,10 @@
 import * as types from "dns-packet/types.js";
 import type { ServerKey } from "../../corefile/types.ts";
 import type { Directive } from "../../corefile/types.ts";
-import type { Setup, SetupContext } from "../plugin.ts";
-import { expectNoBlock, fail } from "../shared/args.ts";
-import { NetSet } from "../shared/netset.ts";
-import { pluginZones } from "../shared/zones.ts";
+import type { Setup, SetupContext } from "../../plugin/plugin.ts";
+import { expectNoBlock, fail } from "../../corefile/args.ts";
+import { NetSet } from "../../plugin/netset.ts";
+import { pluginZones } from "../../plugin/zones.ts";
 import { Acl, type AclAction, type AclPolicy, type AclRule } from "./handler.ts";
 
 const PLUGIN = "acl";

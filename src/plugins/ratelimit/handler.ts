@@ -6,9 +6,9 @@
  */
 import { matchZone, Rcode } from "../../dns/message.ts";
 import type { CounterHandle } from "../../metrics/registry.ts";
-import type { QueryContext } from "../../server/query.ts";
-import type { HandlerResult, Next, Plugin } from "../plugin.ts";
-import { type Address, type NetSet, parseAddress, wordMask } from "../shared/netset.ts";
+import type { QueryContext } from "../../plugin/query.ts";
+import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
+import { type Address, type NetSet, parseAddress, wordMask } from "../../plugin/netset.ts";
 import { droppedRequests, refusedRequests, trackedClients } from "./metrics.ts";
 
 /** A ratelimit directive, validated. */

@@ -4,10 +4,16 @@
  * allow NET...; max_clients N }`.
  */
 import type { Directive } from "../../corefile/types.ts";
-import type { Setup, SetupContext } from "../plugin.ts";
-import { expectArgs, expectNoBlock, fail, parseInteger, unknownProperty } from "../shared/args.ts";
-import { NetSet } from "../shared/netset.ts";
-import { pluginZones } from "../shared/zones.ts";
+import type { Setup, SetupContext } from "../../plugin/plugin.ts";
+import {
+  expectArgs,
+  expectNoBlock,
+  fail,
+  parseInteger,
+  unknownProperty,
+} from "../../corefile/args.ts";
+import { NetSet } from "../../plugin/netset.ts";
+import { pluginZones } from "../../plugin/zones.ts";
 import { Ratelimit, type RatelimitConfig } from "./handler.ts";
 
 const PLUGIN = "ratelimit";

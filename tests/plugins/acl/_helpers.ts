@@ -1,7 +1,7 @@
 /** Helpers for the acl and ratelimit tests: set plugins up from Corefile text, and run queries. */
-import { QueryContext } from "../../../src/server/query.ts";
-import type { HandlerResult, Plugin } from "../../../src/plugins/plugin.ts";
-import { ResourcePool } from "../../../src/server/resources.ts";
+import { QueryContext } from "../../../src/plugin/query.ts";
+import type { HandlerResult, Plugin } from "../../../src/plugin/plugin.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { queryMessage, type QueryOptions } from "../../helpers/query.ts";
 import { build } from "../health/_ops.ts";
 

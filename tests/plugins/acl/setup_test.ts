@@ -3,7 +3,7 @@ import type { Acl } from "../../../src/plugins/acl/handler.ts";
 import { pluginsOf, setupError } from "./_helpers.ts";
 import { parseCorefile } from "../../../src/corefile/mod.ts";
 import { setupAcl } from "../../../src/plugins/acl/setup.ts";
-import type { SetupContext } from "../../../src/plugins/plugin.ts";
+import type { SetupContext } from "../../../src/plugin/plugin.ts";
 
 Deno.test("acl setup: every malformed line is refused with FILE:LINE, as CoreDNS words it", async () => {
   const cases: [string, RegExp][] = [

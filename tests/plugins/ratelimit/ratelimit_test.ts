@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buckets, Ratelimit, sourceKey as key } from "../../../src/plugins/ratelimit/handler.ts";
-import { parseAddress } from "../../../src/plugins/shared/netset.ts";
+import { parseAddress } from "../../../src/plugin/netset.ts";
 import { parseRatelimit } from "../../../src/plugins/ratelimit/setup.ts";
 import { Rcode } from "../../../src/dns/message.ts";
 import { parseCorefile } from "../../../src/corefile/mod.ts";

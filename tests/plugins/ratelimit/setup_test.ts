@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Ratelimit } from "../../../src/plugins/ratelimit/handler.ts";
-import { parseAddress } from "../../../src/plugins/shared/netset.ts";
+import { parseAddress } from "../../../src/plugin/netset.ts";
 import { pluginsOf, setupError } from "../acl/_helpers.ts";
 
 async function configOf(corefile: string) {
