@@ -1,5 +1,13 @@
 /** EDNS and size handling of replies: the OPT echo and UDP truncation. */
-import { type DnsMessage, type DnsRecord, encode, type OptRecord, rcodeOf } from "./message.ts";
+import { Buffer } from "node:buffer";
+import {
+  type DnsMessage,
+  type DnsRecord,
+  type EdnsOption,
+  encode,
+  type OptRecord,
+  rcodeOf,
+} from "./message.ts";
 import { truncateWire } from "./wire.ts";
 
 /**
@@ -8,9 +16,29 @@ import { truncateWire } from "./wire.ts";
  */
 export const ADVERTISED_UDP_SIZE = 1232;
 
+/** The EDNS option code of an Extended DNS Error (RFC 8914). */
+export const EDE_OPTION = 15;
+
+/** Extended DNS Error info codes that etcdns sends (RFC 8914, section 4). */
+export const EdeCode = { BLOCKED: 15, FILTERED: 17 } as const;
+
+/** An OPT carrying one Extended DNS Error with no extra text, for `finishEdns` to keep. */
+export function extendedError(infoCode: number): OptRecord {
+  return {
+    type: "OPT",
+    name: ".",
+    udpPayloadSize: ADVERTISED_UDP_SIZE,
+    extendedRcode: 0,
+    ednsVersion: 0,
+    flags: 0,
+    options: [{ code: EDE_OPTION, data: Buffer.from([infoCode >> 8, infoCode & 0xff]) }],
+  };
+}
+
 /**
  * Puts exactly one OPT of ours in `reply` when the request had EDNS (DO copied from the request,
- * extended rcode kept), and none when it had not: upstream or plugin OPTs never leak through.
+ * extended rcode kept), and none when it had not: upstream or plugin OPTs never leak through,
+ * except their Extended DNS Errors (RFC 8914), which are for the client.
  */
 export function finishEdns(
   reply: DnsMessage,
@@ -18,6 +46,7 @@ export function finishEdns(
   advertised: number = ADVERTISED_UDP_SIZE,
 ): void {
   const rcode = rcodeOf(reply);
+  const ede = requestOpt ? extendedErrorsOf(reply) : [];
   const additionals: DnsRecord[] = reply.additionals.some((r) => r.type === "OPT")
     ? reply.additionals.filter((r) => r.type !== "OPT")
     : reply.additionals;
@@ -29,10 +58,17 @@ export function finishEdns(
       extendedRcode: rcode >> 4,
       ednsVersion: 0,
       flags: requestOpt.flags & 0x8000,
-      options: [],
+      options: ede,
     });
   }
   reply.additionals = additionals;
+}
+
+function extendedErrorsOf(reply: DnsMessage): EdnsOption[] {
+  for (const r of reply.additionals) {
+    if (r.type === "OPT") return (r as OptRecord).options.filter((o) => o.code === EDE_OPTION);
+  }
+  return [];
 }
 
 /**

@@ -31,6 +31,8 @@ export class QueryContext {
    * and the most a UDP reply may carry. The server sets it from the route.
    */
   bufsize: number = ADVERTISED_UDP_SIZE;
+  /** Set by `drop()`: the query gets no reply at all. */
+  dropped = false;
   #sentHooks: SentHook[] | null = null;
 
   constructor(
@@ -72,6 +74,15 @@ export class QueryContext {
   /** Sets the reply. A later write replaces an earlier one (e.g. loadbalance, cache). */
   write(msg: DnsMessage): void {
     this.response = msg;
+  }
+
+  /**
+   * Sends no reply at all (acl's `drop`, ratelimit's `drop`): over UDP nothing is sent, over TCP
+   * nothing is written for this query and the connection stays open. Return void after it.
+   */
+  drop(): void {
+    this.dropped = true;
+    this.response = null;
   }
 
   /** Registers a hook that runs after the reply is sent (log, metrics). */

@@ -4,6 +4,7 @@
  * commands (serve, check) import it; they hand it to the server.
  */
 import { PluginList } from "../plugin/plugin.ts";
+import { setupAcl } from "./acl/setup.ts";
 import { setupBind } from "./bind/setup.ts";
 import { setupBufsize } from "./bufsize/setup.ts";
 import { setupCache } from "./cache/setup.ts";
@@ -17,6 +18,7 @@ import { setupIdetcd } from "./idetcd/setup.ts";
 import { setupLoadbalance } from "./loadbalance/setup.ts";
 import { setupLog } from "./log/setup.ts";
 import { setupPrometheus } from "./prometheus/setup.ts";
+import { setupRatelimit } from "./ratelimit/setup.ts";
 import { setupReady } from "./ready/setup.ts";
 import { setupReload } from "./reload/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
@@ -33,6 +35,11 @@ export const PLUGINS: PluginList = new PluginList([
   { name: "errors", setup: setupErrors },
   { name: "log", setup: setupLog },
   { name: "loadbalance", setup: setupLoadbalance },
+  // Before acl, so that queries acl refuses are limited too: a flood of spoofed queries gets
+  // at most `rate` small replies per second per source, not one REFUSED per query.
+  { name: "ratelimit", setup: setupRatelimit },
+  // Where CoreDNS's plugin.cfg puts it: after log and errors, before cache.
+  { name: "acl", setup: setupAcl, repeatable: true },
   { name: "cache", setup: setupCache },
   { name: "idetcd", setup: setupIdetcd },
   { name: "etcdhosts", setup: setupEtcdHosts },

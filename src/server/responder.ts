@@ -113,6 +113,7 @@ function failed(q: QueryContext, err: unknown): number {
 }
 
 function finishResult(q: QueryContext, result: HandlerResult): Uint8Array | null {
+  if (q.dropped && q.response === null) return null; // a plugin chose to send nothing
   const reply = q.response ??
     replyTo(q.request, typeof result === "number" ? result : Rcode.SERVFAIL);
   return finish(q, reply);
