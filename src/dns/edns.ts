@@ -8,7 +8,7 @@ import {
   type OptRecord,
   rcodeOf,
 } from "./message.ts";
-import { truncateWire } from "./wire.ts";
+import { truncateWire } from "./compress.ts";
 
 /**
  * The UDP payload size we advertise in our own OPT by default (the DNS flag day 2020 value),

@@ -6,7 +6,9 @@
  */
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
-import { compressWire, decodeFast, encodeFast } from "./wire.ts";
+import { compressWire } from "./compress.ts";
+import { decodeFast } from "./decode_fast.ts";
+import { encodeFast } from "./encode_fast.ts";
 
 /** Response codes, including the EDNS extended BADVERS. */
 export const Rcode = {
@@ -142,7 +144,7 @@ export function decode(bytes: Uint8Array): DnsMessage {
 /**
  * Encodes a message to wire bytes, with names compressed (dns-packet does not compress: what
  * it writes gets its owner names compressed afterwards). dns-packet's decoder reads back
- * exactly `msg`: tests/dns/wire_test.ts checks it on random and mutated messages.
+ * exactly `msg`: tests/dns/encode_fast_test.ts checks it on random and mutated messages.
  */
 export function encode(msg: DnsMessage): Uint8Array {
   // Common record types skip dns-packet.
