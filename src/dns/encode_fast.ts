@@ -117,7 +117,8 @@ function record(w: Writer, rec: DnsRecord): boolean {
   w.u32(ttl);
   const lengthAt = w.off;
   w.off += 2;
-  const data = r.data;
+  // Read as untrusted: records built in plain JavaScript (or tests) may not match their types.
+  const data: unknown = r.data;
   switch (type) {
     case 1: // A
       if (!w.ipv4(data)) return false;
@@ -134,7 +135,7 @@ function record(w: Writer, rec: DnsRecord): boolean {
       if (!w.name(data, false)) return false;
       break;
     case 15: { // MX
-      if (data === null || typeof data !== "object") return false;
+      if (!isFields(data)) return false;
       const pref = data.preference || 0;
       if (!isUint(pref, 0xffff) || !w.room(2)) return false;
       w.u16(pref);
@@ -142,7 +143,7 @@ function record(w: Writer, rec: DnsRecord): boolean {
       break;
     }
     case 33: { // SRV
-      if (data === null || typeof data !== "object") return false;
+      if (!isFields(data)) return false;
       const priority = data.priority || 0;
       const weight = data.weight || 0;
       const port = data.port || 0;
@@ -158,7 +159,7 @@ function record(w: Writer, rec: DnsRecord): boolean {
       break;
     }
     case 6: { // SOA
-      if (data === null || typeof data !== "object") return false;
+      if (!isFields(data)) return false;
       // The rname is a mailbox: dns-packet treats a label ending in "\" specially.
       if (typeof data.rname !== "string" || data.rname.includes("\\")) return false;
       if (!w.name(data.mname, true) || !w.name(data.rname, true) || !w.room(20)) return false;
@@ -176,6 +177,11 @@ function record(w: Writer, rec: DnsRecord): boolean {
   w.buf[lengthAt] = rdlength >> 8;
   w.buf[lengthAt + 1] = rdlength & 0xff;
   return true;
+}
+
+/** Whether `v` is an object whose fields can be read (record data other than a string). */
+function isFields(v: unknown): v is Readonly<Record<string, unknown>> {
+  return v !== null && typeof v === "object";
 }
 
 /** A question type dns-packet knows by name (its table), or -1; types it maps to 0 decline. */

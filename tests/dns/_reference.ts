@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
-import { type DnsMessage, type DnsRecord, Flag } from "../../src/dns/message.ts";
+import { type DnsMessage, Flag, type ResourceRecord } from "../../src/dns/message.ts";
 
 /** The seed of this run's random inputs. */
 export const SEED = Number(Deno.env.get("ETCDNS_WIRE_SEED") ?? Date.now() % 2 ** 31);
@@ -28,10 +28,10 @@ export function referenceDecode(bytes: Uint8Array): DnsMessage {
 /** What encode() gave before the fast path. */
 export function referenceEncode(msg: DnsMessage): Uint8Array {
   const type = (msg.flags & Flag.QR) !== 0 ? "response" : "query";
-  // deno-lint-ignore no-explicit-any -- dns-packet's typing is looser than ours
-  return new Uint8Array(dnsPacket.encode({ ...msg, type } as any));
+  return new Uint8Array(dnsPacket.encode({ ...msg, type })); // dns-packet is untyped: any shape goes
 }
 
+/** A random name, or something that is not one (empty labels, non-ASCII, not a string). */
 export function randomName(rand: () => number): unknown {
   const int = (n: number) => Math.floor(rand() * n);
   switch (int(12)) {
@@ -57,13 +57,13 @@ export function randomName(rand: () => number): unknown {
   }
 }
 
-export function randomIp4(rand: () => number): unknown {
+function randomIp4(rand: () => number): unknown {
   const int = (n: number) => Math.floor(rand() * n);
   if (rand() < 0.8) return `${int(256)}.${int(256)}.${int(256)}.${int(256)}`;
   return ["1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "a.b.c.d", "", "1..2.3", null][int(8)];
 }
 
-export function randomIp6(rand: () => number): unknown {
+function randomIp6(rand: () => number): unknown {
   const int = (n: number) => Math.floor(rand() * n);
   if (rand() < 0.85) {
     const groups = Array.from({ length: 8 }, () => int(4) === 0 ? "0" : int(0x10000).toString(16));
@@ -94,28 +94,33 @@ export function randomIp6(rand: () => number): unknown {
   ][int(14)];
 }
 
+/** A number from 0 to `max`, or now and then something that is not one. */
 export function uint(rand: () => number, max: number): unknown {
   const r = rand();
   if (r < 0.85) return Math.floor(rand() * (max + 1));
   return [undefined, -1, max + 1, 1.5, NaN, "5", null][Math.floor(rand() * 7)];
 }
 
-export function randomRecord(rand: () => number): DnsRecord {
+/**
+ * A random record of a random type (OPT included, for any section), often invalid on purpose:
+ * the fast paths must decline whatever dns-packet rejects, shapes the types forbid included.
+ */
+export function randomRecord(rand: () => number): ResourceRecord {
   const int = (n: number) => Math.floor(rand() * n);
   const types = ["A", "AAAA", "NS", "CNAME", "PTR", "DNAME", "MX", "SRV", "SOA", "OPT", "TXT"];
   const type = int(20) === 0
     ? ["a", "Srv", "UNKNOWN_99", "constructor"][int(4)]
     : types[int(types.length)];
   if (type === "OPT") {
-    return {
+    return invalid({
       type: "OPT",
       name: int(10) === 0 ? "x" : ".",
-      udpPayloadSize: uint(rand, 0xffff) as number,
-      extendedRcode: uint(rand, 0xff) as number,
-      ednsVersion: uint(rand, 0xff) as number,
-      flags: uint(rand, 0xffff) as number,
+      udpPayloadSize: uint(rand, 0xffff),
+      extendedRcode: uint(rand, 0xff),
+      ednsVersion: uint(rand, 0xff),
+      flags: uint(rand, 0xffff),
       options: int(8) === 0 ? [{ code: 12, length: 4 }] : [],
-    };
+    });
   }
   let data: unknown;
   switch (type) {
@@ -154,14 +159,19 @@ export function randomRecord(rand: () => number): DnsRecord {
       data = randomName(rand);
   }
   const classes = [undefined, "IN", "IN", "CH", "ANY", "in", "XX"];
-  return {
+  return invalid({
     type,
-    name: randomName(rand) as string,
+    name: randomName(rand),
     class: classes[int(classes.length)],
-    ttl: uint(rand, 0xffffffff) as number,
+    ttl: uint(rand, 0xffffffff),
     flush: int(20) === 0,
     data,
-  };
+  });
+}
+
+/** A record-like object taken for a record, whatever its fields hold (see randomRecord). */
+function invalid(fields: Record<string, unknown>): ResourceRecord {
+  return fields as unknown as ResourceRecord;
 }
 
 /** A reply with `n` A records for one name, as the hot path makes it. */
@@ -171,7 +181,7 @@ export function manyA(n: number, name = "many.example.org"): DnsMessage {
     flags: Flag.QR | Flag.AA,
     questions: [{ name, type: "A", class: "IN" }],
     answers: Array.from({ length: n }, (_, i) => ({
-      type: "A",
+      type: "A" as const,
       name,
       class: "IN",
       ttl: 60,
@@ -190,7 +200,7 @@ export function srvReply(n: number): DnsMessage {
     flags: Flag.QR | Flag.AA | Flag.RD,
     questions: [{ name: `_etcd-server._tcp.${zone}`, type: "SRV", class: "IN" }],
     answers: Array.from({ length: n }, (_, i) => ({
-      type: "SRV",
+      type: "SRV" as const,
       name: `_etcd-server._tcp.${zone}`,
       ttl: 10,
       data: { priority: 10, weight: 10, port: 2380, target: `worker${i + 1}.${zone}` },
@@ -198,7 +208,7 @@ export function srvReply(n: number): DnsMessage {
     authorities: [],
     additionals: [
       ...Array.from({ length: n }, (_, i) => ({
-        type: "A",
+        type: "A" as const,
         name: `worker${i + 1}.${zone}`,
         ttl: 10,
         data: `10.1.0.${i + 1}`,
