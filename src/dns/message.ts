@@ -1,8 +1,8 @@
 /**
  * The DNS message model every plugin works with, and the codec behind it.
  *
- * Messages are the objects `dns-packet` encodes and decodes; this module gives them types and
- * keeps the flag and rcode arithmetic in one place so that plugins never touch header bits.
+ * Messages are the objects `dns-packet` encodes and decodes; this module gives them types (record
+ * data by record type) and keeps the opcode and rcode arithmetic, EDNS bits included, in one place.
  */
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
@@ -268,16 +268,6 @@ export function setRcode(msg: DnsMessage, rcode: number): void {
   msg.flags = (msg.flags & ~0xf) | (rcode & 0xf);
   const opt = optOf(msg);
   if (opt) opt.extendedRcode = rcode >> 4;
-}
-
-/** Whether a header flag bit is set. */
-export function hasFlag(msg: DnsMessage, flag: number): boolean {
-  return (msg.flags & flag) !== 0;
-}
-
-/** Sets or clears a header flag bit. */
-export function setFlag(msg: DnsMessage, flag: number, on = true): void {
-  msg.flags = on ? msg.flags | flag : msg.flags & ~flag;
 }
 
 /** The OPT record of a message, if any. */
