@@ -5,7 +5,13 @@
  */
 import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
-import { type DnsMessage, Flag, type ResourceRecord } from "../../src/dns/message.ts";
+import {
+  type DnsMessage,
+  type EdnsOption,
+  Flag,
+  type OptRecord,
+  type ResourceRecord,
+} from "../../src/dns/message.ts";
 
 /** The seed of this run's random inputs. */
 export const SEED = Number(Deno.env.get("ETCDNS_WIRE_SEED") ?? Date.now() % 2 ** 31);
@@ -174,6 +180,19 @@ function invalid(fields: Record<string, unknown>): ResourceRecord {
   return fields as unknown as ResourceRecord;
 }
 
+/** Our OPT record: 1232 bytes, EDNS 0, with `flags` (0x8000: DO) and `options`. */
+export function opt(flags = 0, options: EdnsOption[] = []): OptRecord {
+  return {
+    type: "OPT",
+    name: ".",
+    udpPayloadSize: 1232,
+    extendedRcode: 0,
+    ednsVersion: 0,
+    flags,
+    options,
+  };
+}
+
 /** A reply with `n` A records for one name, as the hot path makes it. */
 export function manyA(n: number, name = "many.example.org"): DnsMessage {
   return {
@@ -213,15 +232,7 @@ export function srvReply(n: number): DnsMessage {
         ttl: 10,
         data: `10.1.0.${i + 1}`,
       })),
-      {
-        type: "OPT",
-        name: ".",
-        udpPayloadSize: 1232,
-        extendedRcode: 0,
-        ednsVersion: 0,
-        flags: 0,
-        options: [],
-      },
+      opt(),
     ],
   };
 }
