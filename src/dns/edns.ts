@@ -66,7 +66,7 @@ export function finishEdns(
 
 function extendedErrorsOf(reply: DnsMessage): EdnsOption[] {
   for (const r of reply.additionals) {
-    if (r.type === "OPT") return (r as OptRecord).options.filter((o) => o.code === EDE_OPTION);
+    if (r.type === "OPT") return r.options.filter((o) => o.code === EDE_OPTION);
   }
   return [];
 }
