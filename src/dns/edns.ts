@@ -8,7 +8,7 @@ import {
   type OptRecord,
   rcodeOf,
 } from "./message.ts";
-import { truncateWire } from "./wire.ts";
+import { truncateWire } from "./compress.ts";
 
 /**
  * The UDP payload size we advertise in our own OPT by default (the DNS flag day 2020 value),
@@ -66,7 +66,7 @@ export function finishEdns(
 
 function extendedErrorsOf(reply: DnsMessage): EdnsOption[] {
   for (const r of reply.additionals) {
-    if (r.type === "OPT") return (r as OptRecord).options.filter((o) => o.code === EDE_OPTION);
+    if (r.type === "OPT") return r.options.filter((o) => o.code === EDE_OPTION);
   }
   return [];
 }

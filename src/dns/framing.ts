@@ -8,7 +8,7 @@
  */
 
 /** The largest frame: the length prefix and a 65535-byte message. */
-export const MAX_FRAME = 2 + 65535;
+const MAX_FRAME = 2 + 65535;
 const INITIAL_SIZE = 4096;
 
 /** Reads into `into`; resolves with the byte count, or null at end of stream. */

@@ -62,7 +62,7 @@ export interface BlockSummary {
 
 /**
  * Turns one directive (with its arguments and block) into a plugin instance, or throws a
- * CorefileError naming the directive's FILE:LINE. Setup opens nothing: anything long-lived
+ * CorefileError naming the directive's FILE:LINE. Setup opens nothing; whatever is long-lived
  * comes from `ctx.resources` and is started by the server.
  */
 export type Setup = (directive: Directive, ctx: SetupContext) => Plugin | null;

@@ -3,7 +3,7 @@ import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import { serverLabel } from "../plugin/query.ts";
 import { answerPacket, type PacketSource } from "./responder.ts";
-import { copyBytes } from "../dns/wire.ts";
+import { copyBytes } from "../dns/bytes.ts";
 import { frame, FrameReader, writeAll } from "../dns/framing.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";

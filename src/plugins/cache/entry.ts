@@ -81,12 +81,9 @@ export function minimalTtl(reply: DnsMessage, kind: Kind): number {
     for (const r of rrs) {
       if (r.type === "OPT") continue;
       records++;
-      const rr = r as ResourceRecord;
-      const ttl = rr.ttl ?? 0;
+      const ttl = r.ttl ?? 0;
       if (ttl < min) min = ttl;
-      if (kind === "denial" && rr.type === SOA && typeof rr.data?.minimum === "number") {
-        if (rr.data.minimum < min) min = rr.data.minimum;
-      }
+      if (kind === "denial" && r.type === SOA && r.data.minimum < min) min = r.data.minimum;
     }
   };
   scan(reply.answers);
