@@ -21,10 +21,28 @@ export class ExchangeError extends Error {
   }
 }
 
+/** DNS over TLS settings of an upstream (`tls://`). */
+export interface UpstreamTls {
+  /**
+   * The name the certificate must carry, and the SNI (`tls_servername`); without it the
+   * certificate must carry the upstream's IP address, as Go's TLS client checks it.
+   */
+  serverName?: string;
+  /** PEM certificates trusted besides the system roots (`tls CA` or `tls CERT KEY CA`). */
+  caCerts?: string[];
+  /** A client certificate and key, PEM (`tls CERT KEY`). */
+  cert?: string;
+  key?: string;
+}
+
 /** How an upstream keeps its sockets. */
 export interface UpstreamOptions {
   /** Idle sockets unused for longer than this are closed (forward's `expire`); 0 keeps none. */
   expireMs: number;
+  /** At most this many idle sockets per transport (`max_idle_conns`); 0 or absent: no limit. */
+  maxIdleConns?: number;
+  /** DNS over TLS: every exchange, whatever the transport asked for, goes over TLS. */
+  tls?: UpstreamTls;
 }
 
 /**
@@ -46,7 +64,8 @@ interface UdpSocket {
 
 interface TcpSocket {
   readonly kind: "tcp";
-  readonly conn: Deno.TcpConn;
+  /** A TLS connection for a `tls://` upstream. */
+  readonly conn: Deno.TcpConn | Deno.TlsConn;
   readonly frames: FrameReader;
   usedAt: number;
 }
@@ -74,6 +93,11 @@ export class Upstream {
     this.#options = options;
   }
 
+  /** Whether this is a DNS over TLS upstream. */
+  get tls(): boolean {
+    return this.#options.tls !== undefined;
+  }
+
   /** How many idle sockets are cached, per transport (for tests and debugging). */
   get idleCount(): { udp: number; tcp: number } {
     return { udp: this.#idle.udp.length, tcp: this.#idle.tcp.length };
@@ -92,6 +116,8 @@ export class Upstream {
     udpSize = 512,
   ): Promise<DnsMessage> {
     const deadline = performance.now() + timeoutMs;
+    // As CoreDNS: a TLS upstream is always reached over TLS (a TCP stream), whatever was asked.
+    if (this.#options.tls) transport = "tcp";
     // A cached TCP connection may have been closed by the upstream while idle; that is not the
     // upstream's fault, so retry once on a fresh connection (CoreDNS's ErrCachedClosed).
     for (let attempt = 0;; attempt++) {
@@ -125,7 +151,7 @@ export class Upstream {
       if (socket) this.#destroy(socket);
     }, remaining);
     try {
-      if (!socket) socket = await this.#open(transport, abort.signal);
+      if (!socket) socket = await abortable(this.#open(transport, abort.signal), abort.signal);
       if (timedOut) throw new ExchangeError(`timeout after ${Math.round(remaining)}ms`);
       this.#busy.add(socket);
       const reply = socket.kind === "udp"
@@ -144,7 +170,8 @@ export class Upstream {
       }
       if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
       if (err instanceof ExchangeError) throw err;
-      throw new ExchangeError(`${transport} exchange with ${this.label}: ${errorMessage(err)}`);
+      const proto = transport === "tcp" && this.#options.tls ? "tls" : transport;
+      throw new ExchangeError(`${proto} exchange with ${this.label}: ${errorMessage(err)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -159,10 +186,44 @@ export class Upstream {
       });
       return { kind: "udp", conn, buf: new Uint8Array(MIN_UDP_BUFFER), usedAt: 0 };
     }
-    const conn = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
-    conn.setNoDelay(true);
+    const tls = this.#options.tls;
+    let conn: Deno.TcpConn | Deno.TlsConn;
+    if (tls?.cert !== undefined) {
+      conn = await this.#startTls(undefined, tls);
+    } else {
+      const tcp = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
+      tcp.setNoDelay(true);
+      conn = tls ? await this.#startTls(tcp, tls) : tcp;
+    }
     const frames = new FrameReader((into) => conn.read(into));
     return { kind: "tcp", conn, frames, usedAt: 0 };
+  }
+
+  /**
+   * The TLS handshake on a fresh TCP connection; certificate errors surface here. With a server
+   * name, Deno.startTls checks it (Deno.connectTls would resolve and dial the name itself); a
+   * client certificate needs Deno.connectTls, so setup allows it only without a server name.
+   */
+  async #startTls(tcp: Deno.TcpConn | undefined, tls: UpstreamTls): Promise<Deno.TlsConn> {
+    const conn = tcp
+      ? await Deno.startTls(tcp, {
+        hostname: tls.serverName ?? this.hostname,
+        caCerts: tls.caCerts,
+      })
+      : await Deno.connectTls({
+        hostname: this.hostname,
+        port: this.port,
+        caCerts: tls.caCerts,
+        cert: tls.cert ?? "",
+        key: tls.key ?? "",
+      });
+    try {
+      await conn.handshake();
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    return conn;
   }
 
   async #udpExchange(
@@ -224,7 +285,13 @@ export class Upstream {
       return;
     }
     s.usedAt = performance.now();
-    (this.#idle[s.kind] as Socket[]).push(s);
+    const idle = this.#idle[s.kind] as Socket[];
+    const max = this.#options.maxIdleConns ?? 0;
+    if (max > 0 && idle.length >= max) {
+      this.#destroy(s);
+      return;
+    }
+    idle.push(s);
     if (this.#sweeper === undefined) this.#scheduleSweep();
   }
 
@@ -264,6 +331,25 @@ export class Upstream {
     this.#idle.udp.length = 0;
     this.#idle.tcp.length = 0;
   }
+}
+
+/**
+ * `opening`, or a rejection as soon as `signal` aborts (a TLS handshake cannot be cancelled); a
+ * socket that opens after that is closed at once.
+ */
+function abortable(opening: Promise<Socket>, signal: AbortSignal): Promise<Socket> {
+  if (signal.aborted) {
+    opening.then((s) => s.conn.close(), () => {});
+    return Promise.reject(new ExchangeError("aborted"));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(new ExchangeError("aborted"));
+      opening.then((s) => s.conn.close(), () => {});
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    opening.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** A reused connection turned out to be closed by the peer; retry on a fresh one. */
