@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
+import { haveCoreDns, startCoreDns } from "../plugins/forward/_coredns.ts";
 import { decode, encode, Flag, replyTo } from "../../src/dns/message.ts";
 import { frame, FrameReader, writeAll } from "../../src/dns/framing.ts";
 
@@ -161,6 +162,19 @@ Deno.test("forward: tls:// upstream with tls_servername answers over one reused 
     );
     assert.match(line, /other\.test/, line);
     assert.equal(dot.queries, 6, "no query goes over a connection that failed its check");
+
+    // CoreDNS, with the same Corefiles, agrees.
+    if (haveCoreDns()) {
+      for (const [name, want] of [["dns.test", "NOERROR"], ["other.test", "SERVFAIL"]]) {
+        const core = await startCoreDns(corefile(name));
+        try {
+          const r = await dig(core.port, "+time=8", "core.example.test", "A");
+          assert.equal(r.status, want, `CoreDNS with tls_servername ${name}: ${r.stdout}`);
+        } finally {
+          await core.stop();
+        }
+      }
+    }
   } finally {
     await good.stop();
     await bad.stop();
