@@ -136,6 +136,8 @@ export class Forward implements Plugin {
     // As CoreDNS: a new exchange starts only before the deadline and within the attempt cap; an
     // exchange that has started may run its whole read timeout (4 s for one silent upstream).
     const maxAttempts = config.maxConnectAttempts ?? CONNECT_ATTEMPTS_PER_UPSTREAM * list.length;
+    // As CoreDNS: a new TLS connection may take half the budget (all of it with one attempt).
+    const tlsConnectMs = maxAttempts === 1 ? timeouts.deadlineMs : timeouts.deadlineMs / 2;
     let i = 0;
     let downs = 0;
     let attempts = 0;
@@ -154,7 +156,8 @@ export class Forward implements Plugin {
         proxy = proxies[Math.floor(Math.random() * proxies.length)];
       }
       try {
-        const reply = await this.#exchange(proxy, q, query, transport);
+        const connectMs = Math.min(tlsConnectMs, deadline - performance.now());
+        const reply = await this.#exchange(proxy, q, query, transport, connectMs);
         reply.id = q.request.id;
         q.write(reply);
         return;
@@ -175,13 +178,21 @@ export class Forward implements Plugin {
     q: QueryContext,
     query: Uint8Array,
     transport: Transport,
+    tlsConnectMs: number,
   ) {
     const start = performance.now();
     const timeout = () => this.timeouts.readTimeoutMs;
     const id = randomId();
     query[0] = id >> 8;
     query[1] = id & 0xff;
-    let reply = await proxy.upstream.exchange(query, q.question, transport, timeout(), q.udpSize);
+    let reply = await proxy.upstream.exchange(
+      query,
+      q.question,
+      transport,
+      timeout(),
+      q.udpSize,
+      tlsConnectMs,
+    );
     // prefer_udp: a truncated UDP reply is retried over TCP (the server truncates it again for a
     // UDP client). Otherwise a truncated reply goes to the client as it is, and a UDP client
     // retries over TCP itself, which then reaches the upstream over TCP.

@@ -107,6 +107,10 @@ export class Upstream {
    * Sends `query` (wire bytes whose ID is already set) and returns the first acceptable reply.
    * Over UDP, replies up to max(`udpSize`, 4 KiB) bytes are read; pass the client's EDNS size.
    * Throws ExchangeError on timeout, on network errors, or once the upstream is closed.
+   *
+   * `timeoutMs` bounds the exchange, opening a socket included, except that a new TLS connection
+   * may take `tlsConnectMs` (when given) to connect and shake hands, and then `timeoutMs` to read,
+   * as CoreDNS bounds them.
    */
   async exchange(
     query: Uint8Array,
@@ -114,8 +118,8 @@ export class Upstream {
     transport: Transport,
     timeoutMs: number,
     udpSize = 512,
+    tlsConnectMs?: number,
   ): Promise<DnsMessage> {
-    const deadline = performance.now() + timeoutMs;
     // As CoreDNS: a TLS upstream is always reached over TLS (a TCP stream), whatever was asked.
     if (this.#options.tls) transport = "tcp";
     // A cached TCP connection may have been closed by the upstream while idle; that is not the
@@ -123,7 +127,10 @@ export class Upstream {
     for (let attempt = 0;; attempt++) {
       const cached = this.#take(transport);
       try {
-        return await this.#exchangeOn(cached, query, question, transport, deadline, udpSize);
+        return await this.#exchangeOn(cached, query, question, transport, udpSize, {
+          timeoutMs,
+          tlsConnectMs: this.#options.tls ? tlsConnectMs : undefined,
+        });
       } catch (err) {
         if (err instanceof CachedClosed && attempt === 0) continue;
         if (err instanceof CachedClosed) throw new ExchangeError(err.message);
@@ -137,22 +144,31 @@ export class Upstream {
     query: Uint8Array,
     question: Question,
     transport: Transport,
-    deadline: number,
     udpSize: number,
+    limits: { timeoutMs: number; tlsConnectMs: number | undefined },
   ): Promise<DnsMessage> {
     if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
     let socket: Socket | undefined = cached;
     let timedOut = false;
     const abort = new AbortController();
-    const remaining = Math.max(0, deadline - performance.now());
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-      if (socket) this.#destroy(socket);
-    }, remaining);
+    let remaining = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number) => {
+      clearTimeout(timer);
+      remaining = Math.max(0, ms);
+      timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+        if (socket) this.#destroy(socket);
+      }, remaining);
+    };
+    const connectMs = socket ? undefined : limits.tlsConnectMs;
+    const separateConnect = connectMs !== undefined;
+    arm(connectMs ?? limits.timeoutMs);
     try {
       if (!socket) socket = await abortable(this.#open(transport, abort.signal), abort.signal);
       if (timedOut) throw new ExchangeError(`timeout after ${Math.round(remaining)}ms`);
+      if (separateConnect) arm(limits.timeoutMs);
       this.#busy.add(socket);
       const reply = socket.kind === "udp"
         ? await this.#udpExchange(socket, query, question, udpSize)
