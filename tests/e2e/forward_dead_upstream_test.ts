@@ -6,7 +6,9 @@
  * CoreDNS: a black hole costs 4 s (two 2 s tries, its default max_connect_attempts of twice the
  * upstreams), then 2 s once health checks have marked it down (it still tries one upstream when
  * all are down). A closed port costs milliseconds: CoreDNS's connected UDP socket reads
- * ECONNREFUSED. etcdns matches the black hole; see the ignored test for the closed port.
+ * ECONNREFUSED. etcdns matches the black hole; see the ignored test for the closed port. A TLS
+ * upstream that never completes its handshake costs 5 s, then 2.5 s (half the 5 s budget per new
+ * TLS connection), in both.
  */
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
@@ -42,19 +44,18 @@ Deno.test("forward: a black-hole upstream costs 4 s, then 2 s, as in CoreDNS", a
   const upstream = freePort();
   const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: upstream });
   const srv = await startEtcdns({ corefile: corefile(upstream) });
+  const core = haveCoreDns() ? await startCoreDns(corefile(upstream)) : null;
   try {
-    const ours = await timeQueries(srv.port, 4);
+    // Both at once: each has its own sockets and health checks.
+    const [ours, theirs] = await Promise.all([
+      timeQueries(srv.port, 4),
+      core ? timeQueries(core.port, 4) : Promise.resolve(null),
+    ]);
     assertBlackHoleTimings("etcdns", ours);
-    if (haveCoreDns()) {
-      const core = await startCoreDns(corefile(upstream));
-      try {
-        assertBlackHoleTimings("CoreDNS", await timeQueries(core.port, 4));
-      } finally {
-        await core.stop();
-      }
-    }
+    if (theirs) assertBlackHoleTimings("CoreDNS", theirs);
   } finally {
     await srv.stop();
+    await core?.stop();
     hole.close();
   }
 });
@@ -92,4 +93,39 @@ Deno.test({
       await srv.stop();
     }
   },
+});
+
+Deno.test("forward: a TLS upstream that never shakes hands costs 5 s, then 2.5 s, as in CoreDNS", async () => {
+  // Accepts TCP connections and holds them, silent: the TLS handshake never completes.
+  const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of hole) held.push(c);
+  })().catch(() => {});
+  const port = (hole.addr as Deno.NetAddr).port;
+  const tlsCorefile = `.:{PORT} {\n    bind 127.0.0.1\n` +
+    `    forward . tls://127.0.0.1:${port} {\n        tls_servername dns.test\n    }\n}\n`;
+  const assertTimings = (who: string, t: { status: string; ms: number }[]) => {
+    const text = `${who}: ${JSON.stringify(t)}`;
+    for (const q of t) assert.equal(q.status, "SERVFAIL", text);
+    assert.ok(t[0].ms >= 4800 && t[0].ms < 5600, `first query ~5 s; ${text}`);
+    const last = t[t.length - 1];
+    assert.ok(last.ms >= 2300 && last.ms < 3100, `once marked down ~2.5 s; ${text}`);
+  };
+  const srv = await startEtcdns({ corefile: tlsCorefile });
+  const core = haveCoreDns() ? await startCoreDns(tlsCorefile) : null;
+  try {
+    const [ours, theirs] = await Promise.all([
+      timeQueries(srv.port, 4),
+      core ? timeQueries(core.port, 4) : Promise.resolve(null),
+    ]);
+    assertTimings("etcdns", ours);
+    if (theirs) assertTimings("CoreDNS", theirs);
+  } finally {
+    await srv.stop();
+    await core?.stop();
+    hole.close();
+    for (const c of held) c.close();
+    await accepting;
+  }
 });
