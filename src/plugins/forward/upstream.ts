@@ -51,6 +51,8 @@ export interface UpstreamOptions {
  * malformed, so take up to 4 KiB whatever the client said (the server truncates for the client).
  */
 const MIN_UDP_BUFFER = 4096;
+/** TLS handshakes pending at once per upstream (see Upstream.#startTls). */
+const MAX_PENDING_HANDSHAKES = 4;
 /** The exchange's own deadline bounds a TCP read; these only keep FrameReader's timers quiet. */
 const NO_DEADLINE_MS = 2 ** 31 - 1;
 
@@ -87,6 +89,8 @@ export class Upstream {
   readonly #busy = new Set<Socket>();
   #sweeper: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** TLS handshakes started and not yet settled. */
+  #handshakes = 0;
 
   constructor(readonly hostname: string, readonly port: number, options: UpstreamOptions) {
     this.label = hostPort(hostname, port);
@@ -203,13 +207,23 @@ export class Upstream {
       return { kind: "udp", conn, buf: new Uint8Array(MIN_UDP_BUFFER), usedAt: 0 };
     }
     const tls = this.#options.tls;
+    if (tls && this.#handshakes >= MAX_PENDING_HANDSHAKES) {
+      // Behave as one more stalled handshake (the same timing), without dialling.
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      throw new ExchangeError(
+        `${this.#handshakes} TLS handshakes with ${this.label} are pending; not starting another`,
+      );
+    }
     let conn: Deno.TcpConn | Deno.TlsConn;
     if (tls?.cert !== undefined) {
-      conn = await this.#startTls(undefined, tls);
+      conn = await this.#startTls(undefined, tls, signal);
     } else {
       const tcp = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
       tcp.setNoDelay(true);
-      conn = tls ? await this.#startTls(tcp, tls) : tcp;
+      conn = tls ? await this.#startTls(tcp, tls, signal) : tcp;
     }
     const frames = new FrameReader((into) => conn.read(into));
     return { kind: "tcp", conn, frames, usedAt: 0 };
@@ -219,8 +233,17 @@ export class Upstream {
    * The TLS handshake on a fresh TCP connection; certificate errors surface here. With a server
    * name, Deno.startTls checks it (Deno.connectTls would resolve and dial the name itself); a
    * client certificate needs Deno.connectTls, so setup allows it only without a server name.
+   *
+   * Deno cannot cancel a handshake (closing the connection leaves its socket open until the peer
+   * closes it), so one that outlives its exchange is left to finish: if it does, the connection
+   * joins the idle ones for the next query. At most MAX_PENDING_HANDSHAKES are pending at once;
+   * past that, #open waits out the exchange's timeout without dialling.
    */
-  async #startTls(tcp: Deno.TcpConn | undefined, tls: UpstreamTls): Promise<Deno.TlsConn> {
+  async #startTls(
+    tcp: Deno.TcpConn | undefined,
+    tls: UpstreamTls,
+    signal: AbortSignal,
+  ): Promise<Deno.TlsConn> {
     const conn = tcp
       ? await Deno.startTls(tcp, {
         hostname: tls.serverName ?? this.hostname,
@@ -233,11 +256,26 @@ export class Upstream {
         cert: tls.cert ?? "",
         key: tls.key ?? "",
       });
-    try {
-      await conn.handshake();
-    } catch (err) {
-      conn.close();
-      throw err;
+    this.#handshakes++;
+    const handshake = conn.handshake().finally(() => this.#handshakes--);
+    let late = false;
+    handshake.then(() => {
+      if (!late) return;
+      // Finished after its exchange gave up: keep it for the next query.
+      const frames = new FrameReader((into) => conn.read(into));
+      this.#giveBack({ kind: "tcp", conn, frames, usedAt: 0 });
+    }, () => {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    });
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (signal.aborted) resolve("aborted");
+      else signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+    });
+    if ((await Promise.race([handshake, aborted])) === "aborted") {
+      late = true;
+      throw new ExchangeError(`TLS handshake with ${this.label} did not finish in time`);
     }
     return conn;
   }
@@ -354,14 +392,21 @@ export class Upstream {
  * socket that opens after that is closed at once.
  */
 function abortable(opening: Promise<Socket>, signal: AbortSignal): Promise<Socket> {
+  const closeLate = () => {
+    opening.then((s) => {
+      try {
+        s.conn.close();
+      } catch { /* closed already */ }
+    }, () => {});
+  };
   if (signal.aborted) {
-    opening.then((s) => s.conn.close(), () => {});
+    closeLate();
     return Promise.reject(new ExchangeError("aborted"));
   }
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       reject(new ExchangeError("aborted"));
-      opening.then((s) => s.conn.close(), () => {});
+      closeLate();
     };
     signal.addEventListener("abort", onAbort, { once: true });
     opening.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
