@@ -35,9 +35,20 @@ async function timeQueries(port: number, n: number): Promise<{ status: string; m
 function assertBlackHoleTimings(who: string, t: { status: string; ms: number }[]): void {
   const text = `${who}: ${JSON.stringify(t)}`;
   for (const q of t) assert.equal(q.status, "SERVFAIL", text);
-  assert.ok(t[0].ms >= 3800 && t[0].ms < 4600, `first query ~4 s; ${text}`);
+  assert.ok(t[0].ms >= 3800 && t[0].ms < 4900, `first query ~4 s; ${text}`);
   const last = t[t.length - 1];
-  assert.ok(last.ms >= 1800 && last.ms < 2600, `once marked down ~2 s; ${text}`);
+  assert.ok(last.ms >= 1800 && last.ms < 2900, `once marked down ~2 s; ${text}`);
+}
+
+/**
+ * A refused upstream fails at once: the fastest of the queries (dig's own start-up included)
+ * under 100 ms, and none anywhere near the 2 s read timeout (a loaded machine slows some).
+ */
+function assertFailsAtOnce(who: string, t: { status: string; ms: number }[]): void {
+  const text = `${who}: ${JSON.stringify(t)}`;
+  for (const q of t) assert.equal(q.status, "SERVFAIL", text);
+  assert.ok(Math.min(...t.map((q) => q.ms)) < 100, text);
+  assert.ok(Math.max(...t.map((q) => q.ms)) < 1000, text);
 }
 
 Deno.test("forward: a black-hole upstream costs 4 s, then 2 s, as in CoreDNS", async () => {
@@ -66,10 +77,7 @@ Deno.test("forward: a dead upstream (closed port) answers SERVFAIL in CoreDNS in
   const core = await startCoreDns(corefile(upstream));
   try {
     const t = await timeQueries(core.port, 3);
-    for (const q of t) {
-      assert.equal(q.status, "SERVFAIL", JSON.stringify(t));
-      assert.ok(q.ms < 100, `CoreDNS ${JSON.stringify(t)}`);
-    }
+    assertFailsAtOnce("CoreDNS", t);
   } finally {
     await core.stop();
   }
@@ -85,10 +93,7 @@ Deno.test({
     const upstream = freePort();
     const srv = await startEtcdns({ corefile: corefile(upstream) });
     try {
-      for (const q of await timeQueries(srv.port, 3)) {
-        assert.equal(q.status, "SERVFAIL");
-        assert.ok(q.ms < 100, `${q.ms} ms`);
-      }
+      assertFailsAtOnce("etcdns", await timeQueries(srv.port, 3));
     } finally {
       await srv.stop();
     }
@@ -108,9 +113,9 @@ Deno.test("forward: a TLS upstream that never shakes hands costs 5 s, then 2.5 s
   const assertTimings = (who: string, t: { status: string; ms: number }[]) => {
     const text = `${who}: ${JSON.stringify(t)}`;
     for (const q of t) assert.equal(q.status, "SERVFAIL", text);
-    assert.ok(t[0].ms >= 4800 && t[0].ms < 5600, `first query ~5 s; ${text}`);
+    assert.ok(t[0].ms >= 4800 && t[0].ms < 5900, `first query ~5 s; ${text}`);
     const last = t[t.length - 1];
-    assert.ok(last.ms >= 2300 && last.ms < 3100, `once marked down ~2.5 s; ${text}`);
+    assert.ok(last.ms >= 2300 && last.ms < 3400, `once marked down ~2.5 s; ${text}`);
   };
   const srv = await startEtcdns({ corefile: tlsCorefile });
   const core = haveCoreDns() ? await startCoreDns(tlsCorefile) : null;
