@@ -1,0 +1,204 @@
+/**
+ * The differential suite: CoreDNS 1.15 (the oracle) and etcdns run the same Corefile (only the
+ * ports differ) over the same hosts file and the same dnsmasq upstream; every generated query goes
+ * to both and the replies are compared field by field (tests/diff/_compare.ts). Every difference
+ * must be in tests/diff/allowlist.ts, which must equal docs/compatibility.md's table.
+ *
+ * Replay a corpus with DIFF_SEED=N; print every difference with DIFF_VERBOSE=1.
+ */
+import assert from "node:assert/strict";
+import { startDnsmasq } from "../helpers/dnsmasq.ts";
+import { startEtcdns } from "../helpers/etcdns.ts";
+import { freePort } from "../helpers/ports.ts";
+import { udpSweep } from "../helpers/dns_client.ts";
+import {
+  describe,
+  diffAll,
+  type Difference,
+  type DiffQuery,
+  exchangeAll,
+  packetOf,
+} from "./_compare.ts";
+import { corednsPath, startCoredns, waitAnswering } from "./_servers.ts";
+import { parseWire } from "./_wire.ts";
+import { hostsQueries, hostsText, UPSTREAM_ARGS, upstreamQueries } from "./corpus.ts";
+import { allowed, ALLOWLIST, matches } from "./allowlist.ts";
+import { ROOT } from "../helpers/etcdns.ts";
+import { BLOCKS, corefile, withPorts } from "./corefile.ts";
+
+const SEED = Number(Deno.env.get("DIFF_SEED") ?? "20261128");
+const VERBOSE = Deno.env.get("DIFF_VERBOSE") === "1";
+const peer = corednsPath();
+if ("skip" in peer) {
+  console.log(`%cdifferential suite skipped: ${peer.skip}`, "color: yellow");
+}
+
+/** One query to one port over UDP with a deadline; the reply and how long it took. */
+async function timed(port: number, q: DiffQuery, timeoutMs: number) {
+  const t0 = performance.now();
+  const [r] = await udpSweep(port, [packetOf(q, 0)], { window: 1, retries: 0, timeoutMs });
+  return { reply: r ? parseWire(r) : null, ms: Math.round(performance.now() - t0) };
+}
+
+/** The doc's table rows: `| \`CLASS\` | reason | pending |`. */
+function docTable(): { cls: string; pending: boolean }[] {
+  const doc = Deno.readTextFileSync(`${ROOT}docs/compatibility.md`);
+  const start = doc.indexOf("## Differences from CoreDNS");
+  assert.ok(start >= 0, "docs/compatibility.md has no 'Differences from CoreDNS' section");
+  const section = doc.slice(start).split(/\n## /)[0];
+  return section.split("\n").flatMap((l) => {
+    const m = /^\|\s*`([^`]+)`\s*\|([^|]*)\|([^|]*)\|/.exec(l);
+    return m ? [{ cls: m[1], pending: m[3].trim() !== "" && m[3].trim() !== "no" }] : [];
+  });
+}
+
+Deno.test("differential: the allow-list is exactly docs/compatibility.md's table", () => {
+  const doc = docTable();
+  assert.deepEqual(
+    doc.map((d) => `${d.cls} pending=${d.pending}`).sort(),
+    ALLOWLIST.map((a) => `${a.cls} pending=${a.pending !== undefined}`).sort(),
+  );
+});
+
+Deno.test({
+  name: "differential: etcdns answers as CoreDNS does, except the allow-list",
+  ignore: "skip" in peer,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    if ("skip" in peer) return;
+    const t0 = performance.now();
+    console.log(`differential suite: seed ${SEED} (replay with DIFF_SEED=${SEED})`);
+    const dir = await Deno.makeTempDir({ prefix: "etcdns-diff-" });
+    const hostsPath = `${dir}/hosts`;
+    await Deno.writeTextFile(hostsPath, hostsText());
+    const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300 });
+    const dead = freePort(); // closed: nothing listens there
+    const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const holePort = (hole.addr as Deno.NetAddr).port;
+    const text = corefile(hostsPath, dm.port, dead, holePort);
+    const cPorts = BLOCKS.map(() => freePort());
+    const ePorts = BLOCKS.map(() => freePort());
+    let coredns: Awaited<ReturnType<typeof startCoredns>> | null = null;
+    let etcdns: Awaited<ReturnType<typeof startEtcdns>> | null = null;
+    const diffs: Difference[] = [];
+    const counts: string[] = [];
+    try {
+      [coredns, etcdns] = await Promise.all([
+        startCoredns(peer.path, withPorts(text, cPorts), cPorts),
+        startEtcdns({ corefile: withPorts(text, ePorts), port: ePorts[0] }),
+      ]);
+      await waitAnswering(ePorts, "etcdns");
+
+      // All blocks at once: each block has its own ports, and each waits on its own replies.
+      const hostsBlock = async (b: number) => {
+        const qs = hostsQueries(SEED + b);
+        const [rc, re] = await Promise.all([
+          exchangeAll(cPorts[b], qs),
+          exchangeAll(ePorts[b], qs),
+        ]);
+        diffs.push(...diffAll(BLOCKS[b], qs, rc, re));
+        counts.push(`${BLOCKS[b]} ${qs.length}`);
+      };
+
+      // forward + cache: a cold pass (every query a distinct cache key, so each misses once in
+      // each server), then the same again answered from both caches. TTLs count down, so they
+      // compare within 2 s.
+      const cacheBlock = async () => {
+        const up = upstreamQueries(SEED + 3);
+        const [cc, ce] = await Promise.all([
+          exchangeAll(cPorts[3], up),
+          exchangeAll(ePorts[3], up),
+        ]);
+        diffs.push(...diffAll("cache+forward (cold)", up, cc, ce, 2));
+        const warm = up.map((q) => ({ ...q, tag: `${q.tag}.cached` }));
+        const [wc, we] = await Promise.all([
+          exchangeAll(cPorts[3], warm),
+          exchangeAll(ePorts[3], warm),
+        ]);
+        diffs.push(...diffAll("cache+forward (warm)", warm, wc, we, 2));
+        counts.push(`cache+forward ${up.length * 2}`);
+      };
+
+      // Dead and black-hole upstreams: the rcode, and etcdns no slower than CoreDNS (+1 s).
+      const deadBlock = async (b: number, tag: string) => {
+        const qs: DiffQuery[] = [
+          { tag, name: "dead.example.test", type: "A" },
+          { tag, name: "dead.example.test", type: "AAAA", edns: 1232 },
+        ];
+        await Promise.all(qs.map(async (q) => {
+          const [c, e] = await Promise.all([
+            timed(cPorts[b], q, 8000),
+            timed(ePorts[b], q, 8000),
+          ]);
+          diffs.push(...diffAll(BLOCKS[b], [q], [c.reply], [e.reply]));
+          if (e.ms > c.ms + 1000) {
+            diffs.push({
+              cls: `${tag}:time`,
+              block: BLOCKS[b],
+              query: q,
+              detail: `coredns ${c.ms} ms, etcdns ${e.ms} ms`,
+            });
+          }
+          if (VERBOSE) console.log(`${tag} ${q.type}: coredns ${c.ms} ms, etcdns ${e.ms} ms`);
+        }));
+        counts.push(`${BLOCKS[b]} ${qs.length}`);
+      };
+
+      await Promise.all([
+        hostsBlock(0),
+        hostsBlock(1),
+        hostsBlock(2),
+        cacheBlock(),
+        deadBlock(4, "up.dead"),
+        deadBlock(5, "up.blackhole"),
+      ]);
+    } finally {
+      await coredns?.stop();
+      await etcdns?.stop();
+      await dm.close();
+      hole.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+
+    // Report per class, with a sample query and how often it happened.
+    const byClass = new Map<string, Difference[]>();
+    for (const d of diffs) byClass.set(d.cls, [...(byClass.get(d.cls) ?? []), d]);
+    const unexpected: string[] = [];
+    for (const [cls, ds] of [...byClass].sort()) {
+      const s = ds[0];
+      const line = `${cls} (${ds.length}x, block ${s.block}): ${s.detail}\n    sample: ${
+        describe(s.query)
+      }`;
+      const a = allowed(cls);
+      if (!a) unexpected.push(line);
+      else if (a.pending) {
+        console.log(`%cPENDING FIX (${a.pending}): ${line}\n    ${a.reason}`, "color: red");
+      } else if (VERBOSE) console.log(`allowed: ${line}`);
+      if (VERBOSE) {
+        for (const d of ds.slice(1, 4)) {
+          console.log(`    also: ${describe(d.query)}: ${d.detail}`);
+        }
+      }
+    }
+    for (const a of ALLOWLIST) {
+      if (![...byClass.keys()].some((c) => matches(a.cls, c))) {
+        console.log(`allow-list entry not seen this run: ${a.cls}`);
+      }
+    }
+    console.log(
+      `differential suite: ${
+        counts.join(", ")
+      } queries; ${diffs.length} differences in ${byClass.size} classes; ${
+        Math.round(performance.now() - t0)
+      } ms`,
+    );
+    assert.equal(
+      unexpected.length,
+      0,
+      `differences from CoreDNS not in tests/diff/allowlist.ts (seed ${SEED}):\n${
+        unexpected.join("\n")
+      }`,
+    );
+  },
+});
