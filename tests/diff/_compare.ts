@@ -21,7 +21,7 @@ export interface DiffQuery {
 
 /** One difference found. */
 export interface Difference {
-  /** `TAG:FIELD`, e.g. `hosts.dup:answer`. */
+  /** `TAG:FIELD`, e.g. `name.dup:answer`; TAG ends in `/tcp` for a query over TCP. */
   cls: string;
   block: string;
   query: DiffQuery;
@@ -164,7 +164,7 @@ async function tcpOne(port: number, packet: Uint8Array, timeoutMs: number) {
 export async function tcpBatch(
   port: number,
   packets: Uint8Array[],
-  { parallel = 48, timeoutMs = 6000 } = {},
+  { parallel = 8, timeoutMs = 6000 } = {},
 ): Promise<(Uint8Array | null)[]> {
   const replies: (Uint8Array | null)[] = packets.map(() => null);
   let next = 0;
@@ -211,7 +211,7 @@ export function diffAll(
   const diffs: Difference[] = [];
   queries.forEach((q, i) => {
     for (const [field, detail] of compareReplies(coredns[i], etcdns[i], ttlSlack)) {
-      diffs.push({ cls: `${q.tag}:${field}`, block, query: q, detail });
+      diffs.push({ cls: `${q.tag}${q.tcp ? "/tcp" : ""}:${field}`, block, query: q, detail });
     }
   });
   return diffs;

@@ -22,7 +22,7 @@ import {
 import { corednsPath, startCoredns, waitAnswering } from "./_servers.ts";
 import { parseWire } from "./_wire.ts";
 import { hostsQueries, hostsText, UPSTREAM_ARGS, upstreamQueries } from "./corpus.ts";
-import { allowed, ALLOWLIST, matches } from "./allowlist.ts";
+import { allowed, type AllowEntry, ALLOWLIST, matches } from "./allowlist.ts";
 import { ROOT } from "../helpers/etcdns.ts";
 import { BLOCKS, corefile, withPorts } from "./corefile.ts";
 
@@ -72,7 +72,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "etcdns-diff-" });
     const hostsPath = `${dir}/hosts`;
     await Deno.writeTextFile(hostsPath, hostsText());
-    const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300 });
+    const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300, forkTcp: true });
     const dead = freePort(); // closed: nothing listens there
     const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const holePort = (hole.addr as Deno.NetAddr).port;
@@ -165,6 +165,7 @@ Deno.test({
     const byClass = new Map<string, Difference[]>();
     for (const d of diffs) byClass.set(d.cls, [...(byClass.get(d.cls) ?? []), d]);
     const unexpected: string[] = [];
+    const perEntry = new Map<AllowEntry, { classes: string[]; count: number; sample: string }>();
     for (const [cls, ds] of [...byClass].sort()) {
       const s = ds[0];
       const line = `${cls} (${ds.length}x, block ${s.block}): ${s.detail}\n    sample: ${
@@ -172,14 +173,25 @@ Deno.test({
       }`;
       const a = allowed(cls);
       if (!a) unexpected.push(line);
-      else if (a.pending) {
-        console.log(`%cPENDING FIX (${a.pending}): ${line}\n    ${a.reason}`, "color: red");
-      } else if (VERBOSE) console.log(`allowed: ${line}`);
+      else {
+        const seen = perEntry.get(a) ?? { classes: [], count: 0, sample: line };
+        seen.classes.push(cls);
+        seen.count += ds.length;
+        perEntry.set(a, seen);
+      }
       if (VERBOSE) {
+        console.log(`${a ? "allowed" : "UNEXPECTED"}: ${line}`);
         for (const d of ds.slice(1, 4)) {
           console.log(`    also: ${describe(d.query)}: ${d.detail}`);
         }
       }
+    }
+    // One line per allow-list entry; pending ones (bugs being fixed) loudly.
+    for (const [a, seen] of perEntry) {
+      const text = `${a.cls}: ${a.reason} (${seen.count} differences in ${seen.classes.length} ` +
+        `classes)\n    e.g. ${seen.sample}`;
+      if (a.pending) console.log(`%cPENDING FIX (${a.pending}): ${text}`, "color: red");
+      else console.log(`allowed: ${text}`);
     }
     for (const a of ALLOWLIST) {
       if (![...byClass.keys()].some((c) => matches(a.cls, c))) {

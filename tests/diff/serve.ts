@@ -17,7 +17,7 @@ if ("skip" in peer) {
 }
 const dir = await Deno.makeTempDir({ prefix: "etcdns-diff-" });
 await Deno.writeTextFile(`${dir}/hosts`, hostsText());
-const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300 });
+const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300, forkTcp: true });
 const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
 const text = corefile(`${dir}/hosts`, dm.port, freePort(), (hole.addr as Deno.NetAddr).port);
 const cPorts = BLOCKS.map(() => freePort());
