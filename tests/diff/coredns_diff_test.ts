@@ -97,7 +97,17 @@ Deno.test({
           exchangeAll(cPorts[b], qs),
           exchangeAll(ePorts[b], qs),
         ]);
-        diffs.push(...diffAll(BLOCKS[b], qs, rc, re));
+        // A query that differed is asked again, one at a time: only a difference that repeats
+        // counts. Stateless blocks only; it keeps a transient upstream hiccup (either server's
+        // forward under parallel TCP load) from reading as a class.
+        const differing = qs.filter((_, i) => diffAll(BLOCKS[b], [qs[i]], [rc[i]], [re[i]]).length);
+        const again = async (port: number) => {
+          const out = [];
+          for (const q of differing) out.push((await exchangeAll(port, [q]))[0]);
+          return out;
+        };
+        const [ac, ae] = await Promise.all([again(cPorts[b]), again(ePorts[b])]);
+        diffs.push(...diffAll(BLOCKS[b], differing, ac, ae));
         counts.push(`${BLOCKS[b]} ${qs.length}`);
       };
 
