@@ -3,6 +3,7 @@ import { ROOT } from "../helpers/etcdns.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { udpExchange } from "../helpers/dns_client.ts";
 import { buildQuery } from "./_wire.ts";
+import { freePort } from "../helpers/ports.ts";
 
 /** CoreDNS's binary path, or the reason it is unavailable (Go missing, build failed). */
 export function corednsPath(): { path: string } | { skip: string } {
@@ -101,4 +102,19 @@ export async function startCoredns(
     throw new Error(`${e}\n${out}`);
   }
   return { output: () => out, stop };
+}
+
+/** `n` free loopback ports, all different (freePort may hand out one twice in a row). */
+export function distinctPorts(n: number, avoid: number[] = []): number[] {
+  const seen = new Set<number>(avoid);
+  const out: number[] = [];
+  for (let tries = 0; out.length < n && tries < n * 20; tries++) {
+    const p = freePort();
+    if (!seen.has(p)) {
+      seen.add(p);
+      out.push(p);
+    }
+  }
+  if (out.length < n) throw new Error(`found only ${out.length} of ${n} distinct free ports`);
+  return out;
 }

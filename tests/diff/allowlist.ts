@@ -67,6 +67,18 @@ export const ALLOWLIST: AllowEntry[] = [
     reason: "cache: AA is not set on answers from the cache; CoreDNS sets it",
     pending: PENDING,
   },
+  {
+    cls: "up.nodata.cached*:*",
+    reason:
+      "cache: NODATA without SOA is not cached; CoreDNS caches it (asked with the upstream stopped)",
+    pending: PENDING,
+  },
+  {
+    cls: "up.nx.cached*:*",
+    reason:
+      "cache: NXDOMAIN without SOA is not cached; CoreDNS caches it (asked with the upstream stopped)",
+    pending: PENDING,
+  },
 ];
 
 /** Whether `cls` matches an entry's pattern (`*` matches any characters). */

@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { freePort } from "../helpers/ports.ts";
 import { udpSweep } from "../helpers/dns_client.ts";
 import {
   describe,
@@ -19,8 +18,8 @@ import {
   exchangeAll,
   packetOf,
 } from "./_compare.ts";
-import { corednsPath, startCoredns, waitAnswering } from "./_servers.ts";
-import { parseWire } from "./_wire.ts";
+import { corednsPath, distinctPorts, startCoredns, waitAnswering } from "./_servers.ts";
+import { parseWire, type WireReply } from "./_wire.ts";
 import { hostsQueries, hostsText, UPSTREAM_ARGS, upstreamQueries } from "./corpus.ts";
 import { allowed, type AllowEntry, ALLOWLIST, matches } from "./allowlist.ts";
 import { ROOT } from "../helpers/etcdns.ts";
@@ -73,12 +72,13 @@ Deno.test({
     const hostsPath = `${dir}/hosts`;
     await Deno.writeTextFile(hostsPath, hostsText());
     const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300, forkTcp: true });
-    const dead = freePort(); // closed: nothing listens there
     const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const holePort = (hole.addr as Deno.NetAddr).port;
+    const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort]);
+    const dead = ports.pop()!; // closed: nothing listens there
     const text = corefile(hostsPath, dm.port, dead, holePort);
-    const cPorts = BLOCKS.map(() => freePort());
-    const ePorts = BLOCKS.map(() => freePort());
+    const cPorts = ports.slice(0, BLOCKS.length);
+    const ePorts = ports.slice(BLOCKS.length);
     let coredns: Awaited<ReturnType<typeof startCoredns>> | null = null;
     let etcdns: Awaited<ReturnType<typeof startEtcdns>> | null = null;
     const diffs: Difference[] = [];
@@ -97,37 +97,52 @@ Deno.test({
           exchangeAll(cPorts[b], qs),
           exchangeAll(ePorts[b], qs),
         ]);
-        // A query that differed is asked again, one at a time: only a difference that repeats
-        // counts. Stateless blocks only; it keeps a transient upstream hiccup (either server's
-        // forward under parallel TCP load) from reading as a class.
-        const differing = qs.filter((_, i) => diffAll(BLOCKS[b], [qs[i]], [rc[i]], [re[i]]).length);
-        const again = async (port: number) => {
-          const out = [];
-          for (const q of differing) out.push((await exchangeAll(port, [q]))[0]);
-          return out;
-        };
-        const [ac, ae] = await Promise.all([again(cPorts[b]), again(ePorts[b])]);
-        diffs.push(...diffAll(BLOCKS[b], differing, ac, ae));
+        // A query that differed is asked again, one at a time, up to twice: only a difference
+        // that repeats every time counts. Stateless blocks only; it keeps a transient upstream
+        // hiccup (either server's forward over TCP under parallel load) from reading as a class.
+        let differing = qs.filter((_, i) => diffAll(BLOCKS[b], [qs[i]], [rc[i]], [re[i]]).length);
+        let last: Difference[] = [];
+        for (let attempt = 0; attempt < 2 && differing.length; attempt++) {
+          const again = async (port: number) => {
+            const out = [];
+            for (const q of differing) out.push((await exchangeAll(port, [q]))[0]);
+            return out;
+          };
+          const [ac, ae] = await Promise.all([again(cPorts[b]), again(ePorts[b])]);
+          last = diffAll(BLOCKS[b], differing, ac, ae);
+          differing = differing.filter((q) => last.some((d) => d.query === q));
+        }
+        diffs.push(...last);
         counts.push(`${BLOCKS[b]} ${qs.length}`);
       };
 
       // forward + cache: a cold pass (every query a distinct cache key, so each misses once in
       // each server), then the same again answered from both caches. TTLs count down, so they
       // compare within 2 s.
-      const cacheBlock = async () => {
-        const up = upstreamQueries(SEED + 3);
+      const up = upstreamQueries(SEED + 3);
+      let cold: WireReply[] = [];
+      const cacheCold = async () => {
         const [cc, ce] = await Promise.all([
           exchangeAll(cPorts[3], up),
           exchangeAll(ePorts[3], up),
         ]);
         diffs.push(...diffAll("cache+forward (cold)", up, cc, ce, 2));
-        const warm = up.map((q) => ({ ...q, tag: `${q.tag}.cached` }));
+        cold = cc.map((r) => r!);
+      };
+      // The warm pass runs with dnsmasq stopped, so only what each cache kept can answer: the
+      // queries CoreDNS answered with a cacheable rcode (NOERROR, incl. NODATA, or NXDOMAIN).
+      const cacheWarm = async () => {
+        const warm = up.flatMap((q, i) =>
+          cold[i] && (cold[i].rcode === 0 || cold[i].rcode === 3)
+            ? [{ ...q, tag: `${q.tag}.cached` }]
+            : []
+        );
         const [wc, we] = await Promise.all([
           exchangeAll(cPorts[3], warm),
           exchangeAll(ePorts[3], warm),
         ]);
-        diffs.push(...diffAll("cache+forward (warm)", warm, wc, we, 2));
-        counts.push(`cache+forward ${up.length * 2}`);
+        diffs.push(...diffAll("cache+forward (warm, upstream stopped)", warm, wc, we, 2));
+        counts.push(`cache+forward ${up.length}+${warm.length}`);
       };
 
       // Dead and black-hole upstreams: the rcode, and etcdns no slower than CoreDNS (+1 s).
@@ -159,10 +174,12 @@ Deno.test({
         hostsBlock(0),
         hostsBlock(1),
         hostsBlock(2),
-        cacheBlock(),
+        cacheCold(),
         deadBlock(4, "up.dead"),
         deadBlock(5, "up.blackhole"),
       ]);
+      await dm.stop();
+      await cacheWarm();
     } finally {
       await coredns?.stop();
       await etcdns?.stop();

@@ -5,8 +5,7 @@
  */
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { freePort } from "../helpers/ports.ts";
-import { corednsPath, startCoredns } from "./_servers.ts";
+import { corednsPath, distinctPorts, startCoredns } from "./_servers.ts";
 import { BLOCKS, corefile, withPorts } from "./corefile.ts";
 import { hostsText, UPSTREAM_ARGS } from "./corpus.ts";
 
@@ -19,9 +18,11 @@ const dir = await Deno.makeTempDir({ prefix: "etcdns-diff-" });
 await Deno.writeTextFile(`${dir}/hosts`, hostsText());
 const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300, forkTcp: true });
 const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-const text = corefile(`${dir}/hosts`, dm.port, freePort(), (hole.addr as Deno.NetAddr).port);
-const cPorts = BLOCKS.map(() => freePort());
-const ePorts = BLOCKS.map(() => freePort());
+const holePort = (hole.addr as Deno.NetAddr).port;
+const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort]);
+const text = corefile(`${dir}/hosts`, dm.port, ports.pop()!, holePort);
+const cPorts = ports.slice(0, BLOCKS.length);
+const ePorts = ports.slice(BLOCKS.length);
 const c = await startCoredns(peer.path, withPorts(text, cPorts), cPorts);
 const e = await startEtcdns({ corefile: withPorts(text, ePorts), port: ePorts[0] });
 console.log(withPorts(text, ePorts));
