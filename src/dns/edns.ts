@@ -38,12 +38,14 @@ export function extendedError(infoCode: number): OptRecord {
 /**
  * Puts exactly one OPT of ours in `reply` when the request had EDNS (DO copied from the request,
  * extended rcode kept), and none when it had not: upstream or plugin OPTs never leak through,
- * except their Extended DNS Errors (RFC 8914), which are for the client.
+ * except their Extended DNS Errors (RFC 8914), which are for the client. The OPT's size echoes
+ * the client's (at least 512), capped at `maxSize` (the block's `bufsize`, when it has one), as CoreDNS's
+ * SizeAndDo does.
  */
 export function finishEdns(
   reply: DnsMessage,
   requestOpt: OptRecord | undefined,
-  advertised: number = ADVERTISED_UDP_SIZE,
+  maxSize: number = ADVERTISED_UDP_SIZE,
 ): void {
   const rcode = rcodeOf(reply);
   const ede = requestOpt ? extendedErrorsOf(reply) : [];
@@ -54,7 +56,7 @@ export function finishEdns(
     additionals.push({
       type: "OPT",
       name: ".",
-      udpPayloadSize: advertised,
+      udpPayloadSize: Math.min(Math.max(512, requestOpt.udpPayloadSize), maxSize),
       extendedRcode: rcode >> 4,
       ednsVersion: 0,
       flags: requestOpt.flags & 0x8000,

@@ -31,6 +31,12 @@ export class QueryContext {
    * and the most a UDP reply may carry. The server sets it from the route.
    */
   bufsize: number = ADVERTISED_UDP_SIZE;
+  /**
+   * The largest size our OPT may echo: the `bufsize` plugin's when the block has one, else any.
+   * CoreDNS echoes the client's size unless bufsize lowers it; the 1232 cap on reply bytes
+   * above holds either way.
+   */
+  echoLimit = 65535;
   /** Set by `drop()`: the query gets no reply at all. */
   dropped = false;
   #sentHooks: SentHook[] | null = null;

@@ -91,7 +91,7 @@ export function answerPacket(
     route?.zone ?? ".",
     source.server,
   );
-  if (route?.bufsize !== undefined) q.bufsize = route.bufsize;
+  if (route?.bufsize !== undefined) q.bufsize = q.echoLimit = route.bufsize;
   if (!route || !route.chain) return finish(q, replyTo(request, Rcode.REFUSED));
 
   let result;
@@ -123,7 +123,7 @@ function finish(q: QueryContext, reply: DnsMessage): Uint8Array | null {
   try {
     reply.id = q.request.id;
     const rcode = rcodeOf(reply);
-    finishEdns(reply, q.opt, q.bufsize);
+    finishEdns(reply, q.opt, q.echoLimit);
     const wire = encodeWithin(reply, q.proto === "udp" ? q.udpSize : TCP_MAX);
     reply.flags = (wire[2] << 8) | wire[3]; // truncation may have set TC
     q.sent(reply, wire.length, rcode);
@@ -136,7 +136,7 @@ function finish(q: QueryContext, reply: DnsMessage): Uint8Array | null {
       }`,
     );
     const fallback = replyTo(q.request, Rcode.SERVFAIL);
-    finishEdns(fallback, q.opt, q.bufsize);
+    finishEdns(fallback, q.opt, q.echoLimit);
     const wire = encodeWithin(fallback, 512);
     q.sent(fallback, wire.length, Rcode.SERVFAIL);
     return wire;
