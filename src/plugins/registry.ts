@@ -21,12 +21,14 @@ import { setupPrometheus } from "./prometheus/setup.ts";
 import { setupRatelimit } from "./ratelimit/setup.ts";
 import { setupReady } from "./ready/setup.ts";
 import { setupReload } from "./reload/setup.ts";
+import { setupTls } from "./tls/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
 
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
   { name: "reload", setup: setupReload },
   { name: "bufsize", setup: setupBufsize },
+  { name: "tls", setup: setupTls },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },
