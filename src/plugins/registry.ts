@@ -26,9 +26,10 @@ import { setupWhoami } from "./whoami/setup.ts";
 
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
+  // Before reload, as in CoreDNS's plugin.cfg. It adds nothing to the chain.
+  { name: "tls", setup: setupTls },
   { name: "reload", setup: setupReload },
   { name: "bufsize", setup: setupBufsize },
-  { name: "tls", setup: setupTls },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },
