@@ -11,7 +11,8 @@ import { answerPacket } from "./responder.ts";
 import { copyBytes } from "../dns/wire.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
-import { clientAddr, TcpSession } from "./tcp_session.ts";
+import { clientAddr, type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
+import { TlsStreamListener } from "./tls_stream.ts";
 import { Backoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
@@ -29,7 +30,7 @@ export class DnsListener implements Resource {
   #router = new ZoneRouter();
   #staged: ZoneRouter | null = null;
   #udp: Deno.DatagramConn | null = null;
-  #tcp: Deno.Listener<Deno.Conn<Deno.NetAddr>, Deno.NetAddr> | null = null;
+  #tcp: StreamListener | null = null;
   #sessions = new Set<TcpSession>();
   #closed = false;
   #loops: Promise<void>[] = [];
@@ -77,8 +78,7 @@ export class DnsListener implements Resource {
     const hostname = this.hostname;
     try {
       if (this.tls) {
-        const { cert, key } = this.tls;
-        this.#tcp = Deno.listenTls({ transport: "tcp", hostname, port: this.port, cert, key });
+        this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
         this.#udp = Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
         const port = (this.#udp.addr as Deno.NetAddr).port;
@@ -157,7 +157,7 @@ export class DnsListener implements Resource {
    * second with a count of the repeats. DNS over TLS runs through this same loop and session;
    * its handshake is bounded by the session (see `TcpSession.run`).
    */
-  async #serveTcp(listener: Deno.Listener<Deno.Conn<Deno.NetAddr>, Deno.NetAddr>): Promise<void> {
+  async #serveTcp(listener: StreamListener): Promise<void> {
     const backoff = new Backoff();
     const limiter = new LogLimiter();
     const warn = (message: string) => {
@@ -165,7 +165,7 @@ export class DnsListener implements Resource {
       if (line !== null) log.warn(line);
     };
     while (!this.#closed) {
-      let conn: Deno.Conn<Deno.NetAddr>;
+      let conn: StreamConn;
       try {
         conn = await listener.accept();
         backoff.reset();
@@ -196,7 +196,7 @@ export class DnsListener implements Resource {
         );
         this.#evict(idlest);
       }
-      const session = new TcpSession(conn, this.#server, () => this.#router, this.tls !== null);
+      const session = new TcpSession(conn, this.#server, () => this.#router);
       this.#sessions.add(session);
       session.run().finally(() => {
         this.#sessions.delete(session);

@@ -10,6 +10,24 @@ import {
   TCP_WRITE_TIMEOUT_MS,
 } from "./tcp_limits.ts";
 
+/** A stream connection as the session uses it: a `Deno.TcpConn`, or a TLS one (tls_stream.ts). */
+export interface StreamConn {
+  readonly remoteAddr: Deno.NetAddr;
+  readonly localAddr: Deno.NetAddr;
+  read(into: Uint8Array): Promise<number | null>;
+  write(data: Uint8Array): Promise<number>;
+  close(): void;
+  /** Present on TLS connections: resolves when the handshake is done. */
+  handshake?(): Promise<unknown>;
+}
+
+/** What the accept loop needs of a listener: a `Deno.TcpListener`, or `TlsStreamListener`. */
+export interface StreamListener {
+  readonly addr: Deno.Addr;
+  accept(): Promise<StreamConn>;
+  close(): void;
+}
+
 /**
  * One TCP connection: reads framed queries, answers them concurrently and writes the replies
  * whole, one after another.
@@ -19,7 +37,7 @@ import {
  * client that pipelines without reading fills its own socket buffers, not our heap. A write that
  * makes no progress for TCP_WRITE_TIMEOUT_MS closes the connection.
  *
- * DNS over TLS (RFC 7858) is the same session over a `Deno.TlsConn`: the handshake comes first
+ * DNS over TLS (RFC 7858) is the same session over a TLS `StreamConn`: the handshake comes first
  * and must finish within TCP_IDLE_TIMEOUT_MS, and meanwhile the connection counts as idle, so a
  * client that connects and never handshakes is the first one closed for a new client.
  */
@@ -36,12 +54,10 @@ export class TcpSession {
   /** Since when it has been waiting for a query with no reply pending; null when busy. */
   waitingSince: number | null = null;
 
-  /** @param tls whether `conn` is a `Deno.TlsConn` whose handshake must finish first. */
   constructor(
-    private readonly conn: Deno.Conn<Deno.NetAddr>,
+    private readonly conn: StreamConn,
     server: string,
     private readonly router: () => ZoneRouter,
-    private readonly tls = false,
   ) {
     this.#reader = new FrameReader((into) => conn.read(into));
     this.#source = {
@@ -55,7 +71,7 @@ export class TcpSession {
 
   /** Serves until the client closes, stalls or idles; then lets pending replies drain. */
   async run(): Promise<void> {
-    if (this.tls && !await this.#handshake()) return;
+    if (this.conn.handshake && !await this.#handshake(this.conn.handshake())) return;
     while (!this.#closed) {
       if (this.#inFlight >= TCP_MAX_IN_FLIGHT || this.#queuedBytes >= TCP_MAX_QUEUED_BYTES) {
         await this.#changed();
@@ -76,14 +92,14 @@ export class TcpSession {
   }
 
   /** Runs the TLS handshake within the idle timeout; false (and closed) when it fails or stalls. */
-  async #handshake(): Promise<boolean> {
+  async #handshake(handshake: Promise<unknown>): Promise<boolean> {
     this.waitingSince = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), TCP_IDLE_TIMEOUT_MS);
     });
     try {
-      const done = (this.conn as Deno.TlsConn).handshake().then(() => true, () => false);
+      const done = handshake.then(() => true, () => false);
       if (await Promise.race([done, deadline])) return true;
     } finally {
       clearTimeout(timer);
