@@ -92,8 +92,11 @@ Deno.test("DNS over TLS: tls:// blocks answer dig +tls; plain TCP and stalled ha
         new DataView(framed.buffer).setUint16(0, query.length);
         framed.set(query, 2);
         await conn.write(framed);
-        const { bytes } = await drain(conn, 3000);
+        // Half-close after the query, as RFC 7766 allows: the reply still comes, then the close.
+        await conn.closeWrite();
+        const { bytes, closed } = await drain(conn, 5000);
         assert.ok(bytes.length > 2, "a framed reply");
+        assert.ok(closed, "the server closes after answering a half-closed client");
         const length = (bytes[0] << 8) | bytes[1];
         const reply = parseReply(new Uint8Array(bytes.slice(2, 2 + length)));
         assert.equal(reply.questions?.[0].name, "two.example.org");
