@@ -26,10 +26,13 @@ export interface Directive extends Position {
   block: Directive[] | null;
 }
 
-/** A normalised server block key, e.g. `dns://example.org.:1053`. */
+/** How a server block is served: plain DNS (UDP and TCP) or DNS over TLS (RFC 7858). */
+export type Transport = "dns" | "tls";
+
+/** A normalised server block key, e.g. `dns://example.org.:1053` or `tls://.:853`. */
 export interface ServerKey {
-  /** Always "dns" for now; kept so that keys print as CoreDNS prints them. */
-  transport: "dns";
+  /** The scheme; keys print as CoreDNS prints them. */
+  transport: Transport;
   /** Lowercased fully qualified zone, e.g. "example.org." or "10.in-addr.arpa.". */
   zone: string;
   port: number;
@@ -51,7 +54,7 @@ export class CorefileError extends Error {
   }
 }
 
-/** Formats a key as CoreDNS prints it: `dns://zone:port`. */
+/** Formats a key as CoreDNS prints it: `dns://zone:port` or `tls://zone:port`. */
 export function keyString(key: ServerKey): string {
   return `${key.transport}://${key.zone}:${key.port}`;
 }

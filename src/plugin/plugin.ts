@@ -46,10 +46,21 @@ export interface SetupContext {
    */
   readonly bufsize?: (size: number) => void;
   /**
+   * Sets the certificate a `tls://` server block serves DNS over TLS with (the `tls` plugin).
+   * Absent where no block is being built (unit tests).
+   */
+  readonly tls?: (certificate: TlsCertificate) => void;
+  /**
    * The whole server block once it is set up: call it later (e.g. from a resource's `start`),
    * not during setup. Absent where no block is being built (unit tests).
    */
   readonly summary?: () => BlockSummary;
+}
+
+/** A server certificate and its private key, PEM text (not file names). */
+export interface TlsCertificate {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** A set-up server block, as the prometheus plugin reports it (coredns_plugin_enabled). */

@@ -21,10 +21,13 @@ import { setupPrometheus } from "./prometheus/setup.ts";
 import { setupRatelimit } from "./ratelimit/setup.ts";
 import { setupReady } from "./ready/setup.ts";
 import { setupReload } from "./reload/setup.ts";
+import { setupTls } from "./tls/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
 
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
+  // Before reload, as in CoreDNS's plugin.cfg. It adds nothing to the chain.
+  { name: "tls", setup: setupTls },
   { name: "reload", setup: setupReload },
   { name: "bufsize", setup: setupBufsize },
   { name: "bind", setup: setupBind },

@@ -1,6 +1,6 @@
 /** Builds a runnable config from parsed server blocks: plugin chains, routers, listeners. */
 import { CorefileError, type Directive, type ServerBlock } from "../corefile/types.ts";
-import type { Plugin, PluginList, SetupContext } from "../plugin/plugin.ts";
+import type { Plugin, PluginList, SetupContext, TlsCertificate } from "../plugin/plugin.ts";
 import { compose } from "./chain.ts";
 import { DnsListener, WILDCARD } from "./listener.ts";
 import { pluginLogger } from "../util/log.ts";
@@ -51,6 +51,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
   for (const block of blocks) {
     let addresses = [WILDCARD];
     let bufsize: number | undefined;
+    let tls: TlsCertificate | null = null;
     const zones = [...new Set(block.keys.map((k) => k.zone))];
     const plugins: Plugin[] = [];
     for (const d of orderDirectives(block, opts.plugins)) {
@@ -68,6 +69,9 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         bufsize: (size) => {
           bufsize = size;
         },
+        tls: (certificate) => {
+          tls = certificate;
+        },
         summary: () => ({
           plugins: plugins.map((p) => p.name),
           servers: block.keys.flatMap((k) => addresses.map((a) => serverLabel(a, k.port))),
@@ -79,11 +83,25 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
     const chain = plugins.length > 0 ? compose(plugins) : null;
 
     for (const key of block.keys) {
+      // As CoreDNS: a tls:// block must say which certificate to serve.
+      const certificate = key.transport === "tls" ? tls : null;
+      if (key.transport === "tls" && certificate === null) {
+        throw new CorefileError(
+          block,
+          `server block '${key.raw}' serves DNS over TLS and needs a certificate: ` +
+            "add 'tls CERT KEY' to the block",
+        );
+      }
       for (const address of addresses) {
-        const id = `dns|${address}|${key.port}`;
+        // A reload keeps a listener by address and port, so a DNS-over-TLS listener keeps the
+        // certificate it started with (a new one needs a restart: Deno cannot swap it live).
+        const id = `${key.transport}|${address}|${key.port}`;
         let listener = listeners.get(id);
         if (!listener) {
-          listener = opts.resources.use(id, () => new DnsListener(address, key.port));
+          listener = opts.resources.use(
+            id,
+            () => new DnsListener(address, key.port, undefined, certificate),
+          );
           listeners.set(id, listener);
           routers.set(listener, new ZoneRouter());
         }

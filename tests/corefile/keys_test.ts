@@ -27,6 +27,16 @@ Deno.test("keys: the default port follows dnsPort; a written port wins", () => {
   assert.deepEqual(keys("10.0.0.0/8", 1053), ["dns://10.in-addr.arpa.:1053"]);
 });
 
+Deno.test("keys: tls:// keys default to port 853, whatever dnsPort is", () => {
+  assert.deepEqual(keys("tls://.:853"), ["tls://.:853"]);
+  assert.deepEqual(keys("tls://."), ["tls://.:853"]);
+  assert.deepEqual(keys("TLS://Example.org", 1053), ["tls://example.org.:853"]);
+  assert.deepEqual(keys("tls://example.org:8853"), ["tls://example.org.:8853"]);
+  assert.deepEqual(keys("tls://10.0.0.0/8"), ["tls://10.in-addr.arpa.:853"]);
+  const [k] = normalizeKey("tls://example.org:8853", AT, 53);
+  assert.equal(k.transport, "tls");
+});
+
 Deno.test("keys: the written key is kept as raw", () => {
   const [k] = normalizeKey("dns://Example.org:1053", AT, 53);
   assert.deepEqual(k, {
@@ -117,18 +127,25 @@ Deno.test("keys: errors name the place and what to write", () => {
   assertCorefileError(() => keys("example.org:0"), "Corefile:3", "from 1 to 65535");
   assertCorefileError(() => keys("example.org:65536"), "Corefile:3", "from 1 to 65535");
   assertCorefileError(() => keys("example.org:1:2"), "Corefile:3", "IPv6 network needs a prefix");
-  for (const scheme of ["tls", "https", "grpc", "quic"]) {
+  for (const scheme of ["https", "grpc", "quic", "HTTPS3", "udp"]) {
     assertCorefileError(
       () => keys(`${scheme}://example.org`),
       "Corefile:3",
-      `transport '${scheme}://' is not supported; only dns:// is`,
+      `transport '${scheme.toLowerCase()}://`,
+    );
+    assertCorefileError(
+      () => keys(`${scheme}://example.org`),
+      "Corefile:3",
+      "write dns:// (or no prefix) for DNS over UDP and TCP, or tls:// for DNS over TLS",
     );
   }
+  assertCorefileError(() => keys("quic://."), "Corefile:3", "'quic://' (DNS over QUIC) is not");
   assertCorefileError(
     () => keys("dns://127.0.0.1://53"),
     "Corefile:3",
-    "expected [dns://]zone[:port]",
+    "expected [dns://|tls://]zone[:port]",
   );
+  assertCorefileError(() => keys("tls://:853"), "Corefile:3", "write '.:853'");
   assertCorefileError(() => keys("a..b"), "Corefile:3", "empty label");
   assertCorefileError(() => keys(`${"a".repeat(64)}.org`), "Corefile:3", "longer than 63");
   assertCorefileError(() => keys(`${"abcdefghi.".repeat(26)}org`), "Corefile:3", "longer than 253");

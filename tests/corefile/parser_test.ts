@@ -251,7 +251,7 @@ Deno.test("parser: every syntax error names FILE:LINE", () => {
     ['"" {\n}', "Corefile:1", "missing server block keys"],
     [".:53 {\n  {$NOPE} x\n}", "Corefile:2", "empty directive name ('{$NOPE}' is empty"],
     [":53 {\n}", "Corefile:1", "write '.:53'"],
-    ["tls://.:853 {\n}", "Corefile:1", "only dns:// is"],
+    ["https://.:443 {\n}", "Corefile:1", "'https://' (DNS over HTTPS) is not supported"],
     ['.:53 {\n  log "open\n}', "Corefile:2", "unterminated quoted string"],
     ["()  {\n}", "Corefile:1", "snippet name is empty"],
     ["(s)\nlog", "Corefile:1", "snippet 's' must be followed by '{'"],
