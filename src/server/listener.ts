@@ -8,7 +8,7 @@ import { frame, FrameReader } from "../dns/framing.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import {
-  Backoff,
+  acceptBackoff,
   LogLimiter,
   maxConnectionsFor,
   openFileLimit,
@@ -145,7 +145,7 @@ export class DnsListener implements Resource {
    * second with a count of the repeats.
    */
   async #serveTcp(listener: Deno.TcpListener): Promise<void> {
-    const backoff = new Backoff();
+    const backoff = acceptBackoff();
     const limiter = new LogLimiter();
     const warn = (message: string) => {
       const line = limiter.admit(message, Date.now());
