@@ -15,7 +15,8 @@
  */
 import { Buffer } from "node:buffer";
 import type { Etcd3, IWatchResponse } from "etcd3";
-import { connectEtcd, explainEtcdError } from "../../etcd/client.ts";
+import { explainEtcdError } from "../../etcd/client.ts";
+import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
 import { prefixEnd } from "../../etcd/watch.ts";
 import { errorMessage } from "../../util/errors.ts";
@@ -87,6 +88,7 @@ class V2Error extends Error {
 
 /** The running service: an etcd client, the live waits, and the request handler. */
 export class DiscoveryService implements Resource {
+  #etcd: EtcdHandle | null = null;
   #client: Etcd3 | null = null;
   #closed = false;
   readonly #waiters = new Set<(why: "shutdown") => void>();
@@ -98,7 +100,8 @@ export class DiscoveryService implements Resource {
   ) {}
 
   async start(): Promise<void> {
-    this.#client = await connectEtcd(this.etcd);
+    this.#etcd = await etcdPool.acquire(this.etcd);
+    this.#client = this.#etcd.client;
   }
 
   async close(): Promise<void> {
@@ -107,7 +110,8 @@ export class DiscoveryService implements Resource {
     this.#waiters.clear();
     // Let the waits answer before the client goes.
     await Promise.resolve();
-    this.#client?.close();
+    this.#etcd?.release();
+    this.#etcd = null;
     this.#client = null;
   }
 
