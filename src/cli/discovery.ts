@@ -15,7 +15,7 @@
 import type { Etcd3 } from "etcd3";
 import { explainEtcdError } from "../etcd/client.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
-import { etcdPool } from "../etcd/pool.ts";
+import { withEtcd } from "../etcd/pool.ts";
 import {
   DEFAULT_DISCOVERY_ADDRESS,
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -105,16 +105,12 @@ export async function runDiscoveryCommand(args: string[]): Promise<number> {
     return 1;
   }
   const { command, positionals, values } = parsed;
-  let release = () => {};
   try {
-    const handle = await etcdPool.acquire(settings.etcd);
-    release = handle.release;
-    const client = handle.client;
-    if (command === "new") return await create(client, settings, values);
-    if (command === "show") {
-      return await show(client, settings, positionals[0], values.json === true);
-    }
-    return await remove(client, settings, positionals[0]);
+    return await withEtcd(settings.etcd, (client) => {
+      if (command === "new") return create(client, settings, values);
+      if (command === "show") return show(client, settings, positionals[0], values.json);
+      return remove(client, settings, positionals[0]);
+    });
   } catch (err) {
     if (err instanceof TokenExistsError) {
       console.error(`etcdns discovery: ${err.message}`);
@@ -122,8 +118,6 @@ export async function runDiscoveryCommand(args: string[]): Promise<number> {
     }
     console.error(`etcdns discovery: ${explainEtcdError(err, settings.etcd)}`);
     return 1;
-  } finally {
-    release();
   }
 }
 

@@ -6,7 +6,7 @@
  * from settings.ts, the versioned store from hosts_store.ts, the editor loop from
  * hosts_editor.ts and the other commands from hosts_commands.ts.
  */
-import { etcdPool } from "../etcd/pool.ts";
+import { withEtcd } from "../etcd/pool.ts";
 import { DEFAULT_KEY } from "../plugins/etcdhosts/setup.ts";
 import { errorMessage } from "../util/errors.ts";
 import { EXAMPLE_CONFIG } from "./config.ts";
@@ -86,7 +86,6 @@ const WRITERS = ["upload", "edit", "rollback", "del", "purge"];
 
 /** Runs `etcdns hosts ARGS...`; returns the exit code (0 ok, 1 failed or refused, 2 usage). */
 export async function runHostsCommand(args: string[]): Promise<number> {
-  let release = () => {};
   try {
     const { command, positionals, values } = parseCommandLine(args);
     if (values.help || command === "help") {
@@ -103,15 +102,10 @@ export async function runHostsCommand(args: string[]): Promise<number> {
       const want = names ? ` ${names}` : " (no arguments)";
       throw new UsageError(`'${command}' takes${want}, got ${positionals.length} argument(s)`);
     }
-    const handle = await etcdPool.acquire(settings.etcd);
-    release = handle.release;
-    const store = new HostsStore(
-      handle.client,
-      settings.key,
-      settings.etcd,
-      values["allow-empty"],
-    );
-    return await run(store, positionals, { out: values.out, rev: values.rev });
+    return await withEtcd(settings.etcd, (client) => {
+      const store = new HostsStore(client, settings.key, settings.etcd, values["allow-empty"]);
+      return run(store, positionals, { out: values.out, rev: values.rev });
+    });
   } catch (e) {
     if (e instanceof UsageError) {
       err(`etcdns hosts: ${e.message}\n\n${USAGE}`);
@@ -119,8 +113,6 @@ export async function runHostsCommand(args: string[]): Promise<number> {
     }
     err(`etcdns hosts: ${errorMessage(e)}`);
     return 1;
-  } finally {
-    release();
   }
 }
 

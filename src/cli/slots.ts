@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import type { Etcd3 } from "etcd3";
 import { explainEtcdError } from "../etcd/client.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
-import { etcdPool } from "../etcd/pool.ts";
+import { withEtcd } from "../etcd/pool.ts";
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
 import { parseIdetcd } from "../plugins/idetcd/setup.ts";
 import { readSlots, SlotLayout, type SlotRecord } from "../plugins/idetcd/slots.ts";
@@ -83,7 +83,7 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
     console.error(`etcdns slots: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
-  const { command, positionals, values } = parsed;
+  const { command, positionals, values, waitMs } = parsed;
   if (command === "help" || values.help) {
     console.log(USAGE);
     return 0;
@@ -99,28 +99,15 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
     console.error(`etcdns slots: ${errorMessage(err)}`);
     return 1;
   }
-  let waitMs = 0;
-  if (values.wait !== undefined) {
-    const ms = parseDurationMs(values.wait);
-    if (ms === null) {
-      console.error(`etcdns slots: --wait: ${notADuration("wait", values.wait)}\n${USAGE}`);
-      return 2;
-    }
-    waitMs = ms;
-  }
-  let release = () => {};
   try {
-    const handle = await etcdPool.acquire(settings.etcd);
-    release = handle.release;
-    const client = handle.client;
-    if (command === "list") return await list(client, settings, values.json);
-    if (command === "self") return await self(client, settings, values, waitMs);
-    return await releaseSlot(client, settings, positionals[0]);
+    return await withEtcd(settings.etcd, (client) => {
+      if (command === "list") return list(client, settings, values.json);
+      if (command === "self") return self(client, settings, values, waitMs);
+      return releaseSlot(client, settings, positionals[0]);
+    });
   } catch (err) {
     console.error(`etcdns slots: ${explainEtcdError(err, settings.etcd)}`);
     return 1;
-  } finally {
-    release();
   }
 }
 
@@ -142,7 +129,9 @@ function parseCommandLine(args: string[]) {
   if (command !== "list" && command !== "self" && values.json) {
     throw new UsageError("--json goes with 'list' or 'self'");
   }
-  return { command, positionals: rest, values };
+  const waitMs = values.wait === undefined ? 0 : parseDurationMs(values.wait);
+  if (waitMs === null) throw new UsageError(`--wait: ${notADuration("wait", values.wait!)}`);
+  return { command, positionals: rest, values, waitMs };
 }
 
 /** The settings `etcdns slots ARGS...` would use (for tests); throws a UsageError. */

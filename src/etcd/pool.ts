@@ -76,3 +76,17 @@ export class EtcdPool {
 
 /** The process's pool: every plugin and command takes its clients from here. */
 export const etcdPool = new EtcdPool();
+
+/** Runs `fn` with the pool's client for `opts`, released when `fn` settles. */
+export async function withEtcd<T>(
+  opts: EtcdOptions,
+  fn: (client: Etcd3) => Promise<T>,
+  pool: EtcdPool = etcdPool,
+): Promise<T> {
+  const handle = await pool.acquire(opts);
+  try {
+    return await fn(handle.client);
+  } finally {
+    handle.release();
+  }
+}
