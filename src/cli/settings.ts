@@ -2,23 +2,24 @@
  * Where the CLI commands get their settings: the etcd connection flags every command shares
  * (`hosts`, `slots`, `discovery` take exactly the same ones, with the same meaning and
  * messages), the Corefile blocks `-conf` points at, and the hosts command's layering of
- * defaults, then a YAML file or a Corefile, then flags. The rules themselves live in
- * src/etcd/options.ts; here a bad flag becomes a UsageError naming it.
+ * defaults, then a YAML file or a Corefile, then flags. The flags are one source of the etcd
+ * settings, as YAML (config.ts) and Corefile blocks are; the rules themselves live in
+ * src/etcd/options.ts, and here a flag that breaks one becomes a UsageError naming it.
  */
 import { type Directive, loadCorefile } from "../corefile/mod.ts";
 import {
   applyEtcdSettings,
+  DEFAULT_ENDPOINT,
+  DEFAULT_TIMEOUT_MS,
   defaultEtcdOptions,
-  ETCD_FLAGS,
-  etcdInputFromFlags,
   type EtcdOptions,
+  type EtcdSetting,
   EtcdSettingsError,
+  type EtcdSettingsInput,
 } from "../etcd/options.ts";
 import { DEFAULT_KEY, parseEtcdHosts } from "../plugins/etcdhosts/setup.ts";
 import { defaultConfigPath, expandHome, loadYamlSettings } from "./config.ts";
 import { type FlagValues, UsageError } from "./flags.ts";
-
-export { ETCD_FLAGS_USAGE } from "../etcd/options.ts";
 
 /** The etcd connection flags, as `parseFlags` specs; spread them into a command's specs. */
 export const ETCD_FLAG_SPECS = {
@@ -33,6 +34,42 @@ export const ETCD_FLAG_SPECS = {
 
 /** Parsed values of the etcd flags. */
 export type EtcdFlagValues = FlagValues<typeof ETCD_FLAG_SPECS>;
+
+/** The command-line flag of each setting (the same for hosts, slots and discovery). */
+const ETCD_FLAGS: Readonly<Record<EtcdSetting, keyof EtcdFlagValues>> = {
+  endpoints: "endpoint",
+  username: "user",
+  password: "password",
+  cert: "cert",
+  key: "cert-key",
+  ca: "ca",
+  timeout: "timeout",
+};
+
+/** The usage lines for the etcd flags. */
+export const ETCD_FLAGS_USAGE =
+  `  --endpoint URL[,URL...]   etcd endpoint(s); repeat, or separate with commas or spaces
+                            (default ${DEFAULT_ENDPOINT})
+  --user U --password P     etcd credentials (--password needs --user)
+  --cert F --cert-key F     etcd client certificate and its key (both or neither)
+  --ca F                    the CA that signed etcd's server certificate
+  --timeout D               etcd call timeout, e.g. 500ms or 5s (default ${
+    DEFAULT_TIMEOUT_MS / 1000
+  }s)`;
+
+/** The etcd settings the flags in `values` give, for `applyEtcdSettings`. */
+function etcdInputFromFlags(values: EtcdFlagValues): EtcdSettingsInput {
+  const input: EtcdSettingsInput = {};
+  for (
+    const [setting, flag] of Object.entries(ETCD_FLAGS) as [EtcdSetting, keyof EtcdFlagValues][]
+  ) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    if (setting === "endpoints") input.endpoints = typeof v === "string" ? [v] : v;
+    else input[setting] = typeof v === "string" ? v : v[v.length - 1];
+  }
+  return input;
+}
 
 /**
  * Applies the etcd flags in `values` on top of `base` (settings from a Corefile or YAML, else

@@ -1,7 +1,8 @@
 /**
  * The one etcd settings type, `EtcdOptions`, and the one parser every source feeds: a
- * Corefile block (`endpoint`, `credentials`, `tls`, `timeout`, through `parseEtcdProperty`),
- * the CLI's YAML file and command-line flags (through `applyEtcdSettings`). Shared by every
+ * Corefile block (`endpoint`, `credentials`, `tls`, `timeout`, through `parseEtcdProperty`
+ * here), the CLI's YAML file (cli/config.ts) and command-line flags (cli/settings.ts), both
+ * through `applyEtcdSettings`. Shared by every
  * plugin that talks to etcd (idetcd, etcdhosts, discovery) and by every CLI command.
  */
 import type { Directive } from "../corefile/types.ts";
@@ -35,7 +36,7 @@ export function defaultEtcdOptions(): EtcdOptions {
  * Checks one endpoint URL and returns it normalised (a bare `host:port` becomes `http://host:port`).
  * Returns an error message instead when it is not usable.
  */
-export function normaliseEndpoint(text: string): string | { error: string } {
+function normaliseEndpoint(text: string): string | { error: string } {
   let url = text;
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `http://${url}`;
   const scheme = url.slice(0, url.indexOf("://")).toLowerCase();
@@ -97,30 +98,8 @@ export class EtcdSettingsError extends Error {
   }
 }
 
-/** The command-line flag of each setting (the same for hosts, slots and discovery). */
-export const ETCD_FLAGS: Readonly<Record<EtcdSetting, string>> = {
-  endpoints: "endpoint",
-  username: "user",
-  password: "password",
-  cert: "cert",
-  key: "cert-key",
-  ca: "ca",
-  timeout: "timeout",
-};
-
-/** The usage lines for the etcd flags. */
-export const ETCD_FLAGS_USAGE =
-  `  --endpoint URL[,URL...]   etcd endpoint(s); repeat, or separate with commas or spaces
-                            (default ${DEFAULT_ENDPOINT})
-  --user U --password P     etcd credentials (--password needs --user)
-  --cert F --cert-key F     etcd client certificate and its key (both or neither)
-  --ca F                    the CA that signed etcd's server certificate
-  --timeout D               etcd call timeout, e.g. 500ms or 5s (default ${
-    DEFAULT_TIMEOUT_MS / 1000
-  }s)`;
-
 /** Splits endpoint lists on commas and whitespace. */
-export function splitEndpoints(list: readonly string[]): string[] {
+function splitEndpoints(list: readonly string[]): string[] {
   return list.flatMap((e) => e.split(/[\s,]+/)).filter((e) => e !== "");
 }
 
@@ -234,23 +213,6 @@ export function parseEtcdProperty(d: Directive, plugin: string, opts: EtcdOption
     throw err;
   }
   return true;
-}
-
-/**
- * Reads the etcd flags (by their `ETCD_FLAGS` names) out of parsed command-line `values`,
- * for `applyEtcdSettings`. A repeated `--endpoint` arrives as a list.
- */
-export function etcdInputFromFlags(
-  values: Readonly<Record<string, string | string[] | boolean | undefined>>,
-): EtcdSettingsInput {
-  const input: EtcdSettingsInput = {};
-  for (const [setting, flag] of Object.entries(ETCD_FLAGS) as [EtcdSetting, string][]) {
-    const v = values[flag];
-    if (v === undefined || typeof v === "boolean") continue;
-    if (setting === "endpoints") input.endpoints = typeof v === "string" ? [v] : v;
-    else input[setting] = typeof v === "string" ? v : v[v.length - 1];
-  }
-  return input;
 }
 
 /** A stable key for `opts`: the etcd pool's key, and part of the plugins' resource keys. */
