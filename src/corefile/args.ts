@@ -60,8 +60,3 @@ export function parseDuration(
   if (ms === null) fail(at, plugin, notADuration(what, text));
   return ms;
 }
-
-/** Parses a TTL in seconds (0 to 2^31-1). */
-export function parseTtl(text: string, at: Position, plugin: string, what = "ttl"): number {
-  return parseInteger(text, at, plugin, what, 0, 2 ** 31 - 1);
-}

@@ -8,7 +8,7 @@
  */
 
 /** The largest frame: the length prefix and a 65535-byte message. */
-export const MAX_FRAME = 2 + 65535;
+const MAX_FRAME = 2 + 65535;
 const INITIAL_SIZE = 4096;
 
 /** Reads into `into`; resolves with the byte count, or null at end of stream. */
@@ -116,6 +116,41 @@ export class FrameReader {
     this.#end -= this.#start;
     this.#start = 0;
   }
+}
+
+/** Writes to a stream; resolves with how many bytes were taken. */
+export type WriteFn = (from: Uint8Array) => Promise<number>;
+
+/**
+ * Writes all of `data`. Resolves false when a write fails, or when one makes no progress within
+ * `stallMs` (a peer that stopped reading); the caller then closes the stream.
+ */
+export async function writeAll(
+  write: WriteFn,
+  data: Uint8Array,
+  stallMs = Infinity,
+): Promise<boolean> {
+  let off = 0;
+  while (off < data.length) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = stallMs === Infinity ? null : new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), stallMs);
+    });
+    try {
+      const n = await (stalled
+        ? Promise.race([write(data.subarray(off)), stalled])
+        : write(data.subarray(off)));
+      if (n === null) {
+        return false;
+      }
+      off += n;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return true;
 }
 
 /** `message` with its 2-byte length prefix. */

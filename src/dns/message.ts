@@ -1,12 +1,14 @@
 /**
  * The DNS message model every plugin works with, and the codec behind it.
  *
- * Messages are the objects `dns-packet` encodes and decodes; this module gives them types and
- * keeps the flag and rcode arithmetic in one place so that plugins never touch header bits.
+ * Messages are the objects `dns-packet` encodes and decodes; this module gives them types (record
+ * data by record type) and keeps the opcode and rcode arithmetic, EDNS bits included, in one place.
  */
 import * as dnsPacket from "dns-packet";
 import { Buffer } from "node:buffer";
-import { decodeFast, encodeFast } from "./wire.ts";
+import { compressWire } from "./compress.ts";
+import { decodeFast } from "./decode_fast.ts";
+import { encodeFast } from "./encode_fast.ts";
 
 /** Response codes, including the EDNS extended BADVERS. */
 export const Rcode = {
@@ -75,6 +77,105 @@ export interface SrvData {
   target: string;
 }
 
+/** MX record data. */
+export interface MxData {
+  preference: number;
+  exchange: string;
+}
+
+/** TXT record data: its character strings (dns-packet decodes each as bytes, encodes either). */
+export type TxtData = (string | Uint8Array)[];
+
+/**
+ * Record data by record type, for the types etcdns makes or reads. Addresses are presentation
+ * strings ("192.0.2.1", "2001:db8::1"); names are as dns-packet spells them (no trailing dot
+ * needed).
+ */
+export interface RecordDataByType {
+  A: string;
+  AAAA: string;
+  NS: string;
+  CNAME: string;
+  PTR: string;
+  DNAME: string;
+  MX: MxData;
+  SOA: SoaData;
+  SRV: SrvData;
+  TXT: TxtData;
+}
+
+/** A record type whose data has a type of its own here. */
+export type KnownType = keyof RecordDataByType;
+
+/**
+ * Every other record type dns-packet names when it decodes (its table, less OPT, which is an
+ * OptRecord, and UNKNOWN_<code>): none of the known names, so that comparing `type` narrows.
+ */
+export type OtherType =
+  | "AFSDB"
+  | "ANY"
+  | "APL"
+  | "AXFR"
+  | "CAA"
+  | "CDNSKEY"
+  | "CDS"
+  | "CERT"
+  | "DHCID"
+  | "DLV"
+  | "DNSKEY"
+  | "DS"
+  | "HINFO"
+  | "HIP"
+  | "IPSECKEY"
+  | "IXFR"
+  | "KEY"
+  | "KX"
+  | "LOC"
+  | "NAPTR"
+  | "NSEC"
+  | "NSEC3"
+  | "NSEC3PARAM"
+  | "NULL"
+  | "RP"
+  | "RRSIG"
+  | "SIG"
+  | "SPF"
+  | "SSHFP"
+  | "TA"
+  | "TKEY"
+  | "TLSA"
+  | "TSIG"
+  | `UNKNOWN_${number}`;
+
+/** What every resource record has besides its type and data. */
+interface RecordHeader {
+  name: string;
+  class?: string;
+  ttl?: number;
+  flush?: boolean;
+}
+
+/** A record of the known type `T`, with its data typed. */
+export interface RecordOf<T extends KnownType> extends RecordHeader {
+  type: T;
+  data: RecordDataByType[T];
+}
+
+/**
+ * A record of any other type, as dns-packet decoded it (from an upstream reply): `data` is
+ * whatever dns-packet made of it (often a Uint8Array), so it must be narrowed before use.
+ */
+export interface OtherRecord extends RecordHeader {
+  type: OtherType;
+  data: unknown;
+}
+
+/**
+ * A resource record (not OPT): a union discriminated by `type`, so that `rr.type === "MX"`
+ * gives `rr.data` as MxData.
+ */
+export type ResourceRecord = { [T in KnownType]: RecordOf<T> }[KnownType] | OtherRecord;
+
 /** An EDNS option (code and raw data). */
 export interface EdnsOption {
   code: number;
@@ -94,17 +195,6 @@ export interface OptRecord {
   options: EdnsOption[];
 }
 
-/** A resource record other than OPT. `data` depends on `type`. */
-export interface ResourceRecord {
-  type: string;
-  name: string;
-  class?: string;
-  ttl?: number;
-  flush?: boolean;
-  // deno-lint-ignore no-explicit-any -- record data is type-dependent (string, SoaData, SrvData, Buffer...)
-  data?: any;
-}
-
 /** Any record in a message section. */
 export type DnsRecord = ResourceRecord | OptRecord;
 
@@ -119,13 +209,22 @@ export interface DnsMessage {
   additionals: DnsRecord[];
 }
 
+/**
+ * dns-packet's codec, typed at this one boundary: it ships no declarations. What it decodes has
+ * the shapes declared above (each known type's data as RecordDataByType says; any other type is
+ * an OtherRecord), and it encodes all of them.
+ */
+const packet: {
+  decode(buf: Buffer): Omit<Partial<DnsMessage>, "id" | "flags"> & { id: number; flags: number };
+  encode(msg: DnsMessage): Uint8Array;
+} = dnsPacket;
+
 /** Decodes wire bytes; throws on malformed input. */
 export function decode(bytes: Uint8Array): DnsMessage {
   // Plain queries skip dns-packet (and the Buffer it needs); the result is the same.
   const fast = decodeFast(bytes);
   if (fast !== null) return fast;
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const m = dnsPacket.decode(buf) as unknown as DnsMessage & { flags: number };
+  const m = packet.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   return {
     id: m.id,
     type: m.type,
@@ -139,15 +238,18 @@ export function decode(bytes: Uint8Array): DnsMessage {
   };
 }
 
-/** Encodes a message to wire bytes. */
+/**
+ * Encodes a message to wire bytes, with names compressed (dns-packet does not compress: what
+ * it writes gets its owner names compressed afterwards). dns-packet's decoder reads back
+ * exactly `msg`: tests/dns/encode_fast_test.ts checks it on random and mutated messages.
+ */
 export function encode(msg: DnsMessage): Uint8Array {
-  // Common record types skip dns-packet; the bytes are the same.
+  // Common record types skip dns-packet.
   const fast = encodeFast(msg);
   if (fast !== null) return fast;
   // dns-packet derives QR from `type`; keep the two in agreement.
   const type = (msg.flags & Flag.QR) !== 0 ? "response" : "query";
-  // deno-lint-ignore no-explicit-any -- dns-packet's own typing is looser than ours
-  return dnsPacket.encode({ ...msg, type } as any);
+  return compressWire(packet.encode({ ...msg, type }));
 }
 
 /** Returns the opcode of a message. */
@@ -168,19 +270,9 @@ export function setRcode(msg: DnsMessage, rcode: number): void {
   if (opt) opt.extendedRcode = rcode >> 4;
 }
 
-/** Whether a header flag bit is set. */
-export function hasFlag(msg: DnsMessage, flag: number): boolean {
-  return (msg.flags & flag) !== 0;
-}
-
-/** Sets or clears a header flag bit. */
-export function setFlag(msg: DnsMessage, flag: number, on = true): void {
-  msg.flags = on ? msg.flags | flag : msg.flags & ~flag;
-}
-
 /** The OPT record of a message, if any. */
 export function optOf(msg: DnsMessage): OptRecord | undefined {
-  for (const r of msg.additionals) if (r.type === "OPT") return r as OptRecord;
+  for (const r of msg.additionals) if (r.type === "OPT") return r;
   return undefined;
 }
 

@@ -10,11 +10,6 @@ export function formatHostsLine(ip: string, names: readonly string[]): string {
   return `${ip}\t${names.join(" ")}`;
 }
 
-/** Formats entries as hosts text, one line each, with a final newline. */
-export function formatHosts(entries: readonly { ip: string; names: readonly string[] }[]): string {
-  return entries.map((e) => formatHostsLine(e.ip, e.names) + "\n").join("");
-}
-
 /** The result of an edit: the new text and how many names were added or removed. */
 export interface EditResult {
   text: string;

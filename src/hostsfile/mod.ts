@@ -17,7 +17,6 @@ export {
   checkEntryArgs,
   deleteEntry,
   type EditResult,
-  formatHosts,
   formatHostsLine,
   purgeName,
 } from "./edit.ts";

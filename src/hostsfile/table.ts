@@ -68,7 +68,7 @@ export class HostsTable {
     return new HostsTable(v4, v6, ptr, size);
   }
 
-  /** Whether `name` (lowercased FQDN) has any address at all. */
+  /** Whether `name` (lowercased FQDN) has at least one address. */
   has(name: string): boolean {
     return this.v4.has(name) || this.v6.has(name);
   }

@@ -42,6 +42,11 @@ export interface SetupContext {
   /** Sets the addresses this server block listens on (the `bind` plugin). */
   bind(addresses: string[]): void;
   /**
+   * Sets the server block's UDP size: what our OPT advertises and the most a UDP reply carries
+   * (the `bufsize` plugin). Absent where no block is being built (unit tests).
+   */
+  readonly bufsize?: (size: number) => void;
+  /**
    * The whole server block once it is set up: call it later (e.g. from a resource's `start`),
    * not during setup. Absent where no block is being built (unit tests).
    */
@@ -58,7 +63,7 @@ export interface BlockSummary {
 
 /**
  * Turns one directive (with its arguments and block) into a plugin instance, or throws a
- * CorefileError naming the directive's FILE:LINE. Setup opens nothing: anything long-lived
+ * CorefileError naming the directive's FILE:LINE. Setup opens nothing; whatever is long-lived
  * comes from `ctx.resources` and is started by the server.
  */
 export type Setup = (directive: Directive, ctx: SetupContext) => Plugin | null;

@@ -1,4 +1,5 @@
 /** The per-query context that flows down the plugin chain. */
+import { ADVERTISED_UDP_SIZE } from "../dns/edns.ts";
 import { type DnsMessage, fqdn, optOf, type OptRecord, type Question } from "../dns/message.ts";
 
 /** The transport a query arrived on. */
@@ -25,6 +26,13 @@ export class QueryContext {
   response: DnsMessage | null = null;
   /** The plugin that wrote the reply first ("" while none has, or when the server answered). */
   writer = "";
+  /**
+   * The server block's UDP size (the `bufsize` plugin, default 1232): what our OPT advertises
+   * and the most a UDP reply may carry. The server sets it from the route.
+   */
+  bufsize: number = ADVERTISED_UDP_SIZE;
+  /** Set by `drop()`: the query gets no reply at all. */
+  dropped = false;
   #sentHooks: SentHook[] | null = null;
 
   constructor(
@@ -54,14 +62,27 @@ export class QueryContext {
     return this.opt !== undefined && (this.opt.flags & 0x8000) !== 0;
   }
 
-  /** The largest UDP reply the client accepts: max(512, its EDNS size). */
+  /**
+   * The largest UDP reply we send: min(max(512, the client's EDNS size), our `bufsize`). Never
+   * more than we advertise, whatever the client claims (no amplification past it).
+   */
   get udpSize(): number {
-    return Math.max(512, this.opt?.udpPayloadSize ?? 512);
+    const client = this.opt?.udpPayloadSize ?? 512;
+    return Math.min(client > 512 ? client : 512, this.bufsize);
   }
 
   /** Sets the reply. A later write replaces an earlier one (e.g. loadbalance, cache). */
   write(msg: DnsMessage): void {
     this.response = msg;
+  }
+
+  /**
+   * Sends no reply at all (acl's `drop`, ratelimit's `drop`): over UDP nothing is sent, over TCP
+   * nothing is written for this query and the connection stays open. Return void after it.
+   */
+  drop(): void {
+    this.dropped = true;
+    this.response = null;
   }
 
   /** Registers a hook that runs after the reply is sent (log, metrics). */

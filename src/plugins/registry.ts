@@ -4,7 +4,9 @@
  * commands (serve, check) import it; they hand it to the server.
  */
 import { PluginList } from "../plugin/plugin.ts";
+import { setupAcl } from "./acl/setup.ts";
 import { setupBind } from "./bind/setup.ts";
+import { setupBufsize } from "./bufsize/setup.ts";
 import { setupCache } from "./cache/setup.ts";
 import { setupDiscovery } from "./discovery/setup.ts";
 import { setupErrors } from "./errors/setup.ts";
@@ -16,6 +18,7 @@ import { setupIdetcd } from "./idetcd/setup.ts";
 import { setupLoadbalance } from "./loadbalance/setup.ts";
 import { setupLog } from "./log/setup.ts";
 import { setupPrometheus } from "./prometheus/setup.ts";
+import { setupRatelimit } from "./ratelimit/setup.ts";
 import { setupReady } from "./ready/setup.ts";
 import { setupReload } from "./reload/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
@@ -23,6 +26,7 @@ import { setupWhoami } from "./whoami/setup.ts";
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
   { name: "reload", setup: setupReload },
+  { name: "bufsize", setup: setupBufsize },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
   { name: "health", setup: setupHealth },
@@ -31,6 +35,11 @@ export const PLUGINS: PluginList = new PluginList([
   { name: "errors", setup: setupErrors },
   { name: "log", setup: setupLog },
   { name: "loadbalance", setup: setupLoadbalance },
+  // Before acl, so that queries acl refuses are limited too: a flood of spoofed queries gets
+  // at most `rate` small replies per second per source, not one REFUSED per query.
+  { name: "ratelimit", setup: setupRatelimit },
+  // Where CoreDNS's plugin.cfg puts it: after log and errors, before cache.
+  { name: "acl", setup: setupAcl, repeatable: true },
   { name: "cache", setup: setupCache },
   { name: "idetcd", setup: setupIdetcd },
   { name: "etcdhosts", setup: setupEtcdHosts },

@@ -50,6 +50,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
 
   for (const block of blocks) {
     let addresses = [WILDCARD];
+    let bufsize: number | undefined;
     const zones = [...new Set(block.keys.map((k) => k.zone))];
     const plugins: Plugin[] = [];
     for (const d of orderDirectives(block, opts.plugins)) {
@@ -63,6 +64,9 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         log: pluginLogger(d.name),
         bind: (a) => {
           addresses = a;
+        },
+        bufsize: (size) => {
+          bufsize = size;
         },
         summary: () => ({
           plugins: plugins.map((p) => p.name),
@@ -83,7 +87,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
           listeners.set(id, listener);
           routers.set(listener, new ZoneRouter());
         }
-        if (!routers.get(listener)!.add({ zone: key.zone, chain })) {
+        if (!routers.get(listener)!.add({ zone: key.zone, chain, bufsize })) {
           throw new CorefileError(
             block,
             `zone ${key.zone} on port ${key.port} is defined by more than one server block`,

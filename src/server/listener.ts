@@ -3,8 +3,8 @@ import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import { serverLabel } from "../plugin/query.ts";
 import { answerPacket, type PacketSource } from "./responder.ts";
-import { copyBytes } from "../dns/wire.ts";
-import { frame, FrameReader } from "../dns/framing.ts";
+import { copyBytes } from "../dns/bytes.ts";
+import { frame, FrameReader, writeAll } from "../dns/framing.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import {
@@ -300,7 +300,7 @@ class TcpSession {
     this.#writing = true;
     while (this.#queue.length > 0 && !this.#closed) {
       const framed = this.#queue.shift()!;
-      const ok = await this.#writeAll(framed);
+      const ok = await writeAll((b) => this.conn.write(b), framed, TCP_WRITE_TIMEOUT_MS);
       if (this.#closed) break; // #close already dropped the count of what was queued
       this.#queuedBytes -= framed.length;
       this.#inFlight--;
@@ -308,27 +308,6 @@ class TcpSession {
       this.#notify();
     }
     this.#writing = false;
-  }
-
-  /** Writes all of `data`; false if a write fails or makes no progress in time. */
-  async #writeAll(data: Uint8Array): Promise<boolean> {
-    let off = 0;
-    while (off < data.length) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stalled = new Promise<null>((resolve) => {
-        timer = setTimeout(() => resolve(null), TCP_WRITE_TIMEOUT_MS);
-      });
-      try {
-        const n = await Promise.race([this.conn.write(data.subarray(off)), stalled]);
-        if (n === null) return false;
-        off += n;
-      } catch {
-        return false;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    return true;
   }
 
   /** Closes the socket (a pending read or write then fails) and drops what is queued. */

@@ -16,6 +16,7 @@ import {
   setRcode,
 } from "../dns/message.ts";
 import { encodeWithin, finishEdns } from "../dns/edns.ts";
+import { escapeText, presentName } from "../dns/present.ts";
 import { type HandlerResult, PluginError } from "../plugin/plugin.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
@@ -90,6 +91,7 @@ export function answerPacket(
     route?.zone ?? ".",
     source.server,
   );
+  if (route?.bufsize !== undefined) q.bufsize = route.bufsize;
   if (!route || !route.chain) return finish(q, replyTo(request, Rcode.REFUSED));
 
   let result;
@@ -106,11 +108,12 @@ export function answerPacket(
 
 /** The rcode for a handler that threw. */
 function failed(q: QueryContext, err: unknown): number {
-  log.debug(`${q.qname} ${q.qtype}: ${errorMessage(err)}`);
+  log.debug(`${presentName(q.qname)} ${q.qtype}: ${escapeText(errorMessage(err))}`);
   return err instanceof PluginError ? err.rcode : Rcode.SERVFAIL;
 }
 
 function finishResult(q: QueryContext, result: HandlerResult): Uint8Array | null {
+  if (q.dropped && q.response === null) return null; // a plugin chose to send nothing
   const reply = q.response ??
     replyTo(q.request, typeof result === "number" ? result : Rcode.SERVFAIL);
   return finish(q, reply);
@@ -120,16 +123,20 @@ function finish(q: QueryContext, reply: DnsMessage): Uint8Array | null {
   try {
     reply.id = q.request.id;
     const rcode = rcodeOf(reply);
-    finishEdns(reply, q.opt);
+    finishEdns(reply, q.opt, q.bufsize);
     const wire = encodeWithin(reply, q.proto === "udp" ? q.udpSize : TCP_MAX);
     reply.flags = (wire[2] << 8) | wire[3]; // truncation may have set TC
     q.sent(reply, wire.length, rcode);
     return wire;
   } catch (err) {
     // A plugin wrote something we cannot encode; the client still deserves an answer.
-    log.error(`cannot encode the reply to ${q.qname} ${q.qtype}: ${errorMessage(err)}`);
+    log.error(
+      `cannot encode the reply to ${presentName(q.qname)} ${q.qtype}: ${
+        escapeText(errorMessage(err))
+      }`,
+    );
     const fallback = replyTo(q.request, Rcode.SERVFAIL);
-    finishEdns(fallback, q.opt);
+    finishEdns(fallback, q.opt, q.bufsize);
     const wire = encodeWithin(fallback, 512);
     q.sent(fallback, wire.length, Rcode.SERVFAIL);
     return wire;

@@ -7,6 +7,8 @@ export interface Route {
   zone: string;
   /** The composed chain; null when the block has no plugins (answered REFUSED). */
   chain: Chain | null;
+  /** The block's UDP size (the `bufsize` plugin); the default 1232 when absent. */
+  bufsize?: number;
 }
 
 /** Maps zones to server blocks for one listener (address and port). */

@@ -138,3 +138,45 @@ Deno.test("UDP replies over max(512, EDNS size) are truncated with TC; TCP is no
   assert.equal(full.answers.length, 100);
   assert.equal(full.flags & Flag.TC, 0);
 });
+
+Deno.test("UDP replies never exceed the block's bufsize, whatever EDNS size the client claims", async () => {
+  const big: Plugin = {
+    name: "big",
+    handle(q) {
+      const r = replyTo(q.request);
+      for (let i = 0; i < 300; i++) {
+        r.answers.push({
+          type: "A",
+          name: q.question.name,
+          ttl: 5,
+          data: `10.0.${i >> 8}.${i & 255}`,
+        });
+      }
+      q.write(r);
+    },
+  };
+  const plain = routerWith(".", big);
+  const capped = new ZoneRouter();
+  capped.add({ zone: ".", chain: compose([big]), bufsize: 1000 });
+  for (const [router, cap] of [[plain, 1232], [capped, 1000]] as const) {
+    for (const size of [0, 511, 512, 999, 1000, 1001, 1232, 1233, 4096, 65507, 65535]) {
+      const wire = (await respond(
+        makeQuery("x.example", "A", { edns: 4096 }).map((b, i, a) =>
+          i === a.length - 8 ? size >> 8 : i === a.length - 7 ? size & 255 : b
+        ),
+        source,
+        router,
+      ))!;
+      const limit = Math.min(Math.max(512, size), cap);
+      assert.ok(wire.length <= limit && wire.length > limit - 16, `${size}: ${wire.length}`);
+      const reply = parseReply(wire);
+      assert.equal(optOf(reply)?.udpPayloadSize, cap, "our OPT advertises our size");
+      assert.ok(reply.flags & Flag.TC);
+    }
+    const tcp = await respond(makeQuery("x.example", "A", { edns: 512 }), {
+      ...source,
+      proto: "tcp",
+    }, router);
+    assert.equal(parseReply(tcp!).answers.length, 300);
+  }
+});

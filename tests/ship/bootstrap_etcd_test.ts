@@ -30,7 +30,7 @@ function docCorefile(endpoint: string): string {
   assert.equal(corefile.match(/endpoint http:\/\/10\.0\.0\.10:2379\n/g)?.length, 2);
   assert.ok(corefile.includes("\n    discovery {\n"), "the Corefile has a discovery block");
   return corefile
-    .replace("tf.local {\n", "tf.local {\n    bind {$NODE_IP}\n")
+    .replace("    bind 127.0.0.1\n", "    bind {$NODE_IP}\n")
     .replace(
       "endpoint http://10.0.0.10:2379\n        limit",
       `endpoint ${endpoint}\n        address {$NODE_IP}\n        limit`,

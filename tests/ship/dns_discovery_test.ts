@@ -21,9 +21,12 @@ function docCorefile(endpoint: string): string {
   const doc = Deno.readTextFileSync(`${ROOT}docs/dns-discovery.md`);
   const corefile = /```corefile\n([\s\S]*?)```/.exec(doc)![1];
   assert.match(corefile, /endpoint http:\/\/10\.0\.0\.10:2379\n/);
+  // The page binds loopback and the node's private address; here each node has its own
+  // loopback address instead.
+  assert.match(corefile, /^ {4}bind 127\.0\.0\.1 10\.0\.0\.21 .*\n/m);
   return corefile
     .replace("endpoint http://10.0.0.10:2379", `endpoint ${endpoint}\n        address {$NODE_IP}`)
-    .replace("tf.local {\n", "tf.local {\n    bind {$NODE_IP}\n");
+    .replace(/^ {4}bind .*\n/m, "    bind {$NODE_IP}\n");
 }
 
 /** Port 53 on `ip` if this process may bind it (root), else a free high port. */

@@ -2,10 +2,13 @@
  * The operations guides (docs/cloud-init.md, docs/etcd-tls.md, docs/dns-discovery.md,
  * docs/bootstrap-etcd.md) say
  * things that can be checked here: every Corefile in them passes `etcdns check`, the user data
- * is valid cloud-config, the install.sh options they use exist, and their links resolve.
+ * is valid cloud-config, the install.sh options they use exist, and their links resolve. And no
+ * Corefile we ship or show makes an open resolver: each binds explicit addresses, and one that
+ * forwards restricts clients with acl (or binds loopback only).
  */
 import assert from "node:assert/strict";
 import { parse } from "yaml";
+import { parseCorefile } from "../../src/corefile/mod.ts";
 import { ROOT, START } from "../helpers/etcdns.ts";
 
 const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md", "bootstrap-etcd.md"];
@@ -30,6 +33,16 @@ function userData(): { text: string; doc: UserData } {
   const text = blocks(read("cloud-init.md"), "yaml").find((b) => b.startsWith("#cloud-config\n"));
   assert.ok(text, "docs/cloud-init.md has a #cloud-config block");
   return { text, doc: parse(text) as UserData };
+}
+
+/** The user data's Corefile as on a node, after runcmd wrote the node's address into it. */
+function userDataCorefile(): string {
+  const { doc } = userData();
+  const commands = doc.runcmd.map((c) => Array.isArray(c) ? c.join(" ") : c);
+  const sed = commands.findIndex((c) => /^sed -i "s\/NODE_ADDRESS\//.test(c));
+  const install = commands.findIndex((c) => /install\.sh/.test(c));
+  assert.ok(sed >= 0 && sed < install, "runcmd writes NODE_ADDRESS before installing");
+  return doc.write_files[0].content.replaceAll("NODE_ADDRESS", "10.0.0.21");
 }
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
@@ -80,7 +93,8 @@ Deno.test("every Corefile in the guides and packaging/Corefile passes etcdns che
   try {
     const corefiles: [string, string][] = [
       ["packaging/Corefile", Deno.readTextFileSync(`${ROOT}packaging/Corefile`)],
-      ["cloud-init.md user data", userData().doc.write_files[0].content],
+      ["Corefile.example", Deno.readTextFileSync(`${ROOT}Corefile.example`)],
+      ["cloud-init.md user data", userDataCorefile()],
     ];
     // Every other #cloud-config block's Corefile too (the etcd-cluster user data).
     blocks(read("cloud-init.md"), "yaml").filter((b) => b.startsWith("#cloud-config\n")).slice(1)
@@ -157,4 +171,68 @@ Deno.test("cloud-init's etcd-bootstrap script runs the steps docs/bootstrap-etcd
   assert.ok(
     doc.runcmd.some((c) => (Array.isArray(c) ? c.join(" ") : c).includes("etcd-bootstrap")),
   );
+});
+
+/** Every Corefile shipped or shown to users: files, guides, README.md and plugin READMEs. */
+function shownCorefiles(): [string, string][] {
+  const found: [string, string][] = [
+    ["Corefile.example", Deno.readTextFileSync(`${ROOT}Corefile.example`)],
+    ["packaging/Corefile", Deno.readTextFileSync(`${ROOT}packaging/Corefile`)],
+    ["cloud-init.md user data", userDataCorefile()],
+  ];
+  const docs = [...Deno.readDirSync(`${ROOT}docs`)].filter((e) => e.name.endsWith(".md"))
+    .map((e) => `docs/${e.name}`);
+  const readmes = [...Deno.readDirSync(`${ROOT}src/plugins`)]
+    .filter((e) => e.isDirectory)
+    .map((e) => `src/plugins/${e.name}/README.md`)
+    .filter((p) => {
+      try {
+        return Deno.statSync(`${ROOT}${p}`).isFile;
+      } catch {
+        return false;
+      }
+    });
+  for (const path of [...docs, "README.md", ...readmes]) {
+    const md = Deno.readTextFileSync(`${ROOT}${path}`);
+    blocks(md, "corefile").forEach((b, i) => found.push([`${path} #${i + 1}`, b]));
+    // README.md shows Corefiles in plain fences.
+    blocks(md, "").filter((b) => /^\S+ \{\n/.test(b)).forEach((b, i) =>
+      found.push([`${path} plain #${i + 1}`, b])
+    );
+    for (const sh of blocks(md, "sh")) {
+      for (const m of sh.matchAll(/cat >Corefile <<'EOF'\n([\s\S]*?)\nEOF\n/g)) {
+        found.push([`${path} (shell example)`, m[1] + "\n"]);
+      }
+    }
+  }
+  return found;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|lo)$/;
+
+Deno.test("no shown Corefile is an open resolver: bind everywhere, acl wherever it forwards", () => {
+  const corefiles = shownCorefiles();
+  assert.ok(corefiles.length >= 30, `found ${corefiles.length} Corefiles`);
+  const problems: string[] = [];
+  for (const [name, text] of corefiles) {
+    for (const block of parseCorefile(text, { file: name }).blocks) {
+      const names = block.directives.map((d) => d.name);
+      const bind = block.directives.find((d) => d.name === "bind");
+      if (!bind) {
+        problems.push(`${name}: a server block without bind listens on every address`);
+        continue;
+      }
+      const loopbackOnly = bind.args.every((a) => LOOPBACK.test(a));
+      if (names.includes("forward") && !names.includes("acl") && !loopbackOnly) {
+        problems.push(`${name}: forwards for anyone on ${bind.args.join(" ")}; add an acl`);
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+  // The shipped files and the guides restrict clients with acl even where they bind loopback.
+  for (const [name, text] of corefiles) {
+    if (/^(Corefile\.example|cloud-init|docs\/)/.test(name) && /\bforward\b/.test(text)) {
+      assert.match(text, /^\s*acl\b/m, `${name} forwards, so it has an acl`);
+    }
+  }
 });

@@ -1,5 +1,6 @@
 /** errors: logs the errors that plugins further down the chain throw. */
 import { RCODE_NAMES } from "../../dns/message.ts";
+import { escapeText, presentName } from "../../dns/present.ts";
 import type { Logger } from "../../util/log.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 import { type HandlerResult, type Next, type Plugin, PluginError } from "../../plugin/plugin.ts";
@@ -36,10 +37,9 @@ export class ErrorsPlugin implements Plugin {
       return await next();
     } catch (err) {
       const rcode = err instanceof PluginError ? err.rcode : 2;
-      const detail = err instanceof Error
-        ? (this.stacktrace && err.stack ? err.stack : err.message)
-        : String(err);
-      const line = `${RCODE_NAMES[rcode] ?? rcode} ${q.qname} ${q.qtype}: ${detail}`;
+      const line = `${RCODE_NAMES[rcode] ?? rcode} ${presentName(q.qname)} ${q.qtype}: ${
+        describe(err, this.stacktrace)
+      }`;
       if (!this.#consolidated(line)) this.log.error(line);
       return rcode;
     }
@@ -63,4 +63,16 @@ export class ErrorsPlugin implements Plugin {
     }
     return true;
   }
+}
+
+/**
+ * An error as one line (its message may quote the network: names, upstream data), or, with
+ * `stacktrace`, that line followed by the stack frames, which come from our own code.
+ */
+function describe(err: unknown, stacktrace: boolean): string {
+  if (!(err instanceof Error)) return escapeText(String(err));
+  const message = escapeText(err.message);
+  if (!stacktrace || !err.stack) return message;
+  const frames = err.stack.split("\n").filter((l) => /^\s+at /.test(l));
+  return [`${err.name}: ${message}`, ...frames].join("\n");
 }

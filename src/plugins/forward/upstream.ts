@@ -1,12 +1,12 @@
 /**
  * DNS exchanges with one upstream server over UDP or TCP, reusing sockets between exchanges as
- * CoreDNS's forward does. Used by forward (queries and health probes); reusable by anything that
- * needs to ask another DNS server.
+ * CoreDNS's forward does, for queries and health probes.
  *
  * A reply is accepted only when it comes from the upstream's address, carries the query's ID, has
  * QR set, decodes, and repeats the query's question. Anything else is ignored and the exchange
  * keeps waiting (a late reply to an earlier query, or a spoofing attempt), until its timeout.
  */
+import { frame, FrameReader, writeAll } from "../../dns/framing.ts";
 import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
 import { errorMessage } from "../../util/errors.ts";
 
@@ -33,7 +33,8 @@ export interface UpstreamOptions {
  * malformed, so take up to 4 KiB whatever the client said (the server truncates for the client).
  */
 const MIN_UDP_BUFFER = 4096;
-const TCP_BUFFER = 4096;
+/** The exchange's own deadline bounds a TCP read; these only keep FrameReader's timers quiet. */
+const NO_DEADLINE_MS = 2 ** 31 - 1;
 
 interface UdpSocket {
   readonly kind: "udp";
@@ -46,9 +47,7 @@ interface UdpSocket {
 interface TcpSocket {
   readonly kind: "tcp";
   readonly conn: Deno.TcpConn;
-  buf: Uint8Array;
-  /** How many bytes of `buf` hold data not yet consumed. */
-  len: number;
+  readonly frames: FrameReader;
   usedAt: number;
 }
 
@@ -162,7 +161,8 @@ export class Upstream {
     }
     const conn = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
     conn.setNoDelay(true);
-    return { kind: "tcp", conn, buf: new Uint8Array(TCP_BUFFER), len: 0, usedAt: 0 };
+    const frames = new FrameReader((into) => conn.read(into));
+    return { kind: "tcp", conn, frames, usedAt: 0 };
   }
 
   async #udpExchange(
@@ -189,28 +189,20 @@ export class Upstream {
     question: Question,
     cached: boolean,
   ): Promise<DnsMessage> {
-    const framed = new Uint8Array(query.length + 2);
-    framed[0] = query.length >> 8;
-    framed[1] = query.length & 0xff;
-    framed.set(query, 2);
-    try {
-      await writeAll(s.conn, framed);
-    } catch (err) {
-      if (cached) {
-        throw new CachedClosed(`cached connection to ${this.label}: ${errorMessage(err)}`);
-      }
-      throw err;
+    if (!(await writeAll((b) => s.conn.write(b), frame(query)))) {
+      if (cached) throw new CachedClosed(`cached connection to ${this.label} closed`);
+      throw new ExchangeError(`cannot write to ${this.label} over TCP`);
     }
     let first = true;
     for (;;) {
-      const frame = await readFrame(s);
-      if (frame === null) {
+      const message = await s.frames.next(NO_DEADLINE_MS, NO_DEADLINE_MS);
+      if (message === null) {
         // EOF before any reply on a reused connection: the upstream closed it while idle.
         if (cached && first) throw new CachedClosed(`cached connection to ${this.label} closed`);
         throw new ExchangeError(`${this.label} closed the TCP connection`);
       }
       first = false;
-      const reply = accept(frame, query, question);
+      const reply = accept(message, query, question);
       if (reply) return reply;
     }
   }
@@ -293,35 +285,6 @@ function accept(data: Uint8Array, query: Uint8Array, question: Question): DnsMes
   if (q.type !== question.type || (q.class ?? "IN") !== (question.class ?? "IN")) return null;
   if (fqdn(q.name) !== fqdn(question.name)) return null;
   return reply;
-}
-
-async function writeAll(conn: Deno.TcpConn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-/** Reads one length-prefixed DNS message from a TCP socket; null on EOF. */
-async function readFrame(s: TcpSocket): Promise<Uint8Array | null> {
-  for (;;) {
-    if (s.len >= 2) {
-      const size = (s.buf[0] << 8) | s.buf[1];
-      const end = size + 2;
-      if (s.len >= end) {
-        const frame = s.buf.slice(2, end);
-        s.buf.copyWithin(0, end, s.len);
-        s.len -= end;
-        return frame;
-      }
-      if (end > s.buf.length) {
-        const bigger = new Uint8Array(end);
-        bigger.set(s.buf.subarray(0, s.len));
-        s.buf = bigger;
-      }
-    }
-    const n = await s.conn.read(s.buf.subarray(s.len));
-    if (n === null) return null;
-    s.len += n;
-  }
 }
 
 function sameHost(a: string, b: string): boolean {

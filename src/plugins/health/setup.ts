@@ -4,8 +4,8 @@ import { expectArgs, fail, parseDuration, unknownProperty } from "../../corefile
 import { parseHttpAddress, useHttpRoute } from "../../plugin/http.ts";
 import { healthHandler, Lameduck } from "./handler.ts";
 
-/** Where /health listens when no address is given (CoreDNS's default). */
-export const DEFAULT_HEALTH_ADDRESS = ":8080";
+/** Where /health listens when no address is given: loopback only (CoreDNS binds every address). */
+export const DEFAULT_HEALTH_ADDRESS = "127.0.0.1:8080";
 
 /** Sets up health: a /health endpoint and, with `lameduck`, a delayed shutdown. */
 export const setupHealth: Setup = (d, ctx) => {

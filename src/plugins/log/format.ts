@@ -1,5 +1,6 @@
 /** The log plugin's format language: CoreDNS's placeholders, compiled once per directive. */
 import { Flag, RCODE_NAMES } from "../../dns/message.ts";
+import { presentName } from "../../dns/present.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 
 /** CoreDNS's Common Log Format. */
@@ -48,7 +49,8 @@ export function formatSeconds(ms: number): string {
 
 const PLACEHOLDERS: Readonly<Record<string, (e: LogEntry) => string>> = {
   type: (e) => e.q.qtype,
-  name: (e) => e.q.qname,
+  // The only placeholder the client chooses freely: escaped, so one query is one line.
+  name: (e) => presentName(e.q.qname),
   class: (e) => e.q.qclass,
   proto: (e) => e.q.proto,
   remote: (e) => bracket(e.q.remote.hostname),

@@ -4,8 +4,8 @@ import { expectArgs, expectNoBlock } from "../../corefile/args.ts";
 import { parseHttpAddress, useHttpRoute } from "../../plugin/http.ts";
 import { readyHandler, ShutdownFlag } from "./handler.ts";
 
-/** Where /ready listens when no address is given (CoreDNS's default). */
-export const DEFAULT_READY_ADDRESS = ":8181";
+/** Where /ready listens when no address is given: loopback only (CoreDNS binds every address). */
+export const DEFAULT_READY_ADDRESS = "127.0.0.1:8181";
 
 /** Sets up ready: a /ready endpoint reporting the readiness of the serving config's plugins. */
 export const setupReady: Setup = (d, ctx) => {

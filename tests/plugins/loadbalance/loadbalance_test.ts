@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
-import { type DnsMessage, Rcode, replyTo, type ResourceRecord } from "../../../src/dns/message.ts";
+import {
+  type DnsMessage,
+  type KnownType,
+  Rcode,
+  type RecordDataByType,
+  type RecordOf,
+  replyTo,
+  type ResourceRecord,
+} from "../../../src/dns/message.ts";
 import { Loadbalance, roundRobin } from "../../../src/plugins/loadbalance/handler.ts";
 import { setupLoadbalance } from "../../../src/plugins/loadbalance/setup.ts";
 import type { QueryContext } from "../../../src/plugin/query.ts";
 import { query, setUp, setupError } from "../forward/_helpers.ts";
 
-const rr = (type: string, data: string): ResourceRecord => ({
+const rr = <T extends KnownType>(type: T, data: RecordDataByType[T]): RecordOf<T> => ({
   type,
   name: "www.example.test",
   class: "IN",
@@ -62,9 +70,9 @@ Deno.test("loadbalance: non-NOERROR replies are left alone; limit_answers trims"
 
 Deno.test("loadbalance: mixed sections keep CNAME, other, address, MX order", () => {
   const out = roundRobin([
-    rr("MX", "mx"),
+    rr("MX", { preference: 10, exchange: "mx" }),
     rr("AAAA", "2001:db8::1"),
-    rr("TXT", "t"),
+    rr("TXT", ["t"]),
     rr("CNAME", "c"),
     rr("A", "192.0.2.1"),
   ]);
