@@ -124,7 +124,9 @@ export function applyEtcdSettings(
   const opts: EtcdOptions = { ...base, endpoints: [...base.endpoints] };
   if (input.endpoints !== undefined) {
     const list = splitEndpoints(input.endpoints);
-    if (list.length === 0) throw new EtcdSettingsError("endpoints", "needs at least one URL");
+    if (list.length === 0) {
+      throw new EtcdSettingsError("endpoints", "endpoint needs at least one URL");
+    }
     opts.endpoints = list.map((text) => {
       const e = normaliseEndpoint(text);
       if (typeof e !== "string") throw new EtcdSettingsError("endpoints", e.error);
