@@ -18,6 +18,12 @@ export interface DnsmasqOptions {
   port?: number;
   /** Extra dnsmasq arguments. */
   args?: string[];
+  /**
+   * Serve TCP in forked children (`--keep-in-foreground`) instead of the main process
+   * (`--no-daemon`, which serves one TCP connection at a time and stalls UDP while a client keeps
+   * an idle connection open, as forward's connection pool does). Default false.
+   */
+  forkTcp?: boolean;
 }
 
 /** A running dnsmasq. */
@@ -39,7 +45,7 @@ export interface TestDnsmasq {
 export async function startDnsmasq(opts: DnsmasqOptions = {}): Promise<TestDnsmasq> {
   const port = opts.port ?? freePort();
   const args = [
-    "--no-daemon",
+    opts.forkTcp ? "--keep-in-foreground" : "--no-daemon",
     `--port=${port}`,
     "--listen-address=127.0.0.1",
     "--bind-interfaces",

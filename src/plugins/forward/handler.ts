@@ -23,6 +23,23 @@ import { errorMessage } from "../../util/errors.ts";
 /** How upstreams are ordered for each query. */
 export type Policy = "random" | "round_robin" | "sequential";
 
+/** One upstream of a forward directive. */
+export interface To {
+  hostname: string;
+  port: number;
+  /** A `tls://` upstream (DNS over TLS). */
+  tls: boolean;
+  /** This upstream's TLS server name (`tls://IP%NAME`). */
+  serverName?: string;
+}
+
+/** The `tls` property's files, read: PEM text. */
+export interface TlsFiles {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
 /** A forward directive, validated. */
 export interface ForwardConfig {
   /** The zone whose names are forwarded (lowercased FQDN). */
@@ -30,7 +47,7 @@ export interface ForwardConfig {
   /** Zones under `from` that are not forwarded (passed to the next plugin). */
   except: string[];
   /** Upstream addresses. */
-  to: { hostname: string; port: number }[];
+  to: To[];
   forceTcp: boolean;
   preferUdp: boolean;
   /** Idle upstream sockets are closed after this long. */
@@ -44,6 +61,17 @@ export interface ForwardConfig {
   healthCheckRecursionDesired: boolean;
   /** Queries in flight beyond this are REFUSED; 0 means no limit. */
   maxConcurrent: number;
+  /**
+   * Upstream exchanges one query may try (`max_connect_attempts`); undefined means CoreDNS's
+   * default, twice the number of upstreams; 0 means no cap (only the 5 s deadline).
+   */
+  maxConnectAttempts?: number;
+  /** Idle connections kept per upstream and transport; 0 means no limit. */
+  maxIdleConns: number;
+  /** `tls [CERT KEY] [CA]`, for `tls://` upstreams. */
+  tls?: TlsFiles;
+  /** `tls_servername`: the name `tls://` upstreams' certificates must carry. */
+  tlsServerName?: string;
 }
 
 /** Timeouts, fixed in CoreDNS; tests shorten them. */
@@ -57,11 +85,8 @@ export interface ForwardTimeouts {
 /** CoreDNS's timeouts. */
 export const DEFAULT_TIMEOUTS: ForwardTimeouts = { readTimeoutMs: 2000, deadlineMs: 5000 };
 
-/**
- * At most this many passes over the upstream list per query. CoreDNS keeps retrying until its
- * deadline; with upstreams that fail fast (TCP refused) that is a busy loop, so we stop earlier.
- */
-const MAX_PASSES = 3;
+/** CoreDNS's default cap on exchanges per query, per upstream: two passes over the list. */
+const CONNECT_ATTEMPTS_PER_UPSTREAM = 2;
 
 /** The forward plugin instance of one directive. */
 export class Forward implements Plugin {
@@ -108,11 +133,16 @@ export class Forward implements Plugin {
     const query = encode(q.request);
     const transport: Transport = config.forceTcp ? "tcp" : config.preferUdp ? "udp" : q.proto;
 
+    // As CoreDNS: a new exchange starts only before the deadline and within the attempt cap; an
+    // exchange that has started may run its whole read timeout (4 s for one silent upstream).
+    const maxAttempts = config.maxConnectAttempts ?? CONNECT_ATTEMPTS_PER_UPSTREAM * list.length;
+    // As CoreDNS: a new TLS connection may take half the budget (all of it with one attempt).
+    const tlsConnectMs = maxAttempts === 1 ? timeouts.deadlineMs : timeouts.deadlineMs / 2;
     let i = 0;
     let downs = 0;
     let attempts = 0;
     let lastError = "no healthy proxies";
-    while (performance.now() < deadline && attempts < MAX_PASSES * list.length) {
+    while (performance.now() < deadline && (maxAttempts === 0 || attempts < maxAttempts)) {
       if (i >= list.length) {
         i = 0;
         downs = 0;
@@ -125,15 +155,17 @@ export class Forward implements Plugin {
         healthcheckBroken.inc();
         proxy = proxies[Math.floor(Math.random() * proxies.length)];
       }
-      attempts++;
       try {
-        const reply = await this.#exchange(proxy, q, query, transport, deadline);
+        const connectMs = Math.min(tlsConnectMs, deadline - performance.now());
+        const reply = await this.#exchange(proxy, q, query, transport, connectMs);
         reply.id = q.request.id;
         q.write(reply);
         return;
       } catch (err) {
         lastError = errorMessage(err);
         if (config.maxFails !== 0) proxy.healthcheck();
+        attempts++;
+        if (maxAttempts !== 0 && attempts >= maxAttempts) break;
         if (downs < proxies.length) continue;
         break;
       }
@@ -146,14 +178,21 @@ export class Forward implements Plugin {
     q: QueryContext,
     query: Uint8Array,
     transport: Transport,
-    deadline: number,
+    tlsConnectMs: number,
   ) {
     const start = performance.now();
-    const timeout = () => Math.min(this.timeouts.readTimeoutMs, deadline - performance.now());
+    const timeout = () => this.timeouts.readTimeoutMs;
     const id = randomId();
     query[0] = id >> 8;
     query[1] = id & 0xff;
-    let reply = await proxy.upstream.exchange(query, q.question, transport, timeout(), q.udpSize);
+    let reply = await proxy.upstream.exchange(
+      query,
+      q.question,
+      transport,
+      timeout(),
+      q.udpSize,
+      tlsConnectMs,
+    );
     // prefer_udp: a truncated UDP reply is retried over TCP (the server truncates it again for a
     // UDP client). Otherwise a truncated reply goes to the client as it is, and a UDP client
     // retries over TCP itself, which then reaches the upstream over TCP.

@@ -11,6 +11,11 @@ import { encode, Flag } from "../../dns/message.ts";
 import type { Resource } from "../../plugin/resources.ts";
 import { randomId, type Transport, Upstream } from "./upstream.ts";
 import { healthcheckFailures } from "./metrics.ts";
+import { pluginLogger } from "../../util/log.ts";
+import { errorMessage } from "../../util/errors.ts";
+import { escapeText } from "../../dns/present.ts";
+
+const log = pluginLogger("forward");
 
 /** CoreDNS's health probe read timeout. */
 const PROBE_TIMEOUT_MS = 1000;
@@ -90,9 +95,15 @@ export class Proxy {
       await this.upstream.exchange(query, question, this.probe.transport, PROBE_TIMEOUT_MS);
       this.fails = 0;
       return true;
-    } catch {
+    } catch (err) {
       if (this.#closed) return false;
       healthcheckFailures.inc([this.label]);
+      // One line per outage, not per probe: why the upstream fails (a refused TLS certificate
+      // names the names it carries).
+      if (this.fails === 0) {
+        const scheme = this.upstream.tls ? "tls://" : "";
+        log.warn(`health check of ${scheme}${this.label} failed: ${escapeText(errorMessage(err))}`);
+      }
       this.fails++;
       return false;
     }

@@ -13,8 +13,9 @@ import {
   unknownProperty,
 } from "../../corefile/args.ts";
 import { pluginZones } from "../../plugin/zones.ts";
-import { Upstream } from "./upstream.ts";
-import { Forward, type ForwardConfig, type Policy } from "./handler.ts";
+import { Upstream, type UpstreamTls } from "./upstream.ts";
+import { Forward, type ForwardConfig, type Policy, type TlsFiles, type To } from "./handler.ts";
+import { errorMessage } from "../../util/errors.ts";
 import { Proxy, ProxyPool } from "./proxy.ts";
 
 const PLUGIN = "forward";
@@ -24,11 +25,7 @@ export const MAX_UPSTREAMS = 15;
 
 /** CoreDNS options that etcdns does not implement, with what to do instead. */
 const UNSUPPORTED: Readonly<Record<string, string>> = {
-  tls: "etcdns forwards plain DNS only (UDP/TCP)",
-  tls_servername: "etcdns forwards plain DNS only (UDP/TCP)",
-  doh_method: "etcdns forwards plain DNS only (UDP/TCP)",
-  max_idle_conns: "idle connections are bounded by 'expire'",
-  max_connect_attempts: "each query tries every upstream at most 3 times within 5s",
+  doh_method: "etcdns forwards plain DNS and DNS over TLS only",
   next: "chain several 'forward' lines instead",
   failover: "chain several 'forward' lines instead",
   failfast_all_unhealthy_upstreams: "when all upstreams are down one is tried at random",
@@ -46,6 +43,7 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
     );
   }
   const to = d.args.slice(1).flatMap((arg) => parseTo(arg, d));
+  let tlsArgs: { args: string[]; at: Directive } | undefined;
   if (to.length > MAX_UPSTREAMS) {
     fail(d, PLUGIN, `more than ${MAX_UPSTREAMS} upstreams configured: ${to.length}`);
   }
@@ -63,6 +61,7 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
     healthCheckDomain: ".",
     healthCheckRecursionDesired: true,
     maxConcurrent: 0,
+    maxIdleConns: 0,
   };
 
   for (const p of d.block ?? []) {
@@ -99,6 +98,29 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
         expectArgs(p, PLUGIN, 1);
         config.maxConcurrent = parseInteger(p.args[0], p, PLUGIN, "max_concurrent", 0);
         break;
+      case "max_connect_attempts":
+        expectArgs(p, PLUGIN, 1);
+        config.maxConnectAttempts = parseInteger(
+          p.args[0],
+          p,
+          PLUGIN,
+          "max_connect_attempts",
+          0,
+          2 ** 32 - 1,
+        );
+        break;
+      case "max_idle_conns":
+        expectArgs(p, PLUGIN, 1);
+        config.maxIdleConns = parseInteger(p.args[0], p, PLUGIN, "max_idle_conns", 0);
+        break;
+      case "tls":
+        expectArgs(p, PLUGIN, 0, 3);
+        tlsArgs = { args: p.args, at: p };
+        break;
+      case "tls_servername":
+        expectArgs(p, PLUGIN, 1);
+        config.tlsServerName = p.args[0];
+        break;
       default:
         if (p.name in UNSUPPORTED) {
           fail(p, PLUGIN, `'${p.name}' is not supported by etcdns: ${UNSUPPORTED[p.name]}`);
@@ -108,7 +130,57 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
   }
   // As in CoreDNS, force_tcp wins over prefer_udp.
   if (config.forceTcp) config.preferUdp = false;
+  if (tlsArgs) config.tls = readTls(tlsArgs.args, tlsArgs.at);
+  for (const t of to) {
+    if (!t.tls) continue;
+    if (t.serverName !== undefined && config.tlsServerName !== undefined) {
+      fail(
+        d,
+        PLUGIN,
+        `both forward ('${config.tlsServerName}') and upstream level ('${t.serverName}') TLS ` +
+          `server names are set for ${hostPortOf(t)}`,
+      );
+    }
+    const name = t.serverName ?? config.tlsServerName;
+    if (name !== undefined && config.tls?.cert !== undefined) {
+      fail(
+        d,
+        PLUGIN,
+        `a client certificate ('tls CERT KEY') with a TLS server name is not supported by ` +
+          `etcdns: Deno cannot send a client certificate and check another name than the address`,
+      );
+    }
+  }
   return config;
+}
+
+function hostPortOf(t: { hostname: string; port: number }): string {
+  return t.hostname.includes(":") ? `[${t.hostname}]:${t.port}` : `${t.hostname}:${t.port}`;
+}
+
+/** `tls [CERT KEY] [CA]` (CoreDNS: none, CA, CERT KEY, or CERT KEY CA), files read now. */
+function readTls(args: string[], at: Position): TlsFiles {
+  const read = (path: string, what: string): string => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch (err) {
+      return fail(at, PLUGIN, `tls: cannot read the ${what} '${path}': ${errorMessage(err)}`);
+    }
+  };
+  switch (args.length) {
+    case 0:
+      return {};
+    case 1:
+      return { ca: read(args[0], "CA file") };
+    case 2:
+      return { cert: read(args[0], "certificate"), key: read(args[1], "key") };
+    default:
+      return {
+        cert: read(args[0], "certificate"),
+        key: read(args[1], "key"),
+        ca: read(args[2], "CA file"),
+      };
+  }
 }
 
 function parsePolicy(text: string, at: Position): Policy {
@@ -135,39 +207,65 @@ function parseHealthCheck(p: Directive, config: ForwardConfig): void {
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** Parses one TO: `[dns://]IP[:PORT]`, `[dns://][IPv6]:PORT`, or a resolv.conf file. */
-function parseTo(arg: string, d: Directive): { hostname: string; port: number }[] {
+/**
+ * Parses one TO: `[dns://]IP[:PORT]`, `[dns://][IPv6]:PORT`, `tls://IP[%NAME][:PORT]` (default
+ * port 853; NAME is this upstream's TLS server name, as CoreDNS's), or a resolv.conf file.
+ */
+function parseTo(arg: string, d: Directive): To[] {
   let text = arg;
+  let tls = false;
+  let serverName: string | undefined;
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(text);
   if (scheme) {
-    if (scheme[1].toLowerCase() !== "dns") {
+    const name = scheme[1].toLowerCase();
+    if (name === "tls") {
+      tls = true;
+    } else if (name !== "dns") {
       fail(
         d,
         PLUGIN,
         `'${arg}': ${
           scheme[1]
-        }:// is not supported; etcdns forwards plain DNS (dns:// or no prefix)`,
+        }:// is not supported; etcdns forwards plain DNS (dns:// or no prefix) and DNS over ` +
+          `TLS (tls://)`,
       );
     }
     text = text.slice(scheme[0].length);
   }
-  const addr = parseHostPort(text, d, arg);
-  if (addr) return [addr];
+  if (tls) {
+    // CoreDNS's tls://IP%NAME[:PORT]: NAME runs to the last ':' after the '%' (or to the end).
+    const pct = text.lastIndexOf("%");
+    if (pct >= 0) {
+      let rest = text.slice(pct + 1);
+      let port = "";
+      const colon = rest.lastIndexOf(":");
+      if (colon >= 0) {
+        port = rest.slice(colon);
+        rest = rest.slice(0, colon);
+      }
+      serverName = rest.replace(/\]$/, "");
+      if (serverName === "") fail(d, PLUGIN, `'${arg}': empty TLS server name after '%'`);
+      text = text.slice(0, pct) + (text.startsWith("[") ? "]" : "") + port;
+    }
+  }
+  const addr = parseHostPort(text, d, arg, tls ? 853 : 53);
+  if (addr) return [serverName === undefined ? { ...addr, tls } : { ...addr, tls, serverName }];
   if (!scheme) {
     const servers = readResolvConf(text);
     if (servers !== null) {
       if (servers.length === 0) fail(d, PLUGIN, `'${arg}' lists no nameserver`);
       return servers.map((s) => {
-        const a = parseHostPort(s, d, s);
+        const a = parseHostPort(s, d, s, 53);
         if (!a) fail(d, PLUGIN, `'${arg}': nameserver '${s}' is not an IP address`);
-        return a;
+        return { ...a, tls: false };
       });
     }
   }
   return fail(
     d,
     PLUGIN,
-    `'${arg}' is not an upstream: use IP, IP:PORT, [IPv6]:PORT, dns://IP:PORT or a resolv.conf file`,
+    `'${arg}' is not an upstream: use IP, IP:PORT, [IPv6]:PORT, dns://IP:PORT, tls://IP:PORT ` +
+      `or a resolv.conf file`,
   );
 }
 
@@ -176,6 +274,7 @@ function parseHostPort(
   text: string,
   at: Position,
   arg: string,
+  defaultPort: number,
 ): { hostname: string; port: number } | null {
   let host = text;
   let portText: string | undefined;
@@ -187,7 +286,7 @@ function parseHostPort(
     [host, portText] = text.split(":");
   }
   const port = portText === undefined
-    ? 53
+    ? defaultPort
     : parseInteger(portText, at, PLUGIN, `the port of '${arg}'`, 1, 65535);
   if (IPV4.test(host)) return { hostname: host, port };
   if (host.includes(":")) {
@@ -224,21 +323,41 @@ function readResolvConf(path: string): string[] | null {
 
 /** The pool key: the same upstreams with the same socket and probe settings share one pool. */
 function poolKey(c: ForwardConfig): string {
-  const to = c.to.map((t) => `${t.hostname}#${t.port}`).join(",");
-  return `forward:${to}|tcp=${c.forceTcp}|expire=${c.expireMs}|hc=${c.healthCheckMs}|` +
-    `${c.healthCheckDomain}|rd=${c.healthCheckRecursionDesired}`;
+  const to = c.to.map((t) =>
+    `${t.tls ? `tls:${t.serverName ?? c.tlsServerName ?? ""}@` : ""}${t.hostname}#${t.port}`
+  ).join(",");
+  const tls = c.tls ? JSON.stringify(c.tls) : "";
+  return `forward:${to}|tcp=${c.forceTcp}|expire=${c.expireMs}|idle=${c.maxIdleConns}|` +
+    `hc=${c.healthCheckMs}|${c.healthCheckDomain}|rd=${c.healthCheckRecursionDesired}|tls=${tls}`;
+}
+
+/** The TLS settings of one `tls://` upstream. */
+function upstreamTls(c: ForwardConfig, t: To): UpstreamTls {
+  return {
+    serverName: t.serverName ?? c.tlsServerName,
+    caCerts: c.tls?.ca === undefined ? undefined : [c.tls.ca],
+    cert: c.tls?.cert,
+    key: c.tls?.key,
+  };
 }
 
 /** Builds the upstream pool of a config (opens nothing until the first query). */
 export function newProxyPool(c: ForwardConfig): ProxyPool {
   return new ProxyPool(
     c.to.map((t) =>
-      new Proxy(new Upstream(t.hostname, t.port, { expireMs: c.expireMs }), {
-        intervalMs: c.healthCheckMs,
-        transport: c.forceTcp ? "tcp" : "udp",
-        domain: c.healthCheckDomain,
-        recursionDesired: c.healthCheckRecursionDesired,
-      })
+      new Proxy(
+        new Upstream(t.hostname, t.port, {
+          expireMs: c.expireMs,
+          maxIdleConns: c.maxIdleConns,
+          tls: t.tls ? upstreamTls(c, t) : undefined,
+        }),
+        {
+          intervalMs: c.healthCheckMs,
+          transport: c.forceTcp ? "tcp" : "udp",
+          domain: c.healthCheckDomain,
+          recursionDesired: c.healthCheckRecursionDesired,
+        },
+      )
     ),
   );
 }

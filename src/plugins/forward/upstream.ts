@@ -21,10 +21,28 @@ export class ExchangeError extends Error {
   }
 }
 
+/** DNS over TLS settings of an upstream (`tls://`). */
+export interface UpstreamTls {
+  /**
+   * The name the certificate must carry, and the SNI (`tls_servername`); without it the
+   * certificate must carry the upstream's IP address, as Go's TLS client checks it.
+   */
+  serverName?: string;
+  /** PEM certificates trusted besides the system roots (`tls CA` or `tls CERT KEY CA`). */
+  caCerts?: string[];
+  /** A client certificate and key, PEM (`tls CERT KEY`). */
+  cert?: string;
+  key?: string;
+}
+
 /** How an upstream keeps its sockets. */
 export interface UpstreamOptions {
   /** Idle sockets unused for longer than this are closed (forward's `expire`); 0 keeps none. */
   expireMs: number;
+  /** At most this many idle sockets per transport (`max_idle_conns`); 0 or absent: no limit. */
+  maxIdleConns?: number;
+  /** DNS over TLS: every exchange, whatever the transport asked for, goes over TLS. */
+  tls?: UpstreamTls;
 }
 
 /**
@@ -33,6 +51,8 @@ export interface UpstreamOptions {
  * malformed, so take up to 4 KiB whatever the client said (the server truncates for the client).
  */
 const MIN_UDP_BUFFER = 4096;
+/** TLS handshakes pending at once per upstream (see Upstream.#startTls). */
+const MAX_PENDING_HANDSHAKES = 4;
 /** The exchange's own deadline bounds a TCP read; these only keep FrameReader's timers quiet. */
 const NO_DEADLINE_MS = 2 ** 31 - 1;
 
@@ -46,7 +66,8 @@ interface UdpSocket {
 
 interface TcpSocket {
   readonly kind: "tcp";
-  readonly conn: Deno.TcpConn;
+  /** A TLS connection for a `tls://` upstream. */
+  readonly conn: Deno.TcpConn | Deno.TlsConn;
   readonly frames: FrameReader;
   usedAt: number;
 }
@@ -68,10 +89,17 @@ export class Upstream {
   readonly #busy = new Set<Socket>();
   #sweeper: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  /** TLS handshakes started and not yet settled. */
+  #handshakes = 0;
 
   constructor(readonly hostname: string, readonly port: number, options: UpstreamOptions) {
     this.label = hostPort(hostname, port);
     this.#options = options;
+  }
+
+  /** Whether this is a DNS over TLS upstream. */
+  get tls(): boolean {
+    return this.#options.tls !== undefined;
   }
 
   /** How many idle sockets are cached, per transport (for tests and debugging). */
@@ -83,6 +111,10 @@ export class Upstream {
    * Sends `query` (wire bytes whose ID is already set) and returns the first acceptable reply.
    * Over UDP, replies up to max(`udpSize`, 4 KiB) bytes are read; pass the client's EDNS size.
    * Throws ExchangeError on timeout, on network errors, or once the upstream is closed.
+   *
+   * `timeoutMs` bounds the exchange, opening a socket included, except that a new TLS connection
+   * may take `tlsConnectMs` (when given) to connect and shake hands, and then `timeoutMs` to read,
+   * as CoreDNS bounds them.
    */
   async exchange(
     query: Uint8Array,
@@ -90,14 +122,19 @@ export class Upstream {
     transport: Transport,
     timeoutMs: number,
     udpSize = 512,
+    tlsConnectMs?: number,
   ): Promise<DnsMessage> {
-    const deadline = performance.now() + timeoutMs;
+    // As CoreDNS: a TLS upstream is always reached over TLS (a TCP stream), whatever was asked.
+    if (this.#options.tls) transport = "tcp";
     // A cached TCP connection may have been closed by the upstream while idle; that is not the
     // upstream's fault, so retry once on a fresh connection (CoreDNS's ErrCachedClosed).
     for (let attempt = 0;; attempt++) {
       const cached = this.#take(transport);
       try {
-        return await this.#exchangeOn(cached, query, question, transport, deadline, udpSize);
+        return await this.#exchangeOn(cached, query, question, transport, udpSize, {
+          timeoutMs,
+          tlsConnectMs: this.#options.tls ? tlsConnectMs : undefined,
+        });
       } catch (err) {
         if (err instanceof CachedClosed && attempt === 0) continue;
         if (err instanceof CachedClosed) throw new ExchangeError(err.message);
@@ -111,22 +148,31 @@ export class Upstream {
     query: Uint8Array,
     question: Question,
     transport: Transport,
-    deadline: number,
     udpSize: number,
+    limits: { timeoutMs: number; tlsConnectMs: number | undefined },
   ): Promise<DnsMessage> {
     if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
     let socket: Socket | undefined = cached;
     let timedOut = false;
     const abort = new AbortController();
-    const remaining = Math.max(0, deadline - performance.now());
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort.abort();
-      if (socket) this.#destroy(socket);
-    }, remaining);
+    let remaining = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number) => {
+      clearTimeout(timer);
+      remaining = Math.max(0, ms);
+      timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+        if (socket) this.#destroy(socket);
+      }, remaining);
+    };
+    const connectMs = socket ? undefined : limits.tlsConnectMs;
+    const separateConnect = connectMs !== undefined;
+    arm(connectMs ?? limits.timeoutMs);
     try {
-      if (!socket) socket = await this.#open(transport, abort.signal);
+      if (!socket) socket = await abortable(this.#open(transport, abort.signal), abort.signal);
       if (timedOut) throw new ExchangeError(`timeout after ${Math.round(remaining)}ms`);
+      if (separateConnect) arm(limits.timeoutMs);
       this.#busy.add(socket);
       const reply = socket.kind === "udp"
         ? await this.#udpExchange(socket, query, question, udpSize)
@@ -144,7 +190,8 @@ export class Upstream {
       }
       if (this.#closed) throw new ExchangeError(`upstream ${this.label} is closed`);
       if (err instanceof ExchangeError) throw err;
-      throw new ExchangeError(`${transport} exchange with ${this.label}: ${errorMessage(err)}`);
+      const proto = transport === "tcp" && this.#options.tls ? "tls" : transport;
+      throw new ExchangeError(`${proto} exchange with ${this.label}: ${errorMessage(err)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -159,10 +206,78 @@ export class Upstream {
       });
       return { kind: "udp", conn, buf: new Uint8Array(MIN_UDP_BUFFER), usedAt: 0 };
     }
-    const conn = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
-    conn.setNoDelay(true);
+    const tls = this.#options.tls;
+    if (tls && this.#handshakes >= MAX_PENDING_HANDSHAKES) {
+      // Behave as one more stalled handshake (the same timing), without dialling.
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      throw new ExchangeError(
+        `${this.#handshakes} TLS handshakes with ${this.label} are pending; not starting another`,
+      );
+    }
+    let conn: Deno.TcpConn | Deno.TlsConn;
+    if (tls?.cert !== undefined) {
+      conn = await this.#startTls(undefined, tls, signal);
+    } else {
+      const tcp = await Deno.connect({ hostname: this.hostname, port: this.port, signal });
+      tcp.setNoDelay(true);
+      conn = tls ? await this.#startTls(tcp, tls, signal) : tcp;
+    }
     const frames = new FrameReader((into) => conn.read(into));
     return { kind: "tcp", conn, frames, usedAt: 0 };
+  }
+
+  /**
+   * The TLS handshake on a fresh TCP connection; certificate errors surface here. With a server
+   * name, Deno.startTls checks it (Deno.connectTls would resolve and dial the name itself); a
+   * client certificate needs Deno.connectTls, so setup allows it only without a server name.
+   *
+   * Deno cannot cancel a handshake (closing the connection leaves its socket open until the peer
+   * closes it), so one that outlives its exchange is left to finish: if it does, the connection
+   * joins the idle ones for the next query. At most MAX_PENDING_HANDSHAKES are pending at once;
+   * past that, #open waits out the exchange's timeout without dialling.
+   */
+  async #startTls(
+    tcp: Deno.TcpConn | undefined,
+    tls: UpstreamTls,
+    signal: AbortSignal,
+  ): Promise<Deno.TlsConn> {
+    const conn = tcp
+      ? await Deno.startTls(tcp, {
+        hostname: tls.serverName ?? this.hostname,
+        caCerts: tls.caCerts,
+      })
+      : await Deno.connectTls({
+        hostname: this.hostname,
+        port: this.port,
+        caCerts: tls.caCerts,
+        cert: tls.cert ?? "",
+        key: tls.key ?? "",
+      });
+    this.#handshakes++;
+    const handshake = conn.handshake().finally(() => this.#handshakes--);
+    let late = false;
+    handshake.then(() => {
+      if (!late) return;
+      // Finished after its exchange gave up: keep it for the next query.
+      const frames = new FrameReader((into) => conn.read(into));
+      this.#giveBack({ kind: "tcp", conn, frames, usedAt: 0 });
+    }, () => {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    });
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (signal.aborted) resolve("aborted");
+      else signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+    });
+    if ((await Promise.race([handshake, aborted])) === "aborted") {
+      late = true;
+      throw new ExchangeError(`TLS handshake with ${this.label} did not finish in time`);
+    }
+    return conn;
   }
 
   async #udpExchange(
@@ -224,7 +339,13 @@ export class Upstream {
       return;
     }
     s.usedAt = performance.now();
-    (this.#idle[s.kind] as Socket[]).push(s);
+    const idle = this.#idle[s.kind] as Socket[];
+    const max = this.#options.maxIdleConns ?? 0;
+    if (max > 0 && idle.length >= max) {
+      this.#destroy(s);
+      return;
+    }
+    idle.push(s);
     if (this.#sweeper === undefined) this.#scheduleSweep();
   }
 
@@ -264,6 +385,32 @@ export class Upstream {
     this.#idle.udp.length = 0;
     this.#idle.tcp.length = 0;
   }
+}
+
+/**
+ * `opening`, or a rejection as soon as `signal` aborts (a TLS handshake cannot be cancelled); a
+ * socket that opens after that is closed at once.
+ */
+function abortable(opening: Promise<Socket>, signal: AbortSignal): Promise<Socket> {
+  const closeLate = () => {
+    opening.then((s) => {
+      try {
+        s.conn.close();
+      } catch { /* closed already */ }
+    }, () => {});
+  };
+  if (signal.aborted) {
+    closeLate();
+    return Promise.reject(new ExchangeError("aborted"));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      reject(new ExchangeError("aborted"));
+      closeLate();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    opening.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** A reused connection turned out to be closed by the peer; retry on a fresh one. */

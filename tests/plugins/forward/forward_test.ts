@@ -366,3 +366,59 @@ Deno.test("forward: a cached TCP connection the upstream closed is replaced, not
     await up.close();
   }
 });
+
+Deno.test("forward: a query tries two exchanges per upstream (CoreDNS's max_connect_attempts default), or the configured cap", async () => {
+  const silent = new FakeUpstream(() => []);
+  const silent2 = new FakeUpstream(() => []);
+  const asked = (name: string) =>
+    [silent, silent2].reduce(
+      (n, u) => n + u.seen.filter((s) => s.request.questions[0].name === name).length,
+      0,
+    );
+  // max_fails 0: no health probes, so every query the upstreams see is an exchange.
+  const two = await forward(
+    `. {\n forward . ${silent.address} ${silent2.address} {\n max_fails 0\n }\n}`,
+    { readTimeoutMs: 100, deadlineMs: 5000 },
+  );
+  const one = await forward(
+    `. {\n forward . ${silent.address} {\n max_fails 0\n max_connect_attempts 1\n }\n}`,
+    { readTimeoutMs: 100, deadlineMs: 5000 },
+  );
+  try {
+    assert.equal(await run(two.f, query("two.test")), Rcode.SERVFAIL);
+    assert.equal(asked("two.test"), 4, "two passes over two upstreams");
+    const t0 = performance.now();
+    assert.equal(await run(one.f, query("one.test")), Rcode.SERVFAIL);
+    assert.equal(asked("one.test"), 1);
+    assert.ok(performance.now() - t0 < 400, "one 100 ms try");
+  } finally {
+    await two.close();
+    await one.close();
+    await silent.close();
+    await silent2.close();
+  }
+});
+
+Deno.test("forward: max_idle_conns bounds the sockets kept per upstream", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => release = r);
+  const up = new FakeUpstream(async (req) => {
+    await gate;
+    return [answerA(req, "192.0.2.1")];
+  });
+  const { f, close } = await forward(
+    `. {\n forward . ${up.address} {\n max_idle_conns 1\n }\n}`,
+    { readTimeoutMs: 3000, deadlineMs: 3000 },
+  );
+  try {
+    const pending = [1, 2, 3].map((i) => run(f, query(`q${i}.test`)));
+    await waitFor("three queries to reach the upstream", () => up.seen.length === 3);
+    release();
+    assert.deepEqual(await Promise.all(pending), [Rcode.NOERROR, Rcode.NOERROR, Rcode.NOERROR]);
+    assert.deepEqual(f.pool.proxies[0].upstream.idleCount, { udp: 1, tcp: 0 });
+  } finally {
+    release();
+    await close();
+    await up.close();
+  }
+});

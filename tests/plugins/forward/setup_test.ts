@@ -14,7 +14,7 @@ Deno.test("forward setup: defaults are CoreDNS's", async () => {
   assert.deepEqual(c, {
     from: ".",
     except: [],
-    to: [{ hostname: "127.0.0.1", port: 53 }],
+    to: [{ hostname: "127.0.0.1", port: 53, tls: false }],
     forceTcp: false,
     preferUdp: false,
     expireMs: 10_000,
@@ -24,6 +24,7 @@ Deno.test("forward setup: defaults are CoreDNS's", async () => {
     healthCheckDomain: ".",
     healthCheckRecursionDesired: true,
     maxConcurrent: 0,
+    maxIdleConns: 0,
   });
 });
 
@@ -42,11 +43,11 @@ Deno.test("forward setup: every option and address form", async () => {
   assert.equal(c.from, "example.org.");
   assert.deepEqual(c.except, ["a.example.org.", "b.example.org."]);
   assert.deepEqual(c.to, [
-    { hostname: "127.0.0.1", port: 5300 },
-    { hostname: "::1", port: 5301 },
-    { hostname: "::1", port: 53 },
-    { hostname: "::1", port: 53 },
-    { hostname: "127.0.0.2", port: 53 },
+    { hostname: "127.0.0.1", port: 5300, tls: false },
+    { hostname: "::1", port: 5301, tls: false },
+    { hostname: "::1", port: 53, tls: false },
+    { hostname: "::1", port: 53, tls: false },
+    { hostname: "127.0.0.2", port: 53, tls: false },
   ]);
   assert.equal(c.forceTcp, true);
   assert.equal(c.expireMs, 20_000);
@@ -66,7 +67,39 @@ Deno.test("forward setup: a resolv.conf file lists the upstreams", async () => {
       "# comment\nsearch example.org\nnameserver 127.0.0.53\nnameserver ::1\n",
     );
     const c = await configOf(`. {\n forward . ${dir}/resolv.conf\n}`);
-    assert.deepEqual(c.to, [{ hostname: "127.0.0.53", port: 53 }, { hostname: "::1", port: 53 }]);
+    assert.deepEqual(c.to, [
+      { hostname: "127.0.0.53", port: 53, tls: false },
+      { hostname: "::1", port: 53, tls: false },
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("forward setup: tls:// upstreams, tls, tls_servername, max_idle_conns", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/ca.pem`, "CA PEM");
+    const c = await configOf(`. {
+    forward . tls://127.0.0.1 tls://127.0.0.2:8853 tls://[::1%dns.example]:8853 {
+        tls ${dir}/ca.pem
+        max_idle_conns 4
+        max_connect_attempts 3
+    }
+}`);
+    assert.deepEqual(c.to, [
+      { hostname: "127.0.0.1", port: 853, tls: true },
+      { hostname: "127.0.0.2", port: 8853, tls: true },
+      { hostname: "::1", port: 8853, tls: true, serverName: "dns.example" },
+    ]);
+    assert.deepEqual(c.tls, { ca: "CA PEM" });
+    assert.equal(c.maxIdleConns, 4);
+    assert.equal(c.maxConnectAttempts, 3);
+    const named = await configOf(
+      ". {\n forward . tls://9.9.9.9 {\n tls_servername dns.quad9.net\n }\n}",
+    );
+    assert.equal(named.tlsServerName, "dns.quad9.net");
+    assert.deepEqual(named.to, [{ hostname: "9.9.9.9", port: 853, tls: true }]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -93,7 +126,15 @@ Deno.test("forward setup: the same upstreams share one pool (kept across a reloa
 Deno.test("forward setup: errors name the file, line and what is wrong", () => {
   const cases: [string, RegExp][] = [
     ["forward .", /Corefile:2 - plugin\/forward: 'forward' takes at least 2 arguments, got 1/],
-    ["forward . tls://9.9.9.9", /tls:\/\/ is not supported/],
+    ["forward . https://9.9.9.9", /https:\/\/ is not supported/],
+    ["forward . tls://9.9.9.9%:853", /empty TLS server name/],
+    [
+      "forward . tls://9.9.9.9%dns.quad9.net {\n tls_servername other\n }",
+      /both forward \('other'\) and upstream level \('dns.quad9.net'\) TLS server names/,
+    ],
+    ["forward . tls://9.9.9.9 {\n tls /nonexistent/ca.pem\n }", /cannot read the CA file/],
+    ["forward . 127.0.0.1 {\n max_connect_attempts -1\n }", /max_connect_attempts must be/],
+    ["forward . 127.0.0.1 {\n max_idle_conns x\n }", /max_idle_conns must be/],
     ["forward . dns.example.org", /'dns.example.org' is not an upstream: use IP, IP:PORT/],
     ["forward . 127.0.0.1:99999", /the port of '127.0.0.1:99999' must be between 1 and 65535/],
     ["forward . 300.1.1.1", /'300.1.1.1' is not an upstream/],
@@ -108,7 +149,7 @@ Deno.test("forward setup: errors name the file, line and what is wrong", () => {
     ["forward . 127.0.0.1 {\n health_check 1s fast\n }", /health_check: unknown option 'fast'/],
     ["forward . 127.0.0.1 {\n except\n }", /'except' takes at least 1 argument/],
     ["forward . 127.0.0.1 {\n force_tcp yes\n }", /'force_tcp' takes 0 arguments, got 1/],
-    ["forward . 127.0.0.1 {\n tls_servername x\n }", /'tls_servername' is not supported/],
+    ["forward . 127.0.0.1 {\n doh_method GET\n }", /'doh_method' is not supported/],
     ["forward . 127.0.0.1 {\n bogus\n }", /unknown property 'bogus'/],
   ];
   for (const [directive, want] of cases) {

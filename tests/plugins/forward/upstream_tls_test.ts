@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { ExchangeError, Upstream } from "../../../src/plugins/forward/upstream.ts";
+import { encode, Flag } from "../../../src/dns/message.ts";
+
+Deno.test("upstream: TLS handshakes that never finish are bounded, and each exchange still times out on time", async () => {
+  // Accepts TCP connections and holds them, silent: no TLS handshake ever completes.
+  const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of hole) held.push(c);
+  })().catch(() => {});
+  const port = (hole.addr as Deno.NetAddr).port;
+  const up = new Upstream("127.0.0.1", port, { expireMs: 10_000, tls: { serverName: "dns.test" } });
+  const question = { name: "a.test", type: "A", class: "IN" };
+  const query = encode({
+    id: 1,
+    type: "query",
+    flags: Flag.RD,
+    questions: [question],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  });
+  try {
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      await assert.rejects(up.exchange(query, question, "udp", 1000, 512, 50), ExchangeError);
+      const took = performance.now() - t0;
+      assert.ok(took >= 40 && took < 500, `attempt ${i} took ${took} ms`);
+    }
+    // Deno cannot cancel a handshake: the ones left pending keep their connection, but no more
+    // than four are ever opened.
+    assert.ok(held.length <= 4, `${held.length} connections opened`);
+  } finally {
+    up.close();
+    hole.close();
+    for (const c of held) c.close();
+    await accepting;
+  }
+});
