@@ -4,20 +4,22 @@
  * operator's existing file keeps working.
  */
 import { parse as parseYaml } from "yaml";
-import { normaliseEndpoint } from "../etcd/options.ts";
+import {
+  applyEtcdSettings,
+  type EtcdOptions,
+  type EtcdSetting,
+  EtcdSettingsError,
+  type EtcdSettingsInput,
+} from "../etcd/options.ts";
 import { errorMessage } from "../util/errors.ts";
 
-/** Settings read from a YAML file; absent keys are undefined. */
+/** Settings read from a YAML file. */
 export interface YamlSettings {
   /** The file they came from. */
   path: string;
-  endpoints?: string[];
-  username?: string;
-  password?: string;
-  /** Client TLS file paths; present when any TLS key was given. */
-  tls?: { cert?: string; key?: string; ca?: string };
-  timeoutMs?: number;
-  /** The etcd key of the hosts file (`hosts.key`, or dnsctl's `dnskey`). */
+  /** The file's etcd settings over the defaults (by the rules of `applyEtcdSettings`). */
+  etcd: EtcdOptions;
+  /** The etcd key of the hosts file (`hosts.key`, or dnsctl's `dnskey`), when given. */
   hostsKey?: string;
 }
 
@@ -42,7 +44,17 @@ hosts:
 `;
 
 const TOP_KEYS = ["etcd", "hosts", "dnskey"];
-const ETCD_KEYS = ["endpoints", "cert", "key", "ca", "username", "password", "timeout"];
+/** The YAML key of each etcd setting, under `etcd:` (dnsctl's names, plus ours). */
+const YAML_KEYS: Readonly<Record<EtcdSetting, string>> = {
+  endpoints: "endpoints",
+  username: "username",
+  password: "password",
+  cert: "cert",
+  key: "key",
+  ca: "ca",
+  timeout: "timeout",
+};
+const ETCD_KEYS = Object.values(YAML_KEYS);
 const HOSTS_KEYS = ["key"];
 
 /** The home directory, for `~` in paths and the default files. */
@@ -97,49 +109,53 @@ export function parseYamlSettings(text: string, path: string): YamlSettings {
   } catch (err) {
     throw new Error(`${path}: not valid YAML: ${errorMessage(err)}`);
   }
-  const out: YamlSettings = { path };
-  if (doc === null || doc === undefined) return out;
-  const top = mapping(doc, path, "the document");
-  unknownKeys(top, TOP_KEYS, path, "");
-  if (top.dnskey !== undefined) out.hostsKey = str(top.dnskey, path, "dnskey");
-  if (top.hosts !== undefined && top.hosts !== null) {
-    const hosts = mapping(top.hosts, path, "hosts");
-    unknownKeys(hosts, HOSTS_KEYS, path, "hosts.");
-    if (hosts.key !== undefined) out.hostsKey = str(hosts.key, path, "hosts.key");
+  const input: EtcdSettingsInput = {};
+  let hostsKey: string | undefined;
+  if (doc !== null && doc !== undefined) {
+    const top = mapping(doc, path, "the document");
+    unknownKeys(top, TOP_KEYS, path, "");
+    if (top.dnskey !== undefined) hostsKey = str(top.dnskey, path, "dnskey");
+    if (top.hosts !== undefined && top.hosts !== null) {
+      const hosts = mapping(top.hosts, path, "hosts");
+      unknownKeys(hosts, HOSTS_KEYS, path, "hosts.");
+      if (hosts.key !== undefined) hostsKey = str(hosts.key, path, "hosts.key");
+    }
+    if (hostsKey === "") throw new Error(`${path}: the hosts key must not be empty`);
+    if (top.etcd !== undefined && top.etcd !== null) {
+      Object.assign(input, etcdInput(mapping(top.etcd, path, "etcd"), path));
+    }
   }
-  if (out.hostsKey === "") throw new Error(`${path}: the hosts key must not be empty`);
-  if (top.etcd !== undefined && top.etcd !== null) {
-    const etcd = mapping(top.etcd, path, "etcd");
-    unknownKeys(etcd, ETCD_KEYS, path, "etcd.");
-    if (etcd.endpoints !== undefined) {
-      const list = typeof etcd.endpoints === "string"
-        ? etcd.endpoints.split(",").map((s) => s.trim()).filter((s) => s !== "")
-        : etcd.endpoints;
-      if (!Array.isArray(list) || list.length === 0) {
-        throw new Error(
-          `${path}: etcd.endpoints must be a list of URLs, e.g. [http://127.0.0.1:2379]`,
-        );
-      }
-      out.endpoints = list.map((e, i) => {
-        const n = normaliseEndpoint(str(e, path, `etcd.endpoints[${i}]`));
-        if (typeof n !== "string") throw new Error(`${path}: etcd.endpoints[${i}]: ${n.error}`);
-        return n;
-      });
+  try {
+    return { path, etcd: applyEtcdSettings(input), hostsKey };
+  } catch (err) {
+    if (err instanceof EtcdSettingsError) {
+      throw new Error(`${path}: etcd.${YAML_KEYS[err.setting]}: ${err.message}`);
     }
-    if (etcd.username !== undefined) out.username = str(etcd.username, path, "etcd.username");
-    if (etcd.password !== undefined) out.password = str(etcd.password, path, "etcd.password");
-    const tls: { cert?: string; key?: string; ca?: string } = {};
-    for (const k of ["cert", "key", "ca"] as const) {
-      const v = etcd[k];
-      if (v !== undefined && v !== null && v !== "") tls[k] = expandHome(str(v, path, `etcd.${k}`));
-    }
-    if ((tls.cert === undefined) !== (tls.key === undefined)) {
-      throw new Error(`${path}: etcd.cert and etcd.key go together; give both or neither`);
-    }
-    if (Object.keys(tls).length > 0) out.tls = tls;
-    if (etcd.timeout !== undefined) out.timeoutMs = duration(etcd.timeout, path, "etcd.timeout");
+    throw err;
   }
-  return out;
+}
+
+/** The raw etcd settings of the `etcd:` mapping; the rules are checked by the caller. */
+function etcdInput(etcd: Record<string, unknown>, path: string): EtcdSettingsInput {
+  unknownKeys(etcd, ETCD_KEYS, path, "etcd.");
+  const input: EtcdSettingsInput = {};
+  if (etcd.endpoints !== undefined) {
+    const list = typeof etcd.endpoints === "string" ? [etcd.endpoints] : etcd.endpoints;
+    if (!Array.isArray(list)) {
+      throw new Error(
+        `${path}: etcd.endpoints must be a list of URLs, e.g. [http://127.0.0.1:2379]`,
+      );
+    }
+    input.endpoints = list.map((e, i) => str(e, path, `etcd.endpoints[${i}]`));
+  }
+  if (etcd.username !== undefined) input.username = str(etcd.username, path, "etcd.username");
+  if (etcd.password !== undefined) input.password = str(etcd.password, path, "etcd.password");
+  for (const k of ["cert", "key", "ca"] as const) {
+    const v = etcd[k];
+    if (v !== undefined && v !== null && v !== "") input[k] = expandHome(str(v, path, `etcd.${k}`));
+  }
+  if (etcd.timeout !== undefined) input.timeout = str(etcd.timeout, path, "etcd.timeout");
+  return input;
 }
 
 function mapping(v: unknown, path: string, what: string): Record<string, unknown> {
@@ -170,12 +186,4 @@ function str(v: unknown, path: string, what: string): string {
   if (typeof v === "string") return v;
   if (typeof v === "number") return String(v);
   throw new Error(`${path}: ${what} must be a string`);
-}
-
-function duration(v: unknown, path: string, what: string): number {
-  if (typeof v === "number" && v > 0) return v * 1000;
-  const m = typeof v === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim()) : null;
-  const ms = m ? Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000) : 0;
-  if (!(ms > 0)) throw new Error(`${path}: ${what} must be a duration such as 5s or 500ms`);
-  return ms;
 }

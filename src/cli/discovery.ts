@@ -12,11 +12,10 @@
  * etcd settings, prefix, ttl and the URL come from a Corefile's discovery block (`-conf`) or
  * from flags, as `etcdns slots` takes them.
  */
-import { parseArgs } from "node:util";
 import type { Etcd3 } from "etcd3";
-import { loadCorefile } from "../corefile/mod.ts";
-import { connectEtcd, explainEtcdError } from "../etcd/client.ts";
+import { explainEtcdError } from "../etcd/client.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
+import { withEtcd } from "../etcd/pool.ts";
 import {
   DEFAULT_DISCOVERY_ADDRESS,
   DEFAULT_TOKEN_TTL_SECONDS,
@@ -34,9 +33,15 @@ import {
   V3_DISCOVERY_PREFIX,
 } from "../plugins/discovery/store.ts";
 import type { HttpAddress } from "../plugin/http.ts";
+import { notADuration, parseDurationMs } from "../util/duration.ts";
 import { errorMessage } from "../util/errors.ts";
-import { applyEtcdFlags, ETCD_FLAG_OPTIONS, ETCD_FLAG_USAGE } from "./etcd_flags.ts";
-import { doubleDashLongFlags } from "./flags.ts";
+import { type FlagValues, parseFlags, UsageError } from "./flags.ts";
+import {
+  corefileDirectives,
+  ETCD_FLAG_SPECS,
+  ETCD_FLAGS_USAGE,
+  etcdFromFlags,
+} from "./settings.ts";
 
 const USAGE = `usage: etcdns discovery COMMAND [flags]
 
@@ -55,11 +60,24 @@ settings (from a Corefile's discovery block, or from flags):
                             http://${DEFAULT_DISCOVERY_ADDRESS})
   --prefix P                the key prefix (default ${V3_DISCOVERY_PREFIX}, where etcd 3.6+ looks)
   --ttl D                   token lifetime, e.g. 24h (default 168h, a week)
-${ETCD_FLAG_USAGE}`;
+${ETCD_FLAGS_USAGE}`;
 
-class DiscoveryUsageError extends Error {}
+const FLAGS = {
+  conf: { type: "string" },
+  size: { type: "string" },
+  ttl: { type: "string" },
+  url: { type: "string" },
+  token: { type: "string" },
+  prefix: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  ...ETCD_FLAG_SPECS,
+} as const;
 
-interface Settings {
+type Values = FlagValues<typeof FLAGS>;
+
+/** What the discovery commands work with. */
+export interface DiscoverySettings {
   etcd: EtcdOptions;
   prefix: string;
   ttlSeconds: number;
@@ -70,7 +88,7 @@ interface Settings {
 /** Runs `etcdns discovery ARGS...` and returns the exit code. */
 export async function runDiscoveryCommand(args: string[]): Promise<number> {
   let parsed;
-  let settings: Settings;
+  let settings: DiscoverySettings;
   try {
     parsed = parseCommandLine(args);
     if (parsed.command === "help" || parsed.values.help) {
@@ -79,7 +97,7 @@ export async function runDiscoveryCommand(args: string[]): Promise<number> {
     }
     settings = settingsFrom(parsed.values);
   } catch (err) {
-    if (err instanceof DiscoveryUsageError || err instanceof TypeError) {
+    if (err instanceof UsageError) {
       console.error(`etcdns discovery: ${errorMessage(err)}\n${USAGE}`);
       return 2;
     }
@@ -87,14 +105,12 @@ export async function runDiscoveryCommand(args: string[]): Promise<number> {
     return 1;
   }
   const { command, positionals, values } = parsed;
-  let client: Etcd3 | null = null;
   try {
-    client = await connectEtcd(settings.etcd);
-    if (command === "new") return await create(client, settings, values);
-    if (command === "show") {
-      return await show(client, settings, positionals[0], values.json === true);
-    }
-    return await remove(client, settings, positionals[0]);
+    return await withEtcd(settings.etcd, (client) => {
+      if (command === "new") return create(client, settings, values);
+      if (command === "show") return show(client, settings, positionals[0], values.json);
+      return remove(client, settings, positionals[0]);
+    });
   } catch (err) {
     if (err instanceof TokenExistsError) {
       console.error(`etcdns discovery: ${err.message}`);
@@ -102,100 +118,84 @@ export async function runDiscoveryCommand(args: string[]): Promise<number> {
     }
     console.error(`etcdns discovery: ${explainEtcdError(err, settings.etcd)}`);
     return 1;
-  } finally {
-    client?.close();
   }
 }
 
 class TokenExistsError extends Error {}
 
 function parseCommandLine(args: string[]) {
-  const { values, positionals } = parseArgs({
-    args: doubleDashLongFlags(args),
-    allowPositionals: true,
-    strict: true,
-    options: {
-      conf: { type: "string" },
-      size: { type: "string" },
-      ttl: { type: "string" },
-      url: { type: "string" },
-      token: { type: "string" },
-      prefix: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      ...ETCD_FLAG_OPTIONS,
-    },
-  });
+  const { values, rest: positionals } = parseFlags(args, FLAGS);
   const [command = "help", ...rest] = positionals;
   if (!["new", "show", "delete", "help"].includes(command)) {
-    throw new DiscoveryUsageError(`unknown command '${command}'`);
+    throw new UsageError(`unknown command '${command}'`);
   }
   if (command === "new") {
     if (rest.length > 0) {
-      throw new DiscoveryUsageError(`'new' takes no arguments, got '${rest[0]}'`);
+      throw new UsageError(`'new' takes no arguments, got '${rest[0]}'`);
     }
-    if (values.size === undefined) throw new DiscoveryUsageError("'new' needs --size N");
+    if (values.size === undefined) throw new UsageError("'new' needs --size N");
     const n = values.size;
     if (!/^\d+$/.test(n) || Number(n) < 1 || Number(n) > MAX_SIZE) {
-      throw new DiscoveryUsageError(
+      throw new UsageError(
         `--size must be a whole number from 1 to ${MAX_SIZE}, got '${n}'`,
       );
     }
     if (values.token !== undefined && !TOKEN_RE.test(values.token)) {
-      throw new DiscoveryUsageError(
+      throw new UsageError(
         `--token must be letters, digits, '-' or '_' (up to 128), got '${values.token}'`,
       );
     }
   } else if (command !== "help") {
-    if (rest.length !== 1) throw new DiscoveryUsageError(`'${command}' takes one TOKEN`);
-    if (!TOKEN_RE.test(rest[0])) throw new DiscoveryUsageError(`'${rest[0]}' is not a token`);
+    if (rest.length !== 1) throw new UsageError(`'${command}' takes one TOKEN`);
+    if (!TOKEN_RE.test(rest[0])) throw new UsageError(`'${rest[0]}' is not a token`);
     for (const f of ["size", "ttl", "token"] as const) {
-      if (values[f] !== undefined) throw new DiscoveryUsageError(`--${f} goes with 'new'`);
+      if (values[f] !== undefined) throw new UsageError(`--${f} goes with 'new'`);
     }
     if (command === "delete" && values.json) {
-      throw new DiscoveryUsageError("--json goes with 'new' or 'show'");
+      throw new UsageError("--json goes with 'new' or 'show'");
     }
   }
   return { command, positionals: rest, values };
 }
 
-type Values = ReturnType<typeof parseCommandLine>["values"];
+/** The settings `etcdns discovery ARGS...` would use (for tests); throws a UsageError. */
+export function discoverySettings(args: string[]): DiscoverySettings {
+  return settingsFrom(parseCommandLine(args).values);
+}
 
 /** Builds the settings: the Corefile's discovery block first, flags on top. */
-function settingsFrom(values: Values): Settings {
+function settingsFrom(values: Values): DiscoverySettings {
   let etcd = defaultEtcdOptions();
   let prefix = V3_DISCOVERY_PREFIX;
   let ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS;
   let address: HttpAddress | null = null;
   if (values.conf !== undefined) {
-    const { blocks } = loadCorefile(values.conf);
-    const found = blocks.flatMap((b) => b.directives.filter((d) => d.name === "discovery"))
-      .map(parseDiscovery);
+    const found = corefileDirectives(values.conf, "discovery").map((b) =>
+      parseDiscovery(b.directive)
+    );
     const unique = [...new Map(found.map((c) => [JSON.stringify([c.etcd, c.prefix]), c])).values()];
-    if (unique.length === 0) throw new DiscoveryUsageError(`${values.conf} has no discovery block`);
+    if (unique.length === 0) throw new UsageError(`${values.conf} has no discovery block`);
     if (unique.length > 1) {
-      throw new DiscoveryUsageError(`${values.conf} has several different discovery blocks`);
+      throw new UsageError(`${values.conf} has several different discovery blocks`);
     }
     ({ etcd, prefix, ttlSeconds, address } = unique[0]);
   }
-  applyEtcdFlags(etcd, values, (m) => new DiscoveryUsageError(m));
+  etcd = etcdFromFlags(values, etcd);
   if (values.prefix !== undefined) {
     prefix = values.prefix.replace(/\/+$/, "");
-    if (!prefix.startsWith("/")) throw new DiscoveryUsageError("--prefix must start with '/'");
+    if (!prefix.startsWith("/")) throw new UsageError("--prefix must start with '/'");
   }
   if (values.ttl !== undefined) {
-    const m = /^(\d+)(s|m|h)?$/.exec(values.ttl);
-    const s = m ? Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1) : 0;
-    if (s < 60) {
-      throw new DiscoveryUsageError(
-        `--ttl must be at least 1m, like 30m or 24h, got '${values.ttl}'`,
-      );
+    const ms = parseDurationMs(values.ttl);
+    if (ms === null) throw new UsageError(`--ttl: ${notADuration("ttl", values.ttl)}`);
+    if (ms < 60_000) {
+      throw new UsageError(`--ttl must be at least 1m, like 30m or 24h, got '${values.ttl}'`);
     }
-    ttlSeconds = s;
+    ttlSeconds = Math.floor(ms / 1000);
   }
   let url = values.url ?? urlOf(address ?? null);
   if (!/^https?:\/\/[^/]+/.test(url)) {
-    throw new DiscoveryUsageError(`--url must look like http://HOST:PORT, got '${url}'`);
+    throw new UsageError(`--url must look like http://HOST:PORT, got '${url}'`);
   }
   url = url.replace(/\/+$/, "");
   return { etcd, prefix, ttlSeconds, url };
@@ -209,12 +209,12 @@ function urlOf(address: HttpAddress | null): string {
   return `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
 }
 
-function layouts(s: Settings): TokenLayout[] {
+function layouts(s: DiscoverySettings): TokenLayout[] {
   const prefixes = [...new Set([s.prefix, V3_DISCOVERY_PREFIX])];
   return prefixes.map((p) => new TokenLayout(p));
 }
 
-async function create(client: Etcd3, s: Settings, values: Values): Promise<number> {
+async function create(client: Etcd3, s: DiscoverySettings, values: Values): Promise<number> {
   const size = Number(values.size);
   const token = values.token ?? newToken();
   try {
@@ -259,7 +259,7 @@ function hours(seconds: number): string {
 }
 
 /** A token read through every layout it may live in (ours, and etcd 3.6+'s). */
-async function readAll(client: Etcd3, s: Settings, token: string) {
+async function readAll(client: Etcd3, s: DiscoverySettings, token: string) {
   const states: TokenState[] = [];
   for (const layout of layouts(s)) states.push(await readToken(client, layout, token));
   const withSize = states.find((st) => st.sizeKey) ?? null;
@@ -269,7 +269,12 @@ async function readAll(client: Etcd3, s: Settings, token: string) {
   return { state: withSize, members: list };
 }
 
-async function show(client: Etcd3, s: Settings, token: string, json: boolean): Promise<number> {
+async function show(
+  client: Etcd3,
+  s: DiscoverySettings,
+  token: string,
+  json: boolean,
+): Promise<number> {
   const { state, members } = await readAll(client, s, token);
   if (!state?.sizeKey) {
     console.error(`etcdns discovery: token ${token} does not exist (or has expired)`);
@@ -319,7 +324,7 @@ async function show(client: Etcd3, s: Settings, token: string, json: boolean): P
   return 0;
 }
 
-async function remove(client: Etcd3, s: Settings, token: string): Promise<number> {
+async function remove(client: Etcd3, s: DiscoverySettings, token: string): Promise<number> {
   const deleted = await deleteToken(client, layouts(s), token);
   if (deleted === 0) {
     console.error(`etcdns discovery: token ${token} does not exist (or has expired)`);

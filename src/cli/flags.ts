@@ -1,19 +1,31 @@
 /**
- * Go-style flags, as CoreDNS takes them: `-name value`, `-name=value`, `--name value`, and
- * booleans as `-name` or `-name=false`. node:util's parseArgs cannot read single-dash long
- * names, which CoreDNS users type out of habit.
+ * The one command-line parser of every etcdns command. It takes CoreDNS's Go-style flags and
+ * GNU-style ones alike: `-conf FILE`, `-conf=FILE`, `--conf FILE`, `-dns.port 1053`, booleans
+ * as `-quiet`, `--json` or `-json=false`, short aliases (`-o FILE`), repeatable lists
+ * (`--endpoint a --endpoint b`). Flags and arguments may be mixed; `--` ends the flags.
  */
 
-/** A flag's kind and default. */
-export type FlagSpec = { type: "string"; default?: string } | { type: "boolean" };
+/** A flag's kind: a string (the last one given wins), a boolean, or a repeatable list. */
+export type FlagSpec =
+  | { type: "string"; default?: string; short?: string }
+  | { type: "boolean"; short?: string }
+  | { type: "list"; short?: string };
+
+type ValueOf<S extends FlagSpec> = S extends { type: "boolean" } ? boolean
+  : S extends { type: "list" } ? string[] | undefined
+  : S extends { default: string } ? string
+  : string | undefined;
+
+/** The parsed values, typed by the specs. */
+export type FlagValues<T extends Record<string, FlagSpec>> = { [K in keyof T]: ValueOf<T[K]> };
 
 /** The parsed values and the arguments left after the flags. */
-export interface ParsedFlags {
-  values: Record<string, string | boolean | undefined>;
+export interface ParsedFlags<T extends Record<string, FlagSpec>> {
+  values: FlagValues<T>;
   rest: string[];
 }
 
-/** An error in the command line, with the message to print before the usage. */
+/** An error in the command line: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -22,10 +34,19 @@ export class UsageError extends Error {
 }
 
 /** Parses `args` against `specs`. Unknown flags and missing values are UsageErrors. */
-export function parseFlags(args: readonly string[], specs: Record<string, FlagSpec>): ParsedFlags {
-  const values: ParsedFlags["values"] = {};
+export function parseFlags<T extends Record<string, FlagSpec>>(
+  args: readonly string[],
+  specs: T,
+): ParsedFlags<T> {
+  const values: Record<string, string | string[] | boolean | undefined> = {};
+  const byShort = new Map<string, string>();
   for (const [name, spec] of Object.entries(specs)) {
-    values[name] = spec.type === "boolean" ? false : spec.default;
+    values[name] = spec.type === "boolean"
+      ? false
+      : spec.type === "string"
+      ? spec.default
+      : undefined;
+    if (spec.short !== undefined) byShort.set(spec.short, name);
   }
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -40,29 +61,29 @@ export function parseFlags(args: readonly string[], specs: Record<string, FlagSp
     }
     const body = arg.replace(/^--?/, "");
     const eq = body.indexOf("=");
-    const name = eq < 0 ? body : body.slice(0, eq);
+    const given = eq < 0 ? body : body.slice(0, eq);
+    const name = given in specs ? given : byShort.get(given);
+    if (name === undefined) throw new UsageError(`unknown flag: ${arg}`);
     const spec = specs[name];
-    if (!spec) throw new UsageError(`unknown flag: ${arg}`);
+    const flag = eq < 0 ? arg : arg.slice(0, arg.indexOf("="));
     if (spec.type === "boolean") {
       const text = eq < 0 ? "true" : body.slice(eq + 1);
       if (text !== "true" && text !== "false") {
-        throw new UsageError(`flag -${name} takes true or false, got '${text}'`);
+        throw new UsageError(`${flag} takes true or false, got '${text}'`);
       }
       values[name] = text === "true";
-    } else if (eq >= 0) {
-      values[name] = body.slice(eq + 1);
+      continue;
+    }
+    let value: string;
+    if (eq >= 0) value = body.slice(eq + 1);
+    else if (i + 1 < args.length) value = args[++i];
+    else throw new UsageError(`${flag} needs a value`);
+    if (spec.type === "list") {
+      const list = values[name];
+      values[name] = Array.isArray(list) ? [...list, value] : [value];
     } else {
-      if (i + 1 >= args.length) throw new UsageError(`flag -${name} needs a value`);
-      values[name] = args[++i];
+      values[name] = value;
     }
   }
-  return { values, rest };
-}
-
-/**
- * Rewrites Go-style single-dash long flags (`-conf x`, `-conf=x`) to `--conf` so that
- * node:util's parseArgs, which would read `-conf` as four short flags, accepts them.
- */
-export function doubleDashLongFlags(args: readonly string[]): string[] {
-  return args.map((a) => /^-[a-z][a-z.-]+(=.*)?$/.test(a) ? "-" + a : a);
+  return { values: values as FlagValues<T>, rest };
 }

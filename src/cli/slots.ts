@@ -8,19 +8,24 @@
  * etcd settings and the pattern come from a Corefile's idetcd block (`-conf Corefile`) or from
  * flags.
  */
-import { doubleDashLongFlags } from "./flags.ts";
 import { Buffer } from "node:buffer";
-import { parseArgs } from "node:util";
 import type { Etcd3 } from "etcd3";
-import { loadCorefile } from "../corefile/mod.ts";
-import { connectEtcd, explainEtcdError } from "../etcd/client.ts";
+import { explainEtcdError } from "../etcd/client.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
-import { applyEtcdFlags, ETCD_FLAG_OPTIONS, ETCD_FLAG_USAGE } from "./etcd_flags.ts";
+import { withEtcd } from "../etcd/pool.ts";
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
 import { parseIdetcd } from "../plugins/idetcd/setup.ts";
 import { readSlots, SlotLayout, type SlotRecord } from "../plugins/idetcd/slots.ts";
-import { type Addresses, defaultNodeId, detectAddresses } from "../plugins/idetcd/claimer.ts";
+import { type Addresses, defaultNodeId, detectAddresses } from "../plugins/idetcd/node.ts";
 import { errorMessage } from "../util/errors.ts";
+import { notADuration, parseDurationMs } from "../util/duration.ts";
+import { type FlagValues, parseFlags, UsageError } from "./flags.ts";
+import {
+  corefileDirectives,
+  ETCD_FLAG_SPECS,
+  ETCD_FLAGS_USAGE,
+  etcdFromFlags,
+} from "./settings.ts";
 
 const USAGE = `usage: etcdns slots COMMAND [flags]
 
@@ -41,12 +46,25 @@ settings (from a Corefile's idetcd block, or from flags):
   --node-id ID              this node's id for 'self' (default: the idetcd block's node_id,
                             else HOSTNAME/ADDRESS/DNS-PORT as idetcd computes it)
   -dns.port PORT            the DNS port of keys without one, as given to the server (default 53)
-${ETCD_FLAG_USAGE}`;
+${ETCD_FLAGS_USAGE}`;
 
-/** A command-line mistake: print it with the usage, exit 2. */
-class SlotsUsageError extends Error {}
+const FLAGS = {
+  conf: { type: "string" },
+  pattern: { type: "string" },
+  prefix: { type: "string" },
+  limit: { type: "string" },
+  ...ETCD_FLAG_SPECS,
+  json: { type: "boolean" },
+  "node-id": { type: "string" },
+  "dns.port": { type: "string" },
+  wait: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
-interface Settings {
+type Values = FlagValues<typeof FLAGS>;
+
+/** What the slots commands work with. */
+export interface SlotsSettings {
   etcd: EtcdOptions;
   layout: SlotLayout;
   limit: number | null;
@@ -65,78 +83,64 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
     console.error(`etcdns slots: ${errorMessage(err)}\n${USAGE}`);
     return 2;
   }
-  const { command, positionals, values } = parsed;
+  const { command, positionals, values, waitMs } = parsed;
   if (command === "help" || values.help) {
     console.log(USAGE);
     return 0;
   }
-  let settings: Settings;
+  let settings: SlotsSettings;
   try {
     settings = settingsFrom(values);
   } catch (err) {
-    if (err instanceof SlotsUsageError) {
+    if (err instanceof UsageError) {
       console.error(`etcdns slots: ${err.message}\n${USAGE}`);
       return 2;
     }
     console.error(`etcdns slots: ${errorMessage(err)}`);
     return 1;
   }
-  let client: Etcd3 | null = null;
   try {
-    client = await connectEtcd(settings.etcd);
-    if (command === "list") return await list(client, settings, values.json === true);
-    if (command === "self") return await self(client, settings, values);
-    return await release(client, settings, positionals[0]);
+    return await withEtcd(settings.etcd, (client) => {
+      if (command === "list") return list(client, settings, values.json);
+      if (command === "self") return self(client, settings, values, waitMs);
+      return releaseSlot(client, settings, positionals[0]);
+    });
   } catch (err) {
     console.error(`etcdns slots: ${explainEtcdError(err, settings.etcd)}`);
     return 1;
-  } finally {
-    client?.close();
   }
 }
 
 function parseCommandLine(args: string[]) {
-  const normalised = doubleDashLongFlags(args);
-  const { values, positionals } = parseArgs({
-    args: normalised,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      conf: { type: "string" },
-      pattern: { type: "string" },
-      prefix: { type: "string" },
-      limit: { type: "string" },
-      ...ETCD_FLAG_OPTIONS,
-      json: { type: "boolean" },
-      "node-id": { type: "string" },
-      "dns.port": { type: "string" },
-      wait: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values, rest: positionals } = parseFlags(args, FLAGS);
   const [command = "help", ...rest] = positionals;
   if (!["list", "release", "self", "help"].includes(command)) {
-    throw new SlotsUsageError(`unknown command '${command}'`);
+    throw new UsageError(`unknown command '${command}'`);
   }
   if ((command === "list" || command === "self") && rest.length > 0) {
-    throw new SlotsUsageError(`'${command}' takes no arguments, got '${rest[0]}'`);
+    throw new UsageError(`'${command}' takes no arguments, got '${rest[0]}'`);
   }
   if (command !== "self" && values.wait !== undefined) {
-    throw new SlotsUsageError("--wait goes with 'self'");
+    throw new UsageError("--wait goes with 'self'");
   }
   if (command === "release" && rest.length !== 1) {
-    throw new SlotsUsageError("'release' takes one NAME or slot ID");
+    throw new UsageError("'release' takes one NAME or slot ID");
   }
   if (command !== "list" && command !== "self" && values.json) {
-    throw new SlotsUsageError("--json goes with 'list' or 'self'");
+    throw new UsageError("--json goes with 'list' or 'self'");
   }
-  return { command, positionals: rest, values };
+  const waitMs = values.wait === undefined ? 0 : parseDurationMs(values.wait);
+  if (waitMs === null) throw new UsageError(`--wait: ${notADuration("wait", values.wait!)}`);
+  return { command, positionals: rest, values, waitMs };
 }
 
-type Values = ReturnType<typeof parseCommandLine>["values"];
+/** The settings `etcdns slots ARGS...` would use (for tests); throws a UsageError. */
+export function slotsSettings(args: string[]): SlotsSettings {
+  return settingsFrom(parseCommandLine(args).values);
+}
 
 /** Builds the settings: the Corefile's idetcd block first, flags on top. */
-function settingsFrom(values: Values): Settings {
+function settingsFrom(values: Values): SlotsSettings {
   let etcd = defaultEtcdOptions();
   let pattern: Pattern | null = null;
   let prefix = "";
@@ -147,7 +151,7 @@ function settingsFrom(values: Values): Settings {
   if (values["dns.port"] !== undefined) {
     const p = values["dns.port"];
     if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) {
-      throw new SlotsUsageError(`-dns.port must be a port number, got '${p}'`);
+      throw new UsageError(`-dns.port must be a port number, got '${p}'`);
     }
     dnsPort = Number(p);
   }
@@ -164,50 +168,45 @@ function settingsFrom(values: Values): Settings {
     try {
       pattern = Pattern.parse(values.pattern);
     } catch (err) {
-      if (err instanceof PatternError) throw new SlotsUsageError(err.message);
+      if (err instanceof PatternError) throw new UsageError(err.message);
       throw err;
     }
   }
   if (!pattern) {
-    throw new SlotsUsageError("give -conf COREFILE (with an idetcd block) or --pattern TPL");
+    throw new UsageError("give -conf COREFILE (with an idetcd block) or --pattern TPL");
   }
   if (values.prefix !== undefined) prefix = values.prefix.replace(/\/+$/, "");
   if (values.limit !== undefined) {
     if (!/^\d+$/.test(values.limit) || Number(values.limit) < 1) {
-      throw new SlotsUsageError(`--limit must be a positive whole number, got '${values.limit}'`);
+      throw new UsageError(`--limit must be a positive whole number, got '${values.limit}'`);
     }
     limit = Number(values.limit);
   }
-  applyEtcdFlags(etcd, values, (m) => new SlotsUsageError(m));
+  etcd = etcdFromFlags(values, etcd);
   if (values["node-id"] !== undefined) nodeId = values["node-id"];
   return { etcd, layout: new SlotLayout(pattern, prefix), limit, nodeId, address, dnsPort };
 }
 
 /** The idetcd block of a Corefile (the one with `pattern`, when there are several). */
 function fromCorefile(path: string, wanted: string | undefined, dnsPort: number) {
-  const { blocks } = loadCorefile(path, { dnsPort });
-  const found = [];
-  for (const block of blocks) {
-    for (const d of block.directives) {
-      if (d.name !== "idetcd") continue;
-      const c = parseIdetcd(d, [...new Set(block.keys.map((k) => k.zone))]);
-      // The server computes the default node id with its first key's port (setupIdetcd).
-      found.push({ ...c, dnsPort: block.keys[0]?.port ?? dnsPort });
-    }
-  }
+  // The server computes the default node id with its block's first port (setupIdetcd).
+  const found = corefileDirectives(path, "idetcd", dnsPort).map((b) => ({
+    ...parseIdetcd(b.directive, b.zones),
+    dnsPort: b.port ?? dnsPort,
+  }));
   const matching = wanted === undefined ? found : found.filter((c) => c.pattern.source === wanted);
   const unique = [
     ...new Map(matching.map((c) => [JSON.stringify([c.pattern.source, c.prefix]), c])).values(),
   ];
   if (unique.length === 0) {
-    throw new SlotsUsageError(
+    throw new UsageError(
       wanted === undefined
         ? `${path} has no idetcd block`
         : `${path} has no idetcd block with pattern '${wanted}'`,
     );
   }
   if (unique.length > 1) {
-    throw new SlotsUsageError(
+    throw new UsageError(
       `${path} has several idetcd blocks; pick one with --pattern (${
         unique.map((c) => `'${c.pattern.source}'`).join(", ")
       })`,
@@ -242,7 +241,7 @@ interface Row {
   error?: string;
 }
 
-async function list(client: Etcd3, s: Settings, json: boolean): Promise<number> {
+async function list(client: Etcd3, s: SlotsSettings, json: boolean): Promise<number> {
   const { records } = await readSlots(client, s.layout);
   const rows = await Promise.all(records.map((r) => rowOf(client, r)));
   if (json) {
@@ -300,7 +299,7 @@ async function rowOf(client: Etcd3, r: SlotRecord): Promise<Row> {
   };
 }
 
-async function release(client: Etcd3, s: Settings, what: string): Promise<number> {
+async function releaseSlot(client: Etcd3, s: SlotsSettings, what: string): Promise<number> {
   const id = /^\d+$/.test(what) ? Number(what) : s.layout.pattern.idOf(what);
   if (id === null || id < 1) {
     console.error(
@@ -335,7 +334,7 @@ async function release(client: Etcd3, s: Settings, what: string): Promise<number
 }
 
 /** This node's id, exactly as its idetcd computes it (node_id, else hostname/address/port). */
-function ownNodeId(s: Settings): string {
+function ownNodeId(s: SlotsSettings): string {
   return s.nodeId ?? defaultNodeId(s.address ?? detectAddresses(), s.dnsPort);
 }
 
@@ -346,17 +345,13 @@ function shellPair(key: string, value: string): string {
     : `${key}='${value.replaceAll("'", "'\\''")}'`;
 }
 
-async function self(client: Etcd3, s: Settings, values: Values): Promise<number> {
+async function self(
+  client: Etcd3,
+  s: SlotsSettings,
+  values: Values,
+  waitMs: number,
+): Promise<number> {
   const node = ownNodeId(s);
-  let waitMs = 0;
-  if (values.wait !== undefined) {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(values.wait);
-    if (!m) {
-      console.error(`etcdns slots: --wait must look like 500ms, 30s or 2m, got '${values.wait}'`);
-      return 2;
-    }
-    waitMs = Number(m[1]) * (m[2] === "ms" ? 1 : m[2] === "m" ? 60_000 : 1000);
-  }
   const deadline = Date.now() + waitMs;
   let mine: SlotRecord | undefined;
   for (;;) {

@@ -1,4 +1,5 @@
 /** Argument checks shared by every plugin setup, so that errors read the same everywhere. */
+import { notADuration, parseDurationMs } from "../util/duration.ts";
 import { CorefileError, type Directive, type Position } from "./types.ts";
 
 /** Throws a CorefileError at `at` for plugin `plugin`: `FILE:LINE - plugin/NAME: message`. */
@@ -42,19 +43,10 @@ export function parseInteger(
   return n;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = {
-  ns: 1e-6,
-  us: 1e-3,
-  "µs": 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
 /**
- * Parses a Go-style duration ("500ms", "1m30s", "2h") into milliseconds. A bare number is taken
- * as seconds when `bareSeconds` is set, as several CoreDNS plugins accept ("ttl 30").
+ * Parses a Go-style duration ("500ms", "1m30s", "2h") into milliseconds, with the grammar every
+ * source shares (src/util/duration.ts). A bare number is taken as seconds only when
+ * `bareSeconds` is set, for settings that are TTLs in seconds ("ttl 30", idetcd's "lease 20").
  */
 export function parseDuration(
   text: string,
@@ -64,17 +56,7 @@ export function parseDuration(
   bareSeconds = false,
 ): number {
   if (bareSeconds && /^\d+$/.test(text)) return Number(text) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let pos = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null) {
-    total += Number(m[1]) * UNIT_MS[m[2]];
-    pos = re.lastIndex;
-  }
-  if (text === "0") return 0;
-  if (pos === 0 || pos !== text.length) {
-    fail(at, plugin, `${what} must be a duration such as 500ms, 5s or 1m, got '${text}'`);
-  }
-  return total;
+  const ms = parseDurationMs(text);
+  if (ms === null) fail(at, plugin, notADuration(what, text));
+  return ms;
 }

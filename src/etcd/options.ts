@@ -1,9 +1,13 @@
 /**
- * etcd connection settings as the Corefile writes them, shared by every plugin that talks to
- * etcd (idetcd, etcdhosts) and by the CLI: `endpoint`, `credentials`, `tls`, `timeout`.
+ * The one etcd settings type, `EtcdOptions`, and the one parser every source feeds: a
+ * Corefile block (`endpoint`, `credentials`, `tls`, `timeout`, through `parseEtcdProperty`
+ * here), the CLI's YAML file (cli/config.ts) and command-line flags (cli/settings.ts), both
+ * through `applyEtcdSettings`. Shared by every
+ * plugin that talks to etcd (idetcd, etcdhosts, discovery) and by every CLI command.
  */
 import type { Directive } from "../corefile/types.ts";
-import { expectArgs, fail, parseDuration } from "../corefile/args.ts";
+import { expectArgs, fail } from "../corefile/args.ts";
+import { notADuration, parseDurationMs } from "../util/duration.ts";
 
 /** How to reach etcd. */
 export interface EtcdOptions {
@@ -32,7 +36,7 @@ export function defaultEtcdOptions(): EtcdOptions {
  * Checks one endpoint URL and returns it normalised (a bare `host:port` becomes `http://host:port`).
  * Returns an error message instead when it is not usable.
  */
-export function normaliseEndpoint(text: string): string | { error: string } {
+function normaliseEndpoint(text: string): string | { error: string } {
   let url = text;
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) url = `http://${url}`;
   const scheme = url.slice(0, url.indexOf("://")).toLowerCase();
@@ -60,59 +64,160 @@ export function normaliseEndpoint(text: string): string | { error: string } {
   return `${scheme}://${parsed.host}`;
 }
 
+/** The etcd settings every source can give, by their neutral names. */
+export type EtcdSetting = "endpoints" | "username" | "password" | "cert" | "key" | "ca" | "timeout";
+
+/**
+ * Raw etcd settings as a source gives them, not yet checked. Every source (a Corefile block,
+ * the YAML file, command-line flags) fills one of these and hands it to `applyEtcdSettings`,
+ * so the rules and the messages are the same everywhere.
+ */
+export interface EtcdSettingsInput {
+  /** Endpoint URLs; each entry may hold several, separated by commas and/or spaces. */
+  endpoints?: readonly string[];
+  username?: string;
+  password?: string;
+  cert?: string;
+  key?: string;
+  ca?: string;
+  /** TLS with no files at all (server verified against the system roots): bare `tls`. */
+  tls?: boolean;
+  /** A Go-style duration (`5s`, `500ms`, `1m`); a bare number is refused. */
+  timeout?: string;
+}
+
+/**
+ * A setting that breaks the rules. The message is the same whatever the source; each source
+ * prefixes its own location (`FILE:LINE - plugin/NAME:`, `~/.etcdns.yaml: etcd.timeout:`,
+ * `--timeout:`), found from `setting`.
+ */
+export class EtcdSettingsError extends Error {
+  constructor(readonly setting: EtcdSetting, message: string) {
+    super(message);
+    this.name = "EtcdSettingsError";
+  }
+}
+
+/** Splits endpoint lists on commas and whitespace. */
+function splitEndpoints(list: readonly string[]): string[] {
+  return list.flatMap((e) => e.split(/[\s,]+/)).filter((e) => e !== "");
+}
+
+/**
+ * Applies `input` on top of `base` (default: `defaultEtcdOptions()`) and returns the result;
+ * `base` is not changed. The rules, for every source alike:
+ *
+ * - endpoints split on commas and spaces; each must be http://, https:// or dns+srv:// (a bare
+ *   `host:port` means http://); http:// and https:// must not be mixed;
+ * - a password needs a user name (a user without a password has the empty password);
+ * - a client certificate needs its key, and a key its certificate; any TLS file (or bare
+ *   `tls`) replaces the TLS settings of a lower source whole;
+ * - the timeout is a Go-style duration (`5s`, `500ms`, `1m`), positive; a bare number is no
+ *   duration.
+ *
+ * Throws EtcdSettingsError naming the setting.
+ */
+export function applyEtcdSettings(
+  input: EtcdSettingsInput,
+  base: EtcdOptions = defaultEtcdOptions(),
+): EtcdOptions {
+  const opts: EtcdOptions = { ...base, endpoints: [...base.endpoints] };
+  if (input.endpoints !== undefined) {
+    const list = splitEndpoints(input.endpoints);
+    if (list.length === 0) {
+      throw new EtcdSettingsError("endpoints", "endpoint needs at least one URL");
+    }
+    opts.endpoints = list.map((text) => {
+      const e = normaliseEndpoint(text);
+      if (typeof e !== "string") throw new EtcdSettingsError("endpoints", e.error);
+      return e;
+    });
+    const secure = opts.endpoints.some((e) => e.startsWith("https://"));
+    const plain = opts.endpoints.some((e) => e.startsWith("http://"));
+    if (secure && plain) {
+      throw new EtcdSettingsError(
+        "endpoints",
+        "endpoints mix http:// and https://; use one scheme for all of them",
+      );
+    }
+  }
+  if (input.password !== undefined && input.username === undefined) {
+    throw new EtcdSettingsError("password", "a password needs a user name");
+  }
+  if (input.username !== undefined) {
+    if (input.username === "") {
+      throw new EtcdSettingsError("username", "the user name must not be empty");
+    }
+    opts.username = input.username;
+    opts.password = input.password ?? "";
+  }
+  const files = { cert: input.cert, key: input.key, ca: input.ca };
+  if ((files.cert === undefined) !== (files.key === undefined)) {
+    throw new EtcdSettingsError(
+      files.cert === undefined ? "key" : "cert",
+      "a client certificate and its key go together; give both or neither",
+    );
+  }
+  if (input.tls || Object.values(files).some((v) => v !== undefined)) {
+    const tls: NonNullable<EtcdOptions["tls"]> = {};
+    for (const k of ["cert", "key", "ca"] as const) if (files[k] !== undefined) tls[k] = files[k];
+    opts.tls = tls;
+  }
+  if (input.timeout !== undefined) {
+    const ms = parseDurationMs(input.timeout);
+    if (ms === null) throw new EtcdSettingsError("timeout", notADuration("timeout", input.timeout));
+    if (ms <= 0) {
+      throw new EtcdSettingsError("timeout", `timeout must be positive, got '${input.timeout}'`);
+    }
+    opts.timeoutMs = ms;
+  }
+  return opts;
+}
+
 /**
  * If `d` is an etcd connection property (`endpoint URL...`, `credentials USER PASS`,
  * `tls [CERT KEY] [CA]`, `timeout D`), applies it to `opts` and returns true; else false.
  * Errors go through `fail()`, so they read `FILE:LINE - plugin/NAME: ...`.
  */
 export function parseEtcdProperty(d: Directive, plugin: string, opts: EtcdOptions): boolean {
+  const input: EtcdSettingsInput = {};
   switch (d.name) {
-    case "endpoint": {
+    case "endpoint":
       expectArgs(d, plugin, 1, Infinity);
-      const endpoints: string[] = [];
-      for (const arg of d.args) {
-        const e = normaliseEndpoint(arg);
-        if (typeof e !== "string") fail(d, plugin, e.error);
-        endpoints.push(e);
-      }
-      const secure = endpoints.filter((e) => e.startsWith("https://")).length;
-      const plain = endpoints.filter((e) => e.startsWith("http://")).length;
-      if (secure > 0 && plain > 0) {
-        fail(d, plugin, "endpoints mix http:// and https://; use one scheme for all of them");
-      }
-      opts.endpoints = endpoints;
-      return true;
-    }
+      input.endpoints = d.args;
+      break;
     case "credentials":
       expectArgs(d, plugin, 2);
-      if (d.args[0] === "") fail(d, plugin, "credentials need a non-empty user name");
-      opts.username = d.args[0];
-      opts.password = d.args[1];
-      return true;
+      input.username = d.args[0];
+      input.password = d.args[1];
+      break;
     case "tls": {
       // As CoreDNS's tls: none = server-verified TLS with system CAs, one = CA, two = client
       // cert and key, three = cert, key and CA.
       expectArgs(d, plugin, 0, 3);
       const [a, b, c] = d.args;
-      if (d.args.length === 0) opts.tls = {};
-      else if (d.args.length === 1) opts.tls = { ca: a };
-      else if (d.args.length === 2) opts.tls = { cert: a, key: b };
-      else opts.tls = { cert: a, key: b, ca: c };
-      return true;
+      input.tls = true;
+      if (d.args.length === 1) input.ca = a;
+      else if (d.args.length >= 2) Object.assign(input, { cert: a, key: b, ca: c });
+      break;
     }
-    case "timeout": {
+    case "timeout":
       expectArgs(d, plugin, 1);
-      const ms = parseDuration(d.args[0], d, plugin, "timeout");
-      if (ms <= 0) fail(d, plugin, `timeout must be positive, got '${d.args[0]}'`);
-      opts.timeoutMs = ms;
-      return true;
-    }
+      input.timeout = d.args[0];
+      break;
     default:
       return false;
   }
+  try {
+    Object.assign(opts, applyEtcdSettings(input, opts));
+  } catch (err) {
+    if (err instanceof EtcdSettingsError) fail(d, plugin, err.message);
+    throw err;
+  }
+  return true;
 }
 
-/** A stable key for `opts`, so that plugins with identical settings share one client. */
+/** A stable key for `opts`: the etcd pool's key, and part of the plugins' resource keys. */
 export function etcdOptionsKey(opts: EtcdOptions): string {
   return JSON.stringify([
     opts.endpoints,

@@ -19,6 +19,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Etcd3, IWatchResponse } from "etcd3";
+import { Backoff } from "../util/backoff.ts";
 import { errorMessage } from "../util/errors.ts";
 import { type Logger } from "../util/log.ts";
 
@@ -97,15 +98,20 @@ export class ResilientWatch {
   #started = false;
   #connected = false;
   #loop: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  /** Aborted by `close()`, which cuts a retry wait short. */
+  readonly #closing = new AbortController();
   #stopStream: (() => void) | null = null;
-  #backoff: number;
+  readonly #backoff: Backoff;
   /** Consecutive failures since the stream was last up, to keep an outage from flooding the log. */
   #failures = 0;
 
   constructor(options: ResilientWatchOptions) {
     this.#o = options;
-    this.#backoff = options.minBackoffMs ?? 100;
+    this.#backoff = new Backoff({
+      minMs: options.minBackoffMs ?? 100,
+      maxMs: options.maxBackoffMs ?? 3000,
+      jitter: 0.25,
+    });
   }
 
   /** The revision up to which every event has been delivered (0 before the first read). */
@@ -143,7 +149,7 @@ export class ResilientWatch {
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopStream?.();
-    this.#wake?.();
+    this.#closing.abort();
     await this.#loop;
   }
 
@@ -194,21 +200,9 @@ export class ResilientWatch {
     }
   }
 
-  /** Waits the current backoff (cut short by `close()`) and grows it. */
+  /** Waits the current back-off (cut short by `close()`) and grows it. */
   async #sleep(): Promise<void> {
-    if (this.#closed) return;
-    const max = this.#o.maxBackoffMs ?? 3000;
-    const delay = this.#backoff * (0.75 + Math.random() * 0.5);
-    this.#backoff = Math.min(max, this.#backoff * 2);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, delay);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
-    this.#wake = null;
+    if (!this.#closed) await this.#backoff.wait(this.#closing.signal);
   }
 
   /** Runs one watch stream until it ends; says what to do next. */
@@ -296,7 +290,7 @@ export class ResilientWatch {
       return;
     }
     if (res.created) {
-      this.#backoff = o.minBackoffMs ?? 100;
+      this.#backoff.reset();
       if (this.#failures > 0) {
         o.log.info(`${o.name}: watch re-established after ${this.#failures} failed attempts`);
         this.#failures = 0;

@@ -32,7 +32,8 @@ export interface SetupContext {
   readonly zones: readonly string[];
   /** The Corefile's path, for plugins that watch it (reload). */
   readonly corefilePath: string;
-  /** Shared, reload-surviving resources: etcd clients, claims, watches, HTTP listeners. */
+  /** Shared, reload-surviving resources: slot claims, watches, HTTP listeners (etcd clients
+   * are shared one level down, by src/etcd/pool.ts, which these resources acquire from). */
   readonly resources: Resources;
   /** Register a check that /ready consults. */
   readonly readiness: Readiness;

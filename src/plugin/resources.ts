@@ -1,6 +1,7 @@
 /**
- * Long-lived things plugins share across server blocks and keep across reloads: etcd clients,
- * slot claims, watches, HTTP listeners.
+ * Long-lived things plugins share across server blocks and keep across reloads: slot claims,
+ * watched views, hosts sources, HTTP listeners. (Their etcd clients come from the
+ * reference-counted pool in src/etcd/pool.ts, acquired in `start` and released in `close`.)
  *
  * Setup code never opens anything itself; it asks the pool for a resource by key. A reload
  * builds the new config against the same pool: resources whose key the new config asks for

@@ -13,7 +13,7 @@ import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import { clientAddr, type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
 import { TlsStreamListener } from "./tls_stream.ts";
-import { Backoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
+import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
 /** The largest UDP datagram we read; larger ones are cut and then fail to decode. */
@@ -158,7 +158,7 @@ export class DnsListener implements Resource {
    * its handshake is bounded by the session (see `TcpSession.run`).
    */
   async #serveTcp(listener: StreamListener): Promise<void> {
-    const backoff = new Backoff();
+    const backoff = acceptBackoff();
     const limiter = new LogLimiter();
     const warn = (message: string) => {
       const line = limiter.admit(message, Date.now());

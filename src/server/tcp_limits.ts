@@ -1,7 +1,9 @@
 /**
  * The limits that keep one TCP client from exhausting the server (issue 9), and the small pure
- * helpers the accept loop uses: an exponential back-off and a log limiter.
+ * helpers the accept loop uses: its back-off (the shared one, src/util/backoff.ts) and a log
+ * limiter.
  */
+import { Backoff } from "../util/backoff.ts";
 
 /** How long a connection may wait for the first byte of its next query (CoreDNS: 10 s). */
 export const TCP_IDLE_TIMEOUT_MS = 10_000;
@@ -53,27 +55,9 @@ export function parseOpenFileLimit(text: string): number | null {
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
-/** Exponential back-off: `next()` gives the wait and doubles it up to the maximum. */
-export class Backoff {
-  #current: number;
-  constructor(
-    readonly minMs = ACCEPT_BACKOFF_MIN_MS,
-    readonly maxMs = ACCEPT_BACKOFF_MAX_MS,
-  ) {
-    this.#current = minMs;
-  }
-
-  /** The wait before the next attempt. */
-  next(): number {
-    const wait = this.#current;
-    this.#current = Math.min(this.maxMs, this.#current * 2);
-    return wait;
-  }
-
-  /** Back to the shortest wait, after a success. */
-  reset(): void {
-    this.#current = this.minMs;
-  }
+/** The accept loop's back-off: 5 ms doubling to 1 s, exact (no jitter: one process, no herd). */
+export function acceptBackoff(): Backoff {
+  return new Backoff({ minMs: ACCEPT_BACKOFF_MIN_MS, maxMs: ACCEPT_BACKOFF_MAX_MS });
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   stopAll,
   waitClaimed,
 } from "../helpers/idetcd.ts";
-import { detectAddresses } from "../../src/plugins/idetcd/claimer.ts";
+import { detectAddresses } from "../../src/plugins/idetcd/node.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 Deno.test("five nodes on 1053-1057 each claim a name and all answer for all", async () => {

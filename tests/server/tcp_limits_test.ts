@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import {
-  Backoff,
+  acceptBackoff,
   LogLimiter,
   maxConnectionsFor,
   parseOpenFileLimit,
 } from "../../src/server/tcp_limits.ts";
 
 Deno.test("back-off doubles from 5 ms to 1 s and resets after a success", () => {
-  const b = new Backoff();
+  const b = acceptBackoff();
   const waits = Array.from({ length: 10 }, () => b.next());
   assert.deepEqual(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
   b.reset();

@@ -10,83 +10,39 @@
  *   GET KEY?wait=true&waitIndex=N[&recursive=true]   the first change at index >= N
  *
  * v2 indexes are v3 revisions: createdIndex = create_revision, modifiedIndex = mod_revision,
- * X-Etcd-Index = the revision of the read, and waitIndex N watches from revision N. Errors are
- * v2 error bodies `{errorCode, message, cause, index}` with v2's status codes.
+ * X-Etcd-Index = the revision of the read, and waitIndex N watches from revision N. The v2
+ * wire pieces (paths, bodies, nodes, error bodies) are in v2.ts.
  */
 import { Buffer } from "node:buffer";
 import type { Etcd3, IWatchResponse } from "etcd3";
-import { connectEtcd, explainEtcdError } from "../../etcd/client.ts";
+import { explainEtcdError } from "../../etcd/client.ts";
+import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
 import { prefixEnd } from "../../etcd/watch.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { type Logger } from "../../util/log.ts";
 import type { Resource } from "../../plugin/resources.ts";
+import { checkMemberValue, readToken, registerMember, stored, type TokenLayout } from "./store.ts";
 import {
-  checkMemberValue,
-  MEMBER_ID_RE,
-  readToken,
-  registerMember,
-  stored,
-  type StoredKey,
-  TOKEN_RE,
-  type TokenLayout,
-  type TokenState,
-} from "./store.ts";
+  bool,
+  getNode,
+  json,
+  leaf,
+  parseTarget,
+  readBody,
+  type Target,
+  V2Error,
+  v2Error,
+} from "./v2.ts";
 
-/** Request bodies above this get 413 and are not read further. */
-export const MAX_BODY_BYTES = 64 * 1024;
 /** A wait answers 200 with an empty body after this long; the v2 client simply asks again. */
 export const WAIT_TIMEOUT_MS = 60_000;
 /** At most this many waits at once; more get 503 (the v2 client backs off and retries). */
 export const MAX_WAITERS = 256;
 
-/** v2 error codes (etcd's v2error package) and their messages. */
-const V2_ERRORS = {
-  100: "Key not found",
-  102: "Not a file",
-  103: "Reached the max number of peers in the cluster",
-  105: "Key already exists",
-  106: "The prefix of given key is a keyword in etcd",
-  200: "Value is Required in POST form",
-  203: "The given index in POST form is not a number",
-  209: "Invalid field",
-  210: "Invalid POST form",
-  300: "Raft Internal Error",
-  401: "The event in requested index is outdated and cleared",
-} as const;
-
-type V2Code = keyof typeof V2_ERRORS;
-
-/** A v2 node as the keys API returns it. */
-interface V2Node {
-  key: string;
-  dir?: true;
-  value?: string;
-  nodes?: V2Node[];
-  modifiedIndex: number;
-  createdIndex: number;
-}
-
-/** What one request asks for, once the path is parsed. */
-type Target =
-  | { kind: "token"; token: string }
-  | { kind: "config"; token: string }
-  | { kind: "size"; token: string }
-  | { kind: "member"; token: string; id: string };
-
-class V2Error extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: V2Code,
-    readonly detail: string,
-    readonly index = 0,
-  ) {
-    super(`${code}: ${V2_ERRORS[code]} (${detail})`);
-  }
-}
-
 /** The running service: an etcd client, the live waits, and the request handler. */
 export class DiscoveryService implements Resource {
+  #etcd: EtcdHandle | null = null;
   #client: Etcd3 | null = null;
   #closed = false;
   readonly #waiters = new Set<(why: "shutdown") => void>();
@@ -98,7 +54,8 @@ export class DiscoveryService implements Resource {
   ) {}
 
   async start(): Promise<void> {
-    this.#client = await connectEtcd(this.etcd);
+    this.#etcd = await etcdPool.acquire(this.etcd);
+    this.#client = this.#etcd.client;
   }
 
   async close(): Promise<void> {
@@ -107,7 +64,8 @@ export class DiscoveryService implements Resource {
     this.#waiters.clear();
     // Let the waits answer before the client goes.
     await Promise.resolve();
-    this.#client?.close();
+    this.#etcd?.release();
+    this.#etcd = null;
     this.#client = null;
   }
 
@@ -361,125 +319,4 @@ export class DiscoveryService implements Resource {
       });
     });
   }
-}
-
-/** Parses a request path into a target, or throws a 400. */
-export function parseTarget(pathname: string): Target {
-  let path = pathname;
-  try {
-    path = decodeURIComponent(pathname);
-  } catch {
-    throw new V2Error(400, 209, "the path is not valid URL encoding");
-  }
-  const parts = path.replace(/\/+$/, "").split("/").slice(1);
-  const [token, second, third] = parts;
-  const shown = JSON.stringify(path.slice(0, 100));
-  if (parts.length === 0 || token === undefined || token === "") {
-    throw new V2Error(400, 209, "give a token: /TOKEN, /TOKEN/_config/size or /TOKEN/MEMBERID");
-  }
-  if (!TOKEN_RE.test(token)) throw new V2Error(400, 209, `${shown}: not a discovery token`);
-  if (parts.length === 1) return { kind: "token", token };
-  if (second === "_config") {
-    if (parts.length === 2) return { kind: "config", token };
-    if (parts.length === 3 && third === "size") return { kind: "size", token };
-    throw new V2Error(404, 100, path.slice(0, 200));
-  }
-  if (parts.length === 2 && MEMBER_ID_RE.test(second)) return { kind: "member", token, id: second };
-  throw new V2Error(400, 209, `${shown}: expected /TOKEN/MEMBERID with a hex member ID`);
-}
-
-/** Reads a request body of at most MAX_BODY_BYTES, or throws a 413 without reading the rest. */
-async function readBody(req: Request): Promise<string> {
-  const length = req.headers.get("content-length");
-  if (length !== null && Number(length) > MAX_BODY_BYTES) {
-    await req.body?.cancel().catch(() => {});
-    throw new V2Error(413, 210, `the body is larger than ${MAX_BODY_BYTES} bytes`);
-  }
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw new V2Error(413, 210, `the body is larger than ${MAX_BODY_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new V2Error(400, 210, "the body is not UTF-8");
-  }
-}
-
-function bool(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  if (v === null || v === "" || v === "false" || v === "0") return false;
-  if (v === "true" || v === "1") return true;
-  throw new V2Error(400, 209, `invalid value for ${name}: '${v.slice(0, 20)}'`);
-}
-
-function leaf(key: string, kv: StoredKey): V2Node {
-  return { key, value: kv.value, modifiedIndex: kv.modRevision, createdIndex: kv.createRevision };
-}
-
-/** The node a GET returns for `target`, or throws 404. */
-function getNode(state: TokenState, target: Target, recursive: boolean): V2Node {
-  const t = state.token;
-  const size = state.sizeKey;
-  if (!size) throw new V2Error(404, 100, `/${t}`, state.revision);
-  const sizeNode = leaf(`/${t}/_config/size`, size);
-  const config = (withChildren: boolean): V2Node => ({
-    key: `/${t}/_config`,
-    dir: true,
-    ...(withChildren ? { nodes: [sizeNode] } : {}),
-    modifiedIndex: size.modRevision,
-    createdIndex: size.createRevision,
-  });
-  switch (target.kind) {
-    case "size":
-      return sizeNode;
-    case "config":
-      return config(true);
-    case "member": {
-      const m = state.members.find((x) => x.id === target.id);
-      if (!m) throw new V2Error(404, 100, `/${t}/${target.id}`, state.revision);
-      return leaf(`/${t}/${m.id}`, m);
-    }
-    case "token": {
-      // v2 lists a directory in no particular order; key order is a valid one (sorted=true).
-      const nodes = [config(recursive), ...state.members.map((m) => leaf(`/${t}/${m.id}`, m))];
-      nodes.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      return {
-        key: `/${t}`,
-        dir: true,
-        nodes,
-        modifiedIndex: size.modRevision,
-        createdIndex: size.createRevision,
-      };
-    }
-  }
-}
-
-const JSON_TYPE = "application/json";
-
-function json(status: number, body: unknown, index: number | TokenState): Response {
-  const state = typeof index === "number" ? null : index;
-  const headers: Record<string, string> = {
-    "content-type": JSON_TYPE,
-    "x-etcd-index": String(state ? state.revision : index),
-  };
-  if (state) headers["x-etcd-cluster-id"] = state.clusterId;
-  return new Response(JSON.stringify(body) + "\n", { status, headers });
-}
-
-function v2Error(status: number, code: V2Code, cause: string, index = 0): Response {
-  return new Response(
-    JSON.stringify({ errorCode: code, message: V2_ERRORS[code], cause, index }) + "\n",
-    { status, headers: { "content-type": JSON_TYPE, "x-etcd-index": String(index) } },
-  );
 }

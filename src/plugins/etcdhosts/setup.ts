@@ -74,7 +74,8 @@ export function parseEtcdHosts(d: Directive, blockZones: readonly string[]): Etc
 /** Sets up etcdhosts. */
 export const setupEtcdHosts: Setup = (d: Directive, ctx: SetupContext) => {
   const config = parseEtcdHosts(d, ctx.zones);
-  // Identical blocks share one client and watch; a reload keeps them and the loaded table.
+  // Identical blocks share one source (and watch); a reload keeps it and the loaded table. The
+  // etcd client is shared wider still, with every user of the same settings (etcd/pool.ts).
   const resourceKey = "etcdhosts:" + JSON.stringify([
     etcdOptionsKey(config.etcd),
     config.key,

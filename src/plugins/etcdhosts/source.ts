@@ -11,11 +11,13 @@
  * certificate) fail the start instead, since waiting would never help.
  */
 import type { Etcd3 } from "etcd3";
-import { connectEtcd, EtcdTlsError, explainEtcdError } from "../../etcd/client.ts";
+import { EtcdTlsError, explainEtcdError } from "../../etcd/client.ts";
 import { describeEndpoints, type EtcdOptions } from "../../etcd/options.ts";
+import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import { ResilientWatch, type WatchEvent } from "../../etcd/watch.ts";
 import { type HostsRecord, parseHosts } from "../../hostsfile/parse.ts";
 import { HostsTable } from "../../hostsfile/table.ts";
+import { Backoff } from "../../util/backoff.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { type Logger } from "../../util/log.ts";
 import type { Resource } from "../../plugin/resources.ts";
@@ -39,8 +41,6 @@ export interface EtcdHostsOptions {
   /** Re-read period in milliseconds; 0 disables the timer (the watch still runs). */
   forceReloadMs: number;
   log: Logger;
-  /** Builds the client; tests may replace it. Default `connectEtcd`. */
-  connect?: (opts: EtcdOptions) => Promise<Etcd3>;
 }
 
 /** The longest `start()` waits for the first load before letting the server serve. */
@@ -60,6 +60,7 @@ export class EtcdHostsSource implements Resource {
   /** The mod revision of the value served (the newest seen may be a rejected one). */
   #lastServed = 0;
   #keyMissing = false;
+  #etcd: EtcdHandle | null = null;
   #client: Etcd3 | null = null;
   #watch: ResilientWatch | null = null;
   #closed = false;
@@ -67,7 +68,8 @@ export class EtcdHostsSource implements Resource {
   #forceTimer: ReturnType<typeof setInterval> | undefined;
   #forceRead: Promise<void> | null = null;
   #forceFailing = false;
-  #wake: (() => void) | null = null;
+  /** Aborted by `close()`, which cuts a retry wait short. */
+  readonly #closing = new AbortController();
   /** A TLS setting that cannot work, found while connecting; fails `start()`. */
   #fatal: Error | null = null;
   #startDone = false;
@@ -120,28 +122,28 @@ export class EtcdHostsSource implements Resource {
     }
   }
 
-  /** Stops the watch and the timer and closes the client. */
+  /** Stops the watch and the timer and releases the shared client. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#wake?.();
+    this.#closing.abort();
     if (this.#forceTimer !== undefined) clearInterval(this.#forceTimer);
     this.#forceTimer = undefined;
     await this.#run;
     await this.#watch?.close();
     await this.#forceRead;
-    this.#client?.close();
+    this.#etcd?.release();
+    this.#etcd = null;
     this.#client = null;
     this.#settleFirst();
   }
 
-  /** Builds the client (retrying: a dns+srv lookup may fail for a while), then watches. */
+  /** Gets the client (retrying: a dns+srv lookup may fail for a while), then watches. */
   async #connect(): Promise<void> {
-    const connect = this.#o.connect ?? connectEtcd;
-    let backoff = 500;
-    let client: Etcd3 | null = null;
+    const backoff = new Backoff({ minMs: 500, maxMs: 30_000 });
+    let handle: EtcdHandle | null = null;
     while (!this.#closed) {
       try {
-        client = await connect(this.#o.etcd);
+        handle = await etcdPool.acquire(this.#o.etcd);
         break;
       } catch (err) {
         if (err instanceof EtcdTlsError) {
@@ -155,22 +157,15 @@ export class EtcdHostsSource implements Resource {
         }
         this.#o.log.error(`cannot set up the etcd client: ${errorMessage(err)}; retrying`);
         this.#settleFirst();
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, backoff);
-          function done() {
-            clearTimeout(timer);
-            resolve();
-          }
-          this.#wake = done;
-        });
-        this.#wake = null;
-        backoff = Math.min(backoff * 2, 30_000);
+        await backoff.wait(this.#closing.signal);
       }
     }
-    if (this.#closed || client === null) {
-      client?.close();
+    if (this.#closed || handle === null) {
+      handle?.release();
       return;
     }
+    this.#etcd = handle;
+    const client = handle.client;
     this.#client = client;
     this.#watch = new ResilientWatch({
       client,

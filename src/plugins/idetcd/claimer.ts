@@ -10,8 +10,7 @@
  * - **Twins.** Each process writes a random `instance`. If another live process with our node
  *   id takes our slot, we log it and claim a different slot instead of fighting over it; if the
  *   taker is this very process (a reload that changed the block), we simply stand down.
- * - **Lease.** Our own keepalive runs at TTL/3 on one stream (etcd3's Lease class only notices
- *   a loss after 2×TTL and never re-grants). No acknowledgement for a whole TTL → not ready;
+ * - **Lease.** lease.ts keeps the lease alive. No acknowledgement for a whole TTL → not ready;
  *   etcd answering TTL 0 → the slot is gone: grant a new lease and re-claim, preferring the
  *   same ID if it is still free. etcd renews every lease when it restarts, so after an outage
  *   our old lease usually lives on and nothing needs re-claiming.
@@ -22,23 +21,28 @@
  */
 import { Buffer } from "node:buffer";
 import type { Etcd3 } from "etcd3";
-import { connectEtcd, explainEtcdError } from "../../etcd/client.ts";
+import { explainEtcdError } from "../../etcd/client.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
+import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
+import { Backoff, sleep } from "../../util/backoff.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { type Logger } from "../../util/log.ts";
 import type { Resource } from "../../plugin/resources.ts";
-import { metrics } from "../../metrics/registry.ts";
-import { encodeSlotValue, readSlots, type SlotLayout, type SlotValue } from "./slots.ts";
+import { attempts, heldGauge } from "./metrics.ts";
+import {
+  encodeSlotValue,
+  readSlots,
+  reattachSlot,
+  type SlotLayout,
+  type SlotValue,
+  takeFreeSlot,
+} from "./slots.ts";
 import type { SlotView } from "./view.ts";
+import { SlotLease } from "./lease.ts";
+import { type Addresses, defaultNodeId, detectAddresses, safeHostname } from "./node.ts";
 
 /** What to do when every slot is taken. */
 export type OnFull = "fail" | "wait";
-
-/** Published addresses; either may be absent. */
-export interface Addresses {
-  ipv4?: string;
-  ipv6?: string;
-}
 
 /** Everything a claimer needs to know. */
 export interface ClaimConfig {
@@ -70,59 +74,6 @@ export class SlotsFullError extends Error {}
 /** Random per process, so a node can tell its own handover from a live twin. */
 const PROCESS_INSTANCE = crypto.randomUUID();
 
-const attempts = metrics.counter(
-  "etcdns_slot_claim_attempts_total",
-  "Slot claim transactions by result: won, lost (another node was faster), full, error.",
-  ["pattern", "result"],
-);
-const heldGauge = metrics.gauge(
-  "etcdns_slot_held",
-  "The slot ID this node holds (0 while it holds none).",
-  ["pattern"],
-);
-const leaseLosses = metrics.counter(
-  "etcdns_slot_lease_lost_total",
-  "Times the slot's lease was lost (expired in etcd) and the slot had to be claimed again.",
-  ["pattern"],
-);
-const keepaliveFailures = metrics.counter(
-  "etcdns_slot_keepalive_failures_total",
-  "Lease keepalives that got no answer (etcd unreachable or slow).",
-  ["pattern"],
-);
-
-/** Detects the published addresses: the first non-loopback interface's IPv4 and IPv6. */
-export function detectAddresses(): Addresses {
-  let interfaces: Deno.NetworkInterfaceInfo[];
-  try {
-    interfaces = Deno.networkInterfaces();
-  } catch {
-    return {};
-  }
-  const usable = (i: Deno.NetworkInterfaceInfo) =>
-    i.family === "IPv4"
-      ? !i.address.startsWith("127.")
-      : i.address !== "::1" && !/^fe[89ab]/i.test(i.address);
-  const first = interfaces.find((i) => i.name !== "lo" && usable(i));
-  if (!first) return {};
-  const mine = interfaces.filter((i) => i.name === first.name && usable(i));
-  return {
-    ipv4: mine.find((i) => i.family === "IPv4")?.address,
-    ipv6: mine.find((i) => i.family === "IPv6")?.address,
-  };
-}
-
-/** The default node id: hostname, published address and DNS port, unique per live instance. */
-export function defaultNodeId(addresses: Addresses, dnsPort: number): string {
-  let host = "localhost";
-  try {
-    host = Deno.hostname();
-  } catch {
-    // no --allow-sys; the address and port still tell instances apart
-  }
-  return `${host}/${addresses.ipv4 ?? addresses.ipv6 ?? "-"}/${dnsPort}`;
-}
-
 type Outcome = "claimed" | "full" | "retry";
 
 /** Holds one slot for this node; see the module comment. */
@@ -131,14 +82,12 @@ export class SlotClaimer implements Resource {
   readonly #view: SlotView;
   readonly #log: Logger;
   readonly #label: string;
+  #etcd: EtcdHandle | null = null;
   #client: Etcd3 | null = null;
   #nodeId = "";
   #addresses: Addresses = {};
 
-  #leaseId: string | null = null;
-  #leaseAckAt = 0;
-  #keepalive: Awaited<ReturnType<Etcd3["leaseClient"]["leaseKeepAlive"]>> | null = null;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  #lease: SlotLease | null = null;
 
   #held: HeldSlot | null = null;
   #preferredId: number | null = null;
@@ -147,7 +96,8 @@ export class SlotClaimer implements Resource {
   #needClaim = true;
   #closed = false;
   #loop: Promise<void> | null = null;
-  #wake: (() => void) | null = null;
+  /** Aborted to cut the claim loop's current wait short; replaced after each wake. */
+  #wakeup = new AbortController();
   #unsubscribe: (() => void) | null = null;
   #fullLogged = false;
   #errorLogged = 0;
@@ -176,8 +126,7 @@ export class SlotClaimer implements Resource {
 
   /** Ready: a slot is held and its lease was confirmed within the last TTL. */
   ready(): boolean {
-    return this.#held !== null && this.#leaseId !== null &&
-      Date.now() - this.#leaseAckAt <= this.#c.leaseSeconds * 1000;
+    return this.#held !== null && this.#lease !== null && this.#lease.confirmed();
   }
 
   /**
@@ -191,30 +140,36 @@ export class SlotClaimer implements Resource {
       this.#log.warn("found no non-loopback address to publish; set 'address' in the idetcd block");
     }
     this.#nodeId = this.#c.nodeId ?? defaultNodeId(this.#addresses, this.#c.dnsPort);
-    this.#client = await connectEtcd(this.#c.etcd);
+    this.#etcd = await etcdPool.acquire(this.#c.etcd);
+    this.#client = this.#etcd.client;
+    this.#lease = new SlotLease({
+      client: this.#client,
+      ttlSeconds: this.#c.leaseSeconds,
+      label: this.#label,
+      log: this.#log,
+      endpoints: this.#c.etcd.endpoints.join(", "),
+      holding: () => this.#held,
+      onLost: () => this.#leaseLost(),
+    });
     this.#unsubscribe = this.#view.onChange(() => this.#checkView());
     const first = Promise.withResolvers<void>();
     this.#loop = this.#run(first);
-    this.#ticker = setInterval(() => this.#tick(), (this.#c.leaseSeconds * 1000) / 3);
     await first.promise;
   }
 
   /** Releases the slot (revokes the lease) and stops. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#ticker);
     this.#unsubscribe?.();
-    this.#wake?.();
+    this.#wakeup.abort();
     await this.#loop;
-    this.#endKeepalive();
-    const lease = this.#leaseId;
+    const lease = this.#lease;
     const held = this.#held;
-    this.#leaseId = null;
     this.#held = null;
     heldGauge.set([this.#label], 0);
-    if (lease && this.#client) {
+    if (lease) {
       try {
-        await this.#client.leaseClient.leaseRevoke({ ID: lease });
+        await lease.revoke();
         if (held && !this.#standDown) this.#log.info(`released slot ${held.id} (${held.name})`);
       } catch (err) {
         this.#log.warn(
@@ -224,14 +179,15 @@ export class SlotClaimer implements Resource {
         );
       }
     }
-    this.#client?.close();
+    this.#etcd?.release();
+    this.#etcd = null;
     this.#client = null;
   }
 
   /** The claim loop: claims when needed, then sleeps until something changes. */
   async #run(first: PromiseWithResolvers<void>): Promise<void> {
     let starting = true;
-    let backoff = 100;
+    const backoff = new Backoff({ minMs: 100, maxMs: 3000 });
     while (!this.#closed) {
       if (this.#needClaim && !this.#standDown) {
         let outcome: Outcome | "error";
@@ -240,8 +196,7 @@ export class SlotClaimer implements Resource {
         } catch (err) {
           if (/lease not found/i.test(errorMessage(err))) {
             // etcd forgot our lease (it expired while we could not reach it): get a new one.
-            this.#leaseId = null;
-            this.#endKeepalive();
+            this.#lease?.forget();
           }
           outcome = "error";
           attempts.inc([this.#label, "error"]);
@@ -254,7 +209,7 @@ export class SlotClaimer implements Resource {
           this.#needClaim = false;
           this.#fullLogged = false;
           this.#errorLogged = 0;
-          backoff = 100;
+          backoff.reset();
           if (starting) first.resolve();
           starting = false;
           continue;
@@ -285,8 +240,7 @@ export class SlotClaimer implements Resource {
         }
         if (starting) first.resolve();
         starting = false;
-        await this.#sleep(backoff);
-        backoff = Math.min(3000, backoff * 2);
+        await this.#sleep(backoff.next());
         continue;
       }
       await this.#sleep(60_000);
@@ -294,33 +248,21 @@ export class SlotClaimer implements Resource {
     if (starting) first.resolve();
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#wake = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#wake = done;
-    });
+  /** Waits `ms`, or less when `#kick()` or `close()` wakes the loop. */
+  async #sleep(ms: number): Promise<void> {
+    if (this.#closed) return;
+    await sleep(ms, this.#wakeup.signal);
+    if (this.#wakeup.signal.aborted) this.#wakeup = new AbortController();
   }
 
   #kick(): void {
-    this.#wake?.();
+    this.#wakeup.abort();
   }
 
   /** One claim attempt: sticky first, then the preferred ID, then the lowest free one. */
   async #claimOnce(): Promise<Outcome> {
     const client = this.#client!;
-    if (this.#leaseId === null) {
-      const grant = await client.leaseClient.leaseGrant({ TTL: this.#c.leaseSeconds });
-      this.#leaseId = String(grant.ID);
-      this.#leaseAckAt = Date.now();
-      this.#restartKeepalive();
-    }
-    const lease = this.#leaseId;
+    const lease = await this.#lease!.ensure();
     const { records } = await readSlots(client, this.#c.layout);
     const taken = new Map(records.map((r) => [r.id, r]));
 
@@ -330,19 +272,8 @@ export class SlotClaimer implements Resource {
         if (mine.lease === lease) {
           return this.#won(mine.id, mine.modRevision, "holds again");
         }
-        const res = await client.kv.txn({
-          compare: [{
-            key: Buffer.from(mine.key),
-            target: "Mod",
-            result: "Equal",
-            mod_revision: String(mine.modRevision),
-          }],
-          success: [{ request_put: { key: Buffer.from(mine.key), value: this.#encode(), lease } }],
-          failure: [],
-        });
-        if (res.succeeded) {
-          return this.#won(mine.id, Number(res.header.revision), "took back its own");
-        }
+        const revision = await reattachSlot(client, mine, this.#encode(), lease);
+        if (revision !== null) return this.#won(mine.id, revision, "took back its own");
         attempts.inc([this.#label, "lost"]);
         return "retry";
       }
@@ -360,13 +291,8 @@ export class SlotClaimer implements Resource {
     const value = this.#encode();
     for (const id of candidates) {
       if (this.#closed) return "retry";
-      const key = Buffer.from(this.#c.layout.keyOf(id));
-      const res = await client.kv.txn({
-        compare: [{ key, target: "Create", result: "Equal", create_revision: "0" }],
-        success: [{ request_put: { key, value, lease } }],
-        failure: [],
-      });
-      if (res.succeeded) return this.#won(id, Number(res.header.revision), "claimed");
+      const revision = await takeFreeSlot(client, this.#c.layout.keyOf(id), value, lease);
+      if (revision !== null) return this.#won(id, revision, "claimed");
       attempts.inc([this.#label, "lost"]);
     }
     return "retry";
@@ -405,7 +331,7 @@ export class SlotClaimer implements Resource {
     }
     if (!this.#view.synced || this.#view.revision < held.revision) return;
     const r = this.#view.slot(held.id);
-    if (r && r.lease === this.#leaseId) return;
+    if (r && r.lease === this.#lease?.id) return;
     this.#held = null;
     heldGauge.set([this.#label], 0);
     if (!r) {
@@ -435,106 +361,13 @@ export class SlotClaimer implements Resource {
     this.#kick();
   }
 
-  // ---- lease keepalive ----
-
-  #restartKeepalive(): void {
-    this.#endKeepalive();
-    const client = this.#client;
-    if (!client || this.#closed) return;
-    const opening = client.leaseClient.leaseKeepAlive();
-    opening.then((stream) => {
-      if (this.#closed || this.#keepalive !== null) {
-        stream.cancel();
-        return;
-      }
-      this.#keepalive = stream;
-      stream.on("data", (res: { ID: string; TTL: string }) => this.#onKeepalive(res));
-      stream.on("error", () => {
-        if (this.#keepalive === stream) this.#keepalive = null;
-      });
-      stream.on("end", () => {
-        if (this.#keepalive === stream) this.#keepalive = null;
-      });
-      this.#send();
-    }).catch(() => {
-      // no connection yet; the next tick tries again
-    });
-  }
-
-  #endKeepalive(): void {
-    const s = this.#keepalive;
-    this.#keepalive = null;
-    if (s) {
-      try {
-        s.cancel();
-      } catch {
-        // already gone
-      }
-    }
-  }
-
-  #send(): void {
-    if (!this.#leaseId || !this.#keepalive) return;
-    try {
-      this.#keepalive.write({ ID: this.#leaseId });
-    } catch {
-      this.#endKeepalive();
-    }
-  }
-
-  /** Every TTL/3: send a keepalive; a silent stream is replaced. */
-  #tick(): void {
-    if (this.#closed || this.#leaseId === null) return;
-    const interval = (this.#c.leaseSeconds * 1000) / 3;
-    const silentFor = Date.now() - this.#leaseAckAt;
-    if (silentFor > interval * 1.5) {
-      keepaliveFailures.inc([this.#label]);
-      // No answer to the last keepalive: the stream may be dead without saying so.
-      this.#restartKeepalive();
-      if (silentFor > this.#c.leaseSeconds * 1000 && this.#held) {
-        if (this.#errorLogged++ % 10 === 0) {
-          this.#log.warn(
-            `no lease keepalive answer for ${Math.round(silentFor / 1000)} s; not ready ` +
-              `until etcd at ${this.#c.etcd.endpoints.join(", ")} answers`,
-          );
-        }
-      }
-      return;
-    }
-    if (this.#keepalive === null) this.#restartKeepalive();
-    else this.#send();
-  }
-
-  #onKeepalive(res: { ID: string; TTL: string }): void {
-    if (String(res.ID) !== this.#leaseId) return;
-    if (Number(res.TTL) > 0) {
-      if (Date.now() - this.#leaseAckAt > this.#c.leaseSeconds * 1000 && this.#held) {
-        this.#log.info(`etcd is back and the lease of slot ${this.#held.id} is still alive`);
-      }
-      this.#leaseAckAt = Date.now();
-      this.#errorLogged = 0;
-      return;
-    }
-    // TTL 0: etcd no longer knows the lease; the slot went with it.
+  /** The lease is gone in etcd, and the slot with it: claim again, the same ID if free. */
+  #leaseLost(): void {
     const held = this.#held;
-    leaseLosses.inc([this.#label]);
-    this.#log.warn(
-      `lease lost${held ? ` for slot ${held.id} (${held.name})` : ""}; not ready, claiming again`,
-    );
-    this.#leaseId = null;
-    this.#endKeepalive();
     if (held) this.#preferredId = held.id;
     this.#held = null;
     heldGauge.set([this.#label], 0);
     this.#needClaim = true;
     this.#kick();
-  }
-}
-
-function safeHostname(): string | undefined {
-  try {
-    return Deno.hostname();
-  } catch {
-    return undefined;
   }
 }

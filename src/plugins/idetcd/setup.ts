@@ -21,7 +21,8 @@ import {
 } from "../../corefile/args.ts";
 import { Fallthrough } from "../../plugin/fallthrough.ts";
 import { pluginZones } from "../../plugin/zones.ts";
-import { type Addresses, type OnFull, SlotClaimer } from "./claimer.ts";
+import { type OnFull, SlotClaimer } from "./claimer.ts";
+import type { Addresses } from "./node.ts";
 import { IdetcdPlugin, type SrvService } from "./handler.ts";
 import { Pattern, PatternError } from "./pattern.ts";
 import { SlotLayout } from "./slots.ts";

@@ -195,3 +195,43 @@ export async function readSlots(
   records.sort((a, b) => a.id - b.id);
   return { records, revision };
 }
+
+/**
+ * Claims the free slot `key`: one transaction, `create_revision(key) == 0` → put `value` under
+ * `lease`, so two nodes can never both win it. Resolves to the revision of the claim, or null
+ * when another node was faster.
+ */
+export async function takeFreeSlot(
+  client: Etcd3,
+  key: string,
+  value: Uint8Array,
+  lease: string,
+): Promise<number | null> {
+  const k = Buffer.from(key);
+  const res = await client.kv.txn({
+    compare: [{ key: k, target: "Create", result: "Equal", create_revision: "0" }],
+    success: [{ request_put: { key: k, value: Buffer.from(value), lease } }],
+    failure: [],
+  });
+  return res.succeeded ? Number(res.header.revision) : null;
+}
+
+/**
+ * Takes back our own slot `r` (its value carries our node id) by re-attaching it to `lease`
+ * with a new `value`, if it is unchanged since read. Resolves to the revision, or null when it
+ * changed meanwhile.
+ */
+export async function reattachSlot(
+  client: Etcd3,
+  r: SlotRecord,
+  value: Uint8Array,
+  lease: string,
+): Promise<number | null> {
+  const k = Buffer.from(r.key);
+  const res = await client.kv.txn({
+    compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: String(r.modRevision) }],
+    success: [{ request_put: { key: k, value: Buffer.from(value), lease } }],
+    failure: [],
+  });
+  return res.succeeded ? Number(res.header.revision) : null;
+}

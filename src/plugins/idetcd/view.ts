@@ -3,8 +3,8 @@
  * the pattern's key range keeps it current, so a query never waits for etcd.
  */
 import type { Etcd3 } from "etcd3";
-import { connectEtcd } from "../../etcd/client.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
+import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import { ResilientWatch } from "../../etcd/watch.ts";
 import type { Logger } from "../../util/log.ts";
 import type { Resource } from "../../plugin/resources.ts";
@@ -32,6 +32,7 @@ export class SlotView implements Resource {
   #sorted: SlotRecord[] | null = null;
   #listeners = new Set<() => void>();
   #warned = new Set<string>();
+  #etcd: EtcdHandle | null = null;
   #client: Etcd3 | null = null;
   #watch: ResilientWatch | null = null;
   #synced = false;
@@ -82,7 +83,8 @@ export class SlotView implements Resource {
 
   /** Starts the watch and waits (up to the etcd timeout) for the first read. */
   async start(): Promise<void> {
-    this.#client = await connectEtcd(this.etcd);
+    this.#etcd = await etcdPool.acquire(this.etcd);
+    this.#client = this.#etcd.client;
     const { start, end } = this.layout.range;
     this.#watch = new ResilientWatch({
       client: this.#client,
@@ -127,10 +129,11 @@ export class SlotView implements Resource {
     }
   }
 
-  /** Stops the watch and closes the client. */
+  /** Stops the watch and releases the shared client. */
   async close(): Promise<void> {
     await this.#watch?.close();
-    this.#client?.close();
+    this.#etcd?.release();
+    this.#etcd = null;
     this.#client = null;
     this.#listeners.clear();
   }

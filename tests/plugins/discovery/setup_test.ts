@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { parseCorefile } from "../../../src/corefile/mod.ts";
 import { CorefileError } from "../../../src/corefile/types.ts";
-import { parseTarget } from "../../../src/plugins/discovery/handler.ts";
+import { parseTarget } from "../../../src/plugins/discovery/v2.ts";
 import { parseDiscovery } from "../../../src/plugins/discovery/setup.ts";
 import { checkMemberValue, TokenLayout } from "../../../src/plugins/discovery/store.ts";
 
