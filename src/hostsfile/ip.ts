@@ -177,3 +177,15 @@ export function reverseName(ip: ParsedIp): string {
   }
   return nibbles.join(".") + ".ip6.arpa.";
 }
+
+/**
+ * The ip6.arpa name of an IPv4 address in its IPv4-mapped form (`::ffff:a.b.c.d`), e.g.
+ * "1.0.0.0.0.0.a.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.". CoreDNS answers
+ * PTR for this name for every IPv4 entry (Go reads the mapped address back as the IPv4 one).
+ */
+export function mappedReverseName(ip: ParsedIp): string {
+  const o = ip.text.split(".").map(Number);
+  const nibbles: string[] = [];
+  for (let i = 3; i >= 0; i--) nibbles.push(HEX[o[i] & 15], HEX[o[i] >> 4]);
+  return nibbles.join(".") + ".f.f.f.f" + ".0".repeat(20) + ".ip6.arpa.";
+}

@@ -3,7 +3,7 @@
  * a map lookup: name -> IPv4 and IPv6 addresses in file order, and reverse name -> names.
  */
 import type { HostsRecord } from "./parse.ts";
-import { reverseName } from "./ip.ts";
+import { mappedReverseName, reverseName } from "./ip.ts";
 
 /** Build options. */
 export interface HostsTableOptions {
@@ -59,6 +59,8 @@ export class HostsTable {
           if (revNames === undefined) {
             revNames = [name];
             ptr.set(rev, revNames);
+            // CoreDNS also answers the ::ffff: ip6.arpa form of every IPv4 entry.
+            if (r.ip.family === 4) ptr.set(mappedReverseName(r.ip), revNames);
           } else if (!revNames.includes(name)) {
             revNames.push(name);
           }

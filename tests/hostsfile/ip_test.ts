@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseIp, reverseName } from "../../src/hostsfile/ip.ts";
+import { mappedReverseName, parseIp, reverseName } from "../../src/hostsfile/ip.ts";
 
 Deno.test("parseIp: IPv4 literals", () => {
   assert.deepEqual(parseIp("10.0.0.1"), { family: 4, text: "10.0.0.1" });
@@ -67,5 +67,16 @@ Deno.test("reverseName", () => {
   assert.equal(
     reverseName(parseIp("2001:db8::567:89ab")!),
     "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+  );
+});
+
+Deno.test("mappedReverseName: the ::ffff: ip6.arpa name of an IPv4 address", () => {
+  assert.equal(
+    mappedReverseName(parseIp("10.0.0.5")!),
+    "5.0.0.0.0.0.a.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+  );
+  assert.equal(
+    mappedReverseName(parseIp("::ffff:192.168.255.1")!),
+    reverseName({ family: 6, text: "::ffff:c0a8:ff01" }),
   );
 });

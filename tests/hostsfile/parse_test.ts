@@ -226,3 +226,18 @@ Deno.test("100,000 entries load (time is reported, not asserted)", () => {
       `table ${(t2 - t1).toFixed(0)} ms, total ${(t2 - t0).toFixed(0)} ms`,
   );
 });
+
+Deno.test("an IPv4 entry (plain or ::ffff:) has PTR in in-addr.arpa and ::ffff: ip6.arpa form", () => {
+  const t = table("::ffff:10.0.0.5 mapped.example.\n10.0.0.9 plain.example.\n");
+  assert.deepEqual(t.ptr.get("5.0.0.10.in-addr.arpa."), ["mapped.example."]);
+  assert.deepEqual(
+    t.ptr.get("5.0.0.0.0.0.a.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."),
+    ["mapped.example."],
+  );
+  assert.deepEqual(
+    t.ptr.get("9.0.0.0.0.0.a.0.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa."),
+    ["plain.example."],
+  );
+  assert.deepEqual(t.v4.get("mapped.example."), ["10.0.0.5"]);
+  assert.equal(t.v6.get("mapped.example."), undefined);
+});
