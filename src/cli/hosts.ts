@@ -23,7 +23,7 @@ import {
   version,
 } from "./hosts_commands.ts";
 import { edit } from "./hosts_editor.ts";
-import { HostsStore } from "./hosts_store.ts";
+import { ConflictError, HostsStore } from "./hosts_store.ts";
 import { err, out } from "./io.ts";
 import {
   ETCD_FLAGS_USAGE,
@@ -50,6 +50,13 @@ A write that leaves no usable line (an empty file, blank lines or comments only)
 nodes never serve such a value, they keep their last good data. --allow-empty writes it anyway
 (upload, edit, rollback, del, purge). To drop every record, write one placeholder line, e.g.
 '127.0.0.1 placeholder.invalid'.
+
+Every write is a compare-and-swap on the revision that was read. add, del and purge re-read and
+re-apply their change when someone else wrote first (up to 20 tries), so parallel runs all
+succeed. upload, edit and rollback replace the whole file: they refuse instead, with exit code 3.
+
+exit codes: 0 done, 1 failed or refused, 2 usage error, 3 the key was changed by someone else
+since it was read (upload, edit, rollback; add/del/purge after 20 lost races); nothing written.
 
 settings (flags win over files):
   --config FILE             YAML settings (default ~/.etcdns.yaml, else dnsctl's ~/.dnsctl.yaml)
@@ -84,7 +91,10 @@ const COMMANDS: Record<string, { run: Command; arity: [number, number, string] }
 /** The commands that may leave the key without a usable line. */
 const WRITERS = ["upload", "edit", "rollback", "del", "purge"];
 
-/** Runs `etcdns hosts ARGS...`; returns the exit code (0 ok, 1 failed or refused, 2 usage). */
+/**
+ * Runs `etcdns hosts ARGS...`; returns the exit code (0 ok, 1 failed or refused, 2 usage, 3 the
+ * key changed since it was read).
+ */
 export async function runHostsCommand(args: string[]): Promise<number> {
   try {
     const { command, positionals, values } = parseCommandLine(args);
@@ -112,7 +122,7 @@ export async function runHostsCommand(args: string[]): Promise<number> {
       return 2;
     }
     err(`etcdns hosts: ${errorMessage(e)}`);
-    return 1;
+    return e instanceof ConflictError ? 3 : 1;
   }
 }
 

@@ -13,9 +13,10 @@ import {
   purgeName,
 } from "../hostsfile/edit.ts";
 import { checkName } from "../hostsfile/parse.ts";
+import { Backoff } from "../util/backoff.ts";
 import { errorMessage } from "../util/errors.ts";
 import { UsageError } from "./flags.ts";
-import { countEntries, HostsError, type HostsStore } from "./hosts_store.ts";
+import { ConflictError, countEntries, HostsError, type HostsStore } from "./hosts_store.ts";
 import { decode, encode, err, out, writeAll } from "./io.ts";
 
 /** The options a command may take beyond its arguments. */
@@ -154,25 +155,46 @@ export async function rollback(s: HostsStore, [revText]: string[]): Promise<numb
   return 0;
 }
 
-/** Reads the current text, applies `change`, and writes the result if it changed anything. */
+/**
+ * How often `add`, `del` and `purge` try their compare-and-swap. They commute with any other
+ * edit, so a lost race is re-read and re-applied rather than refused: ten nodes adding
+ * themselves at once from cloud-init all succeed.
+ */
+export const EDIT_TRIES = 20;
+
+/**
+ * Reads the current text, applies `change`, and writes the result if it changed anything. When
+ * someone else wrote the key in between, reads it again and re-applies `change` to the new text
+ * (up to EDIT_TRIES times, with a short jittered back-off so racing writers spread out).
+ */
 async function modify(
   s: HostsStore,
   change: (text: string) => EditResult,
   done: (r: EditResult, rev: number) => string,
   unchanged: () => number,
 ): Promise<number> {
-  const { kv } = await s.read();
-  const text = kv ? decode(kv.value) : "";
-  const result = change(text);
-  if (result.changed === 0) return unchanged();
-  const rev = await s.write(
-    result.text,
-    encode(result.text),
-    kv ? Number(kv.mod_revision) : 0,
-    `${s.key} after this change`,
-  );
-  out(done(result, rev));
-  return 0;
+  const backoff = new Backoff({ minMs: 10, maxMs: 250, jitter: 0.5 });
+  for (let attempt = 1;; attempt++) {
+    const { kv } = await s.read();
+    const text = kv ? decode(kv.value) : "";
+    const result = change(text);
+    if (result.changed === 0) return unchanged();
+    let rev: number;
+    try {
+      rev = await s.write(
+        result.text,
+        encode(result.text),
+        kv ? Number(kv.mod_revision) : 0,
+        `${s.key} after this change`,
+      );
+    } catch (e) {
+      if (!(e instanceof ConflictError) || attempt >= EDIT_TRIES) throw e;
+      await backoff.wait();
+      continue;
+    }
+    out(done(result, rev));
+    return 0;
+  }
 }
 
 /** Checks the IP and names of `add`/`del`; a bad one is a usage error. */

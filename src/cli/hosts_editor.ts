@@ -6,7 +6,7 @@
  */
 import { formatProblems, type HostsProblem, parseHosts } from "../hostsfile/parse.ts";
 import { errorMessage } from "../util/errors.ts";
-import { countEntries, HostsError, type HostsStore } from "./hosts_store.ts";
+import { ConflictError, countEntries, HostsError, type HostsStore } from "./hosts_store.ts";
 import { decode, encode, err, out } from "./io.ts";
 
 /** Our lines at the top of a file re-opened after a validation error. */
@@ -82,7 +82,8 @@ export async function edit(store: HostsStore): Promise<number> {
           return 0;
         } catch (e) {
           keep = true;
-          throw new HostsError(`${errorMessage(e)}\nyour edited file is kept at ${path}`);
+          const Kind = e instanceof ConflictError ? ConflictError : HostsError;
+          throw new Kind(`${errorMessage(e)}\nyour edited file is kept at ${path}`);
         }
       }
       if (edited === rejected) {

@@ -15,6 +15,12 @@ import { err } from "./io.ts";
 /** A refused or failed operation: printed, exit code 1. */
 export class HostsError extends Error {}
 
+/**
+ * The key changed since it was read, so a whole-file write was refused: printed, exit code 3,
+ * so a script can tell "someone else wrote first, look and retry" from any other failure.
+ */
+export class ConflictError extends HostsError {}
+
 /** The placeholder the messages suggest for dropping every record. */
 const PLACEHOLDER = "127.0.0.1 placeholder.invalid";
 
@@ -116,7 +122,7 @@ export class HostsStore {
     if (!txn.succeeded) {
       const now = await this.read(undefined, true);
       const nowMod = now.kv ? Number(now.kv.mod_revision) : 0;
-      throw new HostsError(
+      throw new ConflictError(
         `${this.key} was changed by someone else since it was read (mod revision ${
           expectMod || "none"
         }, now ${nowMod ? nowMod : "deleted"}); nothing was written. ` +

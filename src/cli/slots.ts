@@ -2,7 +2,8 @@
  * `etcdns slots`: shows and frees idetcd slots.
  *
  *   etcdns slots list [--json]     slot, name, addresses, node, lease TTL left
- *   etcdns slots release NAME|ID   deletes a slot (e.g. one a dead node still holds)
+ *   etcdns slots release NAME|ID   deletes a slot (e.g. one a dead node still holds); a slot
+ *                                  of an original idetcd node only with --force
  *   etcdns slots self [--json]     this node's slot, name and addresses, for scripts
  *
  * etcd settings and the pattern come from a Corefile's idetcd block (`-conf Corefile`) or from
@@ -31,7 +32,10 @@ const USAGE = `usage: etcdns slots COMMAND [flags]
 
 commands:
   list [--json]             show every claimed slot: slot, name, ipv4, ipv6, node, lease TTL left
-  release NAME|ID           free a slot now (the node holding it, if alive, claims again)
+  release [--force] NAME|ID free a slot now (the node holding it, if alive, claims again).
+                            A slot held by an original (Go) idetcd node, whose value has no
+                            etcdns 'instance' field, is refused unless --force: that node
+                            panics at its next lease renewal when its slot is gone
   self [--json] [--wait D]  the slot this node holds (found by its idetcd node id), as
                             NAME=etcd2.tf.local. HOST=etcd2.tf.local SLOT=2 IPV4=... IPV6=...
                             lines a shell can eval; --wait waits up to D for the claim
@@ -58,6 +62,7 @@ const FLAGS = {
   "node-id": { type: "string" },
   "dns.port": { type: "string" },
   wait: { type: "string" },
+  force: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -103,7 +108,7 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
     return await withEtcd(settings.etcd, (client) => {
       if (command === "list") return list(client, settings, values.json);
       if (command === "self") return self(client, settings, values, waitMs);
-      return releaseSlot(client, settings, positionals[0]);
+      return releaseSlot(client, settings, positionals[0], values.force);
     });
   } catch (err) {
     console.error(`etcdns slots: ${explainEtcdError(err, settings.etcd)}`);
@@ -125,6 +130,9 @@ function parseCommandLine(args: string[]) {
   }
   if (command === "release" && rest.length !== 1) {
     throw new UsageError("'release' takes one NAME or slot ID");
+  }
+  if (command !== "release" && values.force) {
+    throw new UsageError("--force goes with 'release'");
   }
   if (command !== "list" && command !== "self" && values.json) {
     throw new UsageError("--json goes with 'list' or 'self'");
@@ -299,7 +307,12 @@ async function rowOf(client: Etcd3, r: SlotRecord): Promise<Row> {
   };
 }
 
-async function releaseSlot(client: Etcd3, s: SlotsSettings, what: string): Promise<number> {
+async function releaseSlot(
+  client: Etcd3,
+  s: SlotsSettings,
+  what: string,
+  force = false,
+): Promise<number> {
   const id = /^\d+$/.test(what) ? Number(what) : s.layout.pattern.idOf(what);
   if (id === null || id < 1) {
     console.error(
@@ -312,6 +325,17 @@ async function releaseSlot(client: Etcd3, s: SlotsSettings, what: string): Promi
   const r = records.find((x) => x.id === id);
   if (!r) {
     console.error(`etcdns slots: ${s.layout.nameOf(id)} (slot ${id}) is not claimed`);
+    return 1;
+  }
+  // etcdns nodes write `instance`; the original idetcd never does. An original node whose
+  // slot is deleted panics at its next lease renewal (its bug), so that needs --force.
+  if (r.value !== null && r.value.instance === undefined && !force) {
+    console.error(
+      `etcdns slots: refused: ${r.name} (slot ${id}) is held by an original idetcd node (its ` +
+        `value has no etcdns 'instance' field); that node panics at its next lease renewal ` +
+        `when its slot is deleted. Stop or restart that node instead, or add --force to release ` +
+        `it anyway`,
+    );
     return 1;
   }
   // Only delete what we looked at: a slot re-claimed meanwhile is left alone.

@@ -15,10 +15,23 @@ export interface EtcdOptions {
   endpoints: string[];
   username?: string;
   password?: string;
-  /** Client TLS: file paths. Present (even empty) means "use TLS". */
+  /**
+   * Client TLS: file paths, or the PEM text itself (see `isInlinePem`; dnsctl's settings file
+   * may embed the certificates). Present (even empty) means "use TLS".
+   */
   tls?: { cert?: string; key?: string; ca?: string };
   /** Deadline for one unary call and for dialing, in milliseconds. */
   timeoutMs: number;
+}
+
+/** True when a TLS setting holds PEM text itself rather than a file path. */
+export function isInlinePem(value: string): boolean {
+  return value.trimStart().startsWith("-----BEGIN ");
+}
+
+/** A TLS setting for messages: its path, or `inline PEM` (never the key material). */
+export function tlsLabel(value: string | undefined): string {
+  return value !== undefined && isInlinePem(value) ? "inline PEM" : String(value);
 }
 
 /** The endpoint used when none is configured, as in the original idetcd and etcdhosts. */

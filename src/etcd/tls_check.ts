@@ -11,7 +11,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import type { EtcdOptions } from "./options.ts";
+import { type EtcdOptions, isInlinePem, tlsLabel } from "./options.ts";
 
 /** A TLS setting that cannot work: a bad file, or etcd refusing the handshake. Fatal at start. */
 export class EtcdTlsError extends Error {
@@ -34,6 +34,7 @@ export const CLIENT_CERT_REJECTED = "etcd rejected the client certificate (it is
 
 async function readFile(path: string | undefined, what: string): Promise<Buffer | undefined> {
   if (path === undefined) return undefined;
+  if (isInlinePem(path)) return Buffer.from(path, "utf8");
   try {
     return Buffer.from(await Deno.readFile(path));
   } catch (err) {
@@ -46,7 +47,8 @@ async function readFile(path: string | undefined, what: string): Promise<Buffer 
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-function parseCerts(pem: Buffer, path: string, what: string): X509Certificate[] {
+function parseCerts(pem: Buffer, source: string, what: string): X509Certificate[] {
+  const path = tlsLabel(source);
   const blocks = pem.toString("latin1").match(PEM_CERT) ?? [];
   if (blocks.length === 0) {
     throw new EtcdTlsError(
@@ -87,7 +89,7 @@ export async function loadEtcdTls(opts: EtcdOptions): Promise<EtcdTlsFiles> {
       privateKey = createPrivateKey(key);
     } catch (err) {
       throw new EtcdTlsError(
-        `etcd tls: the key file '${tls.key}' is not a usable private key (${
+        `etcd tls: the key file '${tlsLabel(tls.key)}' is not a usable private key (${
           err instanceof Error ? err.message : err
         }); give an unencrypted PEM key`,
       );
@@ -100,7 +102,9 @@ export async function loadEtcdTls(opts: EtcdOptions): Promise<EtcdTlsFiles> {
     }
     if (!matches) {
       throw new EtcdTlsError(
-        `etcd tls: client key does not match its certificate (${tls.cert}, ${tls.key}); ` +
+        `etcd tls: client key does not match its certificate (${tlsLabel(tls.cert)}, ${
+          tlsLabel(tls.key)
+        }); ` +
           `give the key that was made with this certificate`,
       );
     }
@@ -118,11 +122,15 @@ export function classifyTlsError(text: string, opts: EtcdOptions): string | null
   if (!secure) return null;
   const hasClientCert = tls?.cert !== undefined && tls?.key !== undefined;
   if (/KeyMismatch|keys may not be consistent|key values mismatch/i.test(text)) {
-    return `client key does not match its certificate (${tls?.cert}, ${tls?.key})`;
+    return `client key does not match its certificate (${tlsLabel(tls?.cert)}, ${
+      tlsLabel(tls?.key)
+    })`;
   }
   if (/unsupported protocol/i.test(text) && hasClientCert) {
     // gRPC on Deno says this when the key does not sign for the certificate.
-    return `client key does not match its certificate (${tls?.cert}, ${tls?.key}), or TLS ` +
+    return `client key does not match its certificate (${tlsLabel(tls?.cert)}, ${
+      tlsLabel(tls?.key)
+    }), or TLS ` +
       `handshake with etcd failed: unsupported protocol`;
   }
   if (
@@ -142,7 +150,7 @@ export function classifyTlsError(text: string, opts: EtcdOptions): string | null
   ) {
     return failed(
       `etcd's server certificate is not signed by ${
-        tls?.ca ? `the CA in ${tls.ca}` : "a CA the system trusts; give the CA file"
+        tls?.ca ? `the CA in ${tlsLabel(tls.ca)}` : "a CA the system trusts; give the CA file"
       }`,
     );
   }

@@ -319,7 +319,7 @@ Deno.test("hosts CLI: a concurrent change during edit is reported, never overwri
       `HOME='${e.home}' '${START}' hosts --endpoint ${e.etcd.endpoint} add 10.0.0.99 other.example.org >/dev/null`;
     const editor = await editorScript(e.home, [`${other} && echo '10.0.0.77 mine' >> "$1"`]);
     const r = await e.run(["edit"], { EDITOR: editor });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 3, "a lost race has its own exit code");
     assert.match(r.stderr, /was changed by someone else since it was read .* nothing was written/);
     const kept = /kept at (\S+)/.exec(r.stderr)?.[1];
     assert.ok(kept, r.stderr);
@@ -328,6 +328,20 @@ Deno.test("hosts CLI: a concurrent change during edit is reported, never overwri
     const now = (await e.current()).value!;
     assert.ok(now.includes("other.example.org"), "the other admin's change survives");
     assert.ok(!now.includes("mine"));
+  });
+});
+
+Deno.test("hosts CLI: 10 parallel adds of different names all succeed and none is lost", async () => {
+  await withEnv(async (e) => {
+    await e.run(["upload", await e.file("v1", V1)]);
+    const names = Array.from({ length: 10 }, (_, i) => `node${i}.example.org`);
+    const runs = await Promise.all(names.map((n, i) => e.run(["add", `10.9.0.${i + 1}`, n])));
+    runs.forEach((r, i) => assert.equal(r.code, 0, `${names[i]}: ${r.stderr}`));
+    const now = (await e.current()).value!;
+    for (const [i, n] of names.entries()) {
+      assert.ok(now.includes(`10.9.0.${i + 1}\t${n}`), `${n} is missing:\n${now}`);
+    }
+    assert.ok(now.startsWith(V1), "the earlier lines are kept");
   });
 });
 

@@ -66,7 +66,17 @@ Deno.test("etcdns slots list and release, from a Corefile or from flags", async 
     assert.equal(j.slots[1].ttl, null);
     assert.match(j.slots[1].error, /not JSON/);
 
+    // worker1 has no etcdns 'instance': an original idetcd node, which panics at its next
+    // renewal when its slot is deleted. Refused without --force, and the slot is kept.
     r = await run(["release", "worker1.tf.local", "-conf", corefile]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /refused: worker1\.tf\.local\. \(slot 1\) is held by an original idetcd node/,
+    );
+    assert.match(r.err, /panics at its next lease renewal.*--force/s);
+    assert.notEqual(await c.get("/ids/worker1.tf.local.").string(), null);
+    r = await run(["release", "--force", "worker1.tf.local", "-conf", corefile]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /released worker1\.tf\.local\. \(slot 1, node host-a\/10\.0\.0\.1\/53\)/);
     assert.equal(await c.get("/ids/worker1.tf.local.").string(), null);
@@ -79,6 +89,14 @@ Deno.test("etcdns slots list and release, from a Corefile or from flags", async 
     assert.equal(r.code, 1);
     assert.match(r.err, /not a name of pattern/);
     assert.equal(await c.get("/ids/unrelated").string(), "x");
+
+    // An etcdns node's slot (with 'instance') is released without --force.
+    await lease.put("/ids/worker4.tf.local.").value(
+      JSON.stringify({ ipv4: "10.0.0.4", port: "53", node: "host-d", instance: "f00d" }),
+    );
+    r = await run(["release", "4", "-conf", corefile]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(await c.get("/ids/worker4.tf.local.").string(), null);
     await lease.revoke();
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -94,6 +112,9 @@ Deno.test("etcdns slots: usage errors exit 2, unreachable etcd exits 1 naming it
   assert.equal(r.code, 2);
   r = await run(["release"]);
   assert.equal(r.code, 2);
+  r = await run(["list", "--force", "--pattern", "w{{.ID}}.x."]);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--force goes with 'release'/);
   r = await run(["list", "--pattern", "worker.tf.local."]);
   assert.equal(r.code, 2);
   assert.match(r.err, /has no \{\{\.ID\}\}/);
