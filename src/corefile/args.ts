@@ -60,3 +60,23 @@ export function parseDuration(
   if (ms === null) fail(at, plugin, notADuration(what, text));
   return ms;
 }
+
+/** The files named by CoreDNS's `tls [CERT KEY] [CA]` arguments. */
+export interface TlsFileArgs {
+  cert?: string;
+  key?: string;
+  ca?: string;
+}
+
+/**
+ * Reads `tls` arguments as CoreDNS does: none (server-verified TLS with the system's CAs), one (a
+ * CA), two (a client certificate and key) or three (certificate, key and CA).
+ */
+export function tlsFileArgs(d: Directive, plugin: string): TlsFileArgs {
+  expectArgs(d, plugin, 0, 3);
+  const [a, b, c] = d.args;
+  if (d.args.length === 1) return { ca: a };
+  if (d.args.length === 2) return { cert: a, key: b };
+  if (d.args.length === 3) return { cert: a, key: b, ca: c };
+  return {};
+}

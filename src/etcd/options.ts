@@ -6,7 +6,7 @@
  * plugin that talks to etcd (idetcd, etcdhosts, discovery) and by every CLI command.
  */
 import type { Directive } from "../corefile/types.ts";
-import { expectArgs, fail } from "../corefile/args.ts";
+import { expectArgs, fail, tlsFileArgs } from "../corefile/args.ts";
 import { notADuration, parseDurationMs } from "../util/duration.ts";
 
 /** How to reach etcd. */
@@ -204,16 +204,10 @@ export function parseEtcdProperty(d: Directive, plugin: string, opts: EtcdOption
       input.username = d.args[0];
       input.password = d.args[1];
       break;
-    case "tls": {
-      // As CoreDNS's tls: none = server-verified TLS with system CAs, one = CA, two = client
-      // cert and key, three = cert, key and CA.
-      expectArgs(d, plugin, 0, 3);
-      const [a, b, c] = d.args;
+    case "tls":
       input.tls = true;
-      if (d.args.length === 1) input.ca = a;
-      else if (d.args.length >= 2) Object.assign(input, { cert: a, key: b, ca: c });
+      Object.assign(input, tlsFileArgs(d, plugin));
       break;
-    }
     case "timeout":
       expectArgs(d, plugin, 1);
       input.timeout = d.args[0];

@@ -10,6 +10,8 @@ import {
   fail,
   parseDuration,
   parseInteger,
+  type TlsFileArgs,
+  tlsFileArgs,
   unknownProperty,
 } from "../../corefile/args.ts";
 import { pluginZones } from "../../plugin/zones.ts";
@@ -43,7 +45,7 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
     );
   }
   const to = d.args.slice(1).flatMap((arg) => parseTo(arg, d));
-  let tlsArgs: { args: string[]; at: Directive } | undefined;
+  let tlsArgs: { files: TlsFileArgs; at: Directive } | undefined;
   if (to.length > MAX_UPSTREAMS) {
     fail(d, PLUGIN, `more than ${MAX_UPSTREAMS} upstreams configured: ${to.length}`);
   }
@@ -114,8 +116,7 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
         config.maxIdleConns = parseInteger(p.args[0], p, PLUGIN, "max_idle_conns", 0);
         break;
       case "tls":
-        expectArgs(p, PLUGIN, 0, 3);
-        tlsArgs = { args: p.args, at: p };
+        tlsArgs = { files: tlsFileArgs(p, PLUGIN), at: p };
         break;
       case "tls_servername":
         expectArgs(p, PLUGIN, 1);
@@ -130,7 +131,7 @@ export function parseForward(d: Directive, ctx: SetupContext): ForwardConfig {
   }
   // As in CoreDNS, force_tcp wins over prefer_udp.
   if (config.forceTcp) config.preferUdp = false;
-  if (tlsArgs) config.tls = readTls(tlsArgs.args, tlsArgs.at);
+  if (tlsArgs) config.tls = readTls(tlsArgs.files, tlsArgs.at);
   for (const t of to) {
     if (!t.tls) continue;
     if (t.serverName !== undefined && config.tlsServerName !== undefined) {
@@ -159,7 +160,8 @@ function hostPortOf(t: { hostname: string; port: number }): string {
 }
 
 /** `tls [CERT KEY] [CA]` (CoreDNS: none, CA, CERT KEY, or CERT KEY CA), files read now. */
-function readTls(args: string[], at: Position): TlsFiles {
+/** The PEM contents of the `tls` files, read at setup so a bad path is a FILE:LINE error. */
+function readTls(files: TlsFileArgs, at: Position): TlsFiles {
   const read = (path: string, what: string): string => {
     try {
       return Deno.readTextFileSync(path);
@@ -167,20 +169,11 @@ function readTls(args: string[], at: Position): TlsFiles {
       return fail(at, PLUGIN, `tls: cannot read the ${what} '${path}': ${errorMessage(err)}`);
     }
   };
-  switch (args.length) {
-    case 0:
-      return {};
-    case 1:
-      return { ca: read(args[0], "CA file") };
-    case 2:
-      return { cert: read(args[0], "certificate"), key: read(args[1], "key") };
-    default:
-      return {
-        cert: read(args[0], "certificate"),
-        key: read(args[1], "key"),
-        ca: read(args[2], "CA file"),
-      };
-  }
+  const out: TlsFiles = {};
+  if (files.cert !== undefined) out.cert = read(files.cert, "certificate");
+  if (files.key !== undefined) out.key = read(files.key, "key");
+  if (files.ca !== undefined) out.ca = read(files.ca, "CA file");
+  return out;
 }
 
 function parsePolicy(text: string, at: Position): Policy {
