@@ -14,6 +14,7 @@ const RANK: Record<string, number> = {
   "util": 0,
   "version.ts": 0,
   "dns": 1,
+  "net": 1,
   "corefile": 1,
   "metrics": 1,
   "etcd": 2,

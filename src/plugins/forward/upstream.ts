@@ -8,6 +8,7 @@
  */
 import { frame, FrameReader, writeAll } from "../../dns/framing.ts";
 import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
+import { ConnectedUdp, ConnectionRefused } from "../../net/connected_udp.ts";
 import { errorMessage } from "../../util/errors.ts";
 
 /** The transports an exchange can use. */
@@ -58,7 +59,11 @@ const NO_DEADLINE_MS = 2 ** 31 - 1;
 
 interface UdpSocket {
   readonly kind: "udp";
-  readonly conn: Deno.DatagramConn;
+  /**
+   * A connected socket through libc when FFI is allowed (a closed port fails at once), else
+   * Deno's unconnected one (a closed port looks like a silent one).
+   */
+  readonly conn: ConnectedUdp | Deno.DatagramConn;
   /** Sized to the largest reply asked for so far on this socket. */
   buf: Uint8Array;
   usedAt: number;
@@ -175,7 +180,7 @@ export class Upstream {
       if (separateConnect) arm(limits.timeoutMs);
       this.#busy.add(socket);
       const reply = socket.kind === "udp"
-        ? await this.#udpExchange(socket, query, question, udpSize)
+        ? await this.#udpExchange(socket, query, question, udpSize, remaining)
         : await this.#tcpExchange(socket, query, question, cached !== undefined);
       this.#busy.delete(socket);
       this.#giveBack(socket);
@@ -199,6 +204,10 @@ export class Upstream {
 
   async #open(transport: Transport, signal: AbortSignal): Promise<Socket> {
     if (transport === "udp") {
+      const connected = ConnectedUdp.open(this.hostname, this.port);
+      if (connected) {
+        return { kind: "udp", conn: connected, buf: new Uint8Array(MIN_UDP_BUFFER), usedAt: 0 };
+      }
       const conn = Deno.listenDatagram({
         transport: "udp",
         hostname: this.hostname.includes(":") ? "::" : "0.0.0.0",
@@ -285,9 +294,13 @@ export class Upstream {
     query: Uint8Array,
     question: Question,
     udpSize: number,
+    timeoutMs: number,
   ): Promise<DnsMessage> {
     const size = Math.min(Math.max(udpSize, MIN_UDP_BUFFER), 65_535);
     if (s.buf.length < size) s.buf = new Uint8Array(size);
+    if (s.conn instanceof ConnectedUdp) {
+      return await this.#connectedExchange(s, s.conn, query, question, timeoutMs);
+    }
     await s.conn.send(query, { transport: "udp", hostname: this.hostname, port: this.port });
     for (;;) {
       const [data, from] = await s.conn.receive(s.buf);
@@ -295,6 +308,33 @@ export class Upstream {
       if (addr.port !== this.port || !sameHost(addr.hostname, this.hostname)) continue;
       const reply = accept(data, query, question);
       if (reply) return reply;
+    }
+  }
+
+  /**
+   * Over a connected socket only the upstream's datagrams arrive; ECONNREFUSED (the port is
+   * closed) fails the exchange at once. The exchange's timer closes the socket, which ends the
+   * receive; its own bound (a little past the timer) only keeps a native wait from outliving it.
+   */
+  async #connectedExchange(
+    s: UdpSocket,
+    conn: ConnectedUdp,
+    query: Uint8Array,
+    question: Question,
+    timeoutMs: number,
+  ): Promise<DnsMessage> {
+    try {
+      conn.send(query);
+      for (;;) {
+        const n = await conn.receive(s.buf, timeoutMs + 50);
+        const reply = accept(s.buf.subarray(0, n), query, question);
+        if (reply) return reply;
+      }
+    } catch (err) {
+      if (err instanceof ConnectionRefused) {
+        throw new ExchangeError(`udp exchange with ${this.label}: connection refused`);
+      }
+      throw err;
     }
   }
 

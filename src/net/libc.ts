@@ -1,0 +1,90 @@
+/**
+ * A minimal Linux libc binding through Deno FFI (stable in Deno 2, needs --allow-ffi): just what
+ * a connected UDP socket needs. `poll` is nonblocking (it runs on Deno's blocking thread pool and
+ * returns a promise); everything else is a quick call on the JS thread, so errno (thread-local)
+ * is read on the thread that set it.
+ */
+import { logger } from "../util/log.ts";
+
+const debug = logger("net").debug;
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  // Copies errno out: Deno.UnsafePointerView needs an unscoped --allow-ffi.
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+} as const;
+
+export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+export const SOCK_DGRAM = 2;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOCK_NONBLOCK = 0o4000;
+export const MSG_DONTWAIT = 0x40;
+export const SHUT_RDWR = 2;
+export const POLLIN = 0x1;
+export const POLLERR = 0x8;
+export const POLLHUP = 0x10;
+export const EAGAIN = 11;
+export const EINTR = 4;
+export const ECONNREFUSED = 111;
+
+/**
+ * Where libc lives on the common Linux layouts. scripts/flags grants --allow-ffi for exactly these
+ * paths: Deno checks the path given to dlopen, so the soname alone would need an unscoped flag.
+ */
+export const LIBC_PATHS = [
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+  "/usr/lib64/libc.so.6",
+];
+
+let loaded: Libc | null | undefined;
+
+/** libc's symbols, or null (logged once, at debug) when FFI is not available here. */
+export function libc(): Libc | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (Deno.build.os !== "linux") {
+    debug("no connected UDP sockets: libc FFI is bound only on Linux");
+    return loaded;
+  }
+  const granted = (path?: string) =>
+    Deno.permissions.querySync({ name: "ffi", path }).state === "granted";
+  // An unscoped --allow-ffi lets the dynamic linker find libc by its soname.
+  const candidates = granted() ? ["libc.so.6"] : LIBC_PATHS.filter((p) => granted(p));
+  if (candidates.length === 0) {
+    debug("no connected UDP sockets: --allow-ffi is not granted for libc");
+    return loaded;
+  }
+  const errors: string[] = [];
+  for (const path of candidates) {
+    try {
+      loaded = Deno.dlopen(path, SYMBOLS).symbols;
+      return loaded;
+    } catch (err) {
+      errors.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  debug(`no connected UDP sockets: cannot load libc: ${errors.join("; ")}`);
+  return loaded;
+}
+
+const errnoBytes = new Int32Array(1);
+
+/** The calling thread's errno (call right after the failed libc call, on the same thread). */
+export function errno(c: Libc): number {
+  const p = c.__errno_location();
+  if (p === null) return 0;
+  c.memcpy(errnoBytes, p, 4n);
+  return errnoBytes[0];
+}
