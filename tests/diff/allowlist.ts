@@ -28,11 +28,6 @@ export const ALLOWLIST: AllowEntry[] = [
     reason: "the log's {>bufsize} shows the client's EDNS size",
   },
   {
-    cls: "*:opt.size",
-    reason: "the reply's OPT advertises our size (1232); CoreDNS echoes the client's size",
-    pending: PENDING,
-  },
-  {
     cls: "name.wild*:*",
     reason: "wildcard hosts lines (*.wild.example.test) are skipped; CoreDNS answers them",
     pending: PENDING,
@@ -49,18 +44,8 @@ export const ALLOWLIST: AllowEntry[] = [
   },
   {
     cls: "*/tcp:opt.present",
-    reason: "a query without EDNS forwarded over TCP: CoreDNS's reply has an OPT, ours none",
-    pending: PENDING,
-  },
-  {
-    cls: "up.dead:time",
-    reason: "a dead upstream (closed port) SERVFAILs after 5 s; CoreDNS within ~0.1 s",
-    pending: PENDING,
-  },
-  {
-    cls: "up.blackhole:time",
-    reason: "a black-hole upstream SERVFAILs after 5 s; CoreDNS after 4 s",
-    pending: PENDING,
+    reason:
+      "a query without EDNS gets a reply without OPT (RFC 6891), also when forwarded over TCP; CoreDNS passes the upstream's OPT through over TCP",
   },
   {
     cls: "up.*:flag.AA",
