@@ -17,7 +17,7 @@ import { withEtcd } from "../etcd/pool.ts";
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
 import { parseIdetcd } from "../plugins/idetcd/setup.ts";
 import { readSlots, SlotLayout, type SlotRecord } from "../plugins/idetcd/slots.ts";
-import { type Addresses, defaultNodeId, detectAddresses } from "../plugins/idetcd/node.ts";
+import type { Addresses } from "../plugins/idetcd/node.ts";
 import { errorMessage } from "../util/errors.ts";
 import { notADuration, parseDurationMs } from "../util/duration.ts";
 import { type FlagValues, parseFlags, UsageError } from "./flags.ts";
@@ -27,6 +27,7 @@ import {
   ETCD_FLAGS_USAGE,
   etcdFromFlags,
 } from "./settings.ts";
+import { printSelf } from "./slots_self.ts";
 
 const USAGE = `usage: etcdns slots COMMAND [flags]
 
@@ -107,7 +108,7 @@ export async function runSlotsCommand(args: string[]): Promise<number> {
   try {
     return await withEtcd(settings.etcd, (client) => {
       if (command === "list") return list(client, settings, values.json);
-      if (command === "self") return self(client, settings, values, waitMs);
+      if (command === "self") return printSelf(client, settings, values.json === true, waitMs);
       return releaseSlot(client, settings, positionals[0], values.force);
     });
   } catch (err) {
@@ -354,57 +355,5 @@ async function releaseSlot(
     return 1;
   }
   console.log(`released ${r.name} (slot ${id}${r.value?.node ? `, node ${r.value.node}` : ""})`);
-  return 0;
-}
-
-/** This node's id, exactly as its idetcd computes it (node_id, else hostname/address/port). */
-function ownNodeId(s: SlotsSettings): string {
-  return s.nodeId ?? defaultNodeId(s.address ?? detectAddresses(), s.dnsPort);
-}
-
-/** A shell-safe `KEY=value` (single-quoted when it needs to be). */
-function shellPair(key: string, value: string): string {
-  return /^[A-Za-z0-9_.:/@%+,-]*$/.test(value)
-    ? `${key}=${value}`
-    : `${key}='${value.replaceAll("'", "'\\''")}'`;
-}
-
-async function self(
-  client: Etcd3,
-  s: SlotsSettings,
-  values: Values,
-  waitMs: number,
-): Promise<number> {
-  const node = ownNodeId(s);
-  const deadline = Date.now() + waitMs;
-  let mine: SlotRecord | undefined;
-  for (;;) {
-    const { records } = await readSlots(client, s.layout);
-    mine = records.find((r) => r.value?.node === node);
-    if (mine || Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, Math.min(500, Math.max(1, deadline - Date.now()))));
-  }
-  if (!mine) {
-    console.error(
-      `etcdns slots: this node (node id '${node}') holds no slot of pattern ` +
-        `'${s.layout.pattern.source}'${waitMs > 0 ? ` after waiting ${values.wait}` : ""}; ` +
-        `is etcdns running here with this Corefile? (etcdns slots list shows who holds what)`,
-    );
-    return 1;
-  }
-  const v = mine.value ?? {};
-  const out = {
-    name: mine.name,
-    host: mine.name.replace(/\.$/, ""),
-    slot: mine.id,
-    ipv4: v.ipv4 ?? "",
-    ipv6: v.ipv6 ?? "",
-    node,
-  };
-  if (values.json) {
-    console.log(JSON.stringify(out, null, 2));
-    return 0;
-  }
-  for (const [k, val] of Object.entries(out)) console.log(shellPair(k.toUpperCase(), String(val)));
   return 0;
 }

@@ -84,3 +84,20 @@ Deno.test("layers: plugins import each other only through the plugin kit, except
   }
   assert.deepEqual(wrong, [], wrong.join("\n"));
 });
+
+Deno.test("layers: no file in src/ is over 400 lines, and no `any` at all", () => {
+  const long: string[] = [];
+  const anys: string[] = [];
+  for (const file of sources(SRC)) {
+    const text = Deno.readTextFileSync(file);
+    const lines = text.split("\n").length - 1;
+    if (lines > 400) long.push(`src/${relative(SRC, file)}: ${lines} lines`);
+    text.split("\n").forEach((line, i) => {
+      if (/:\s*any\b|\bas any\b|<any>|no-explicit-any/.test(line)) {
+        anys.push(`src/${relative(SRC, file)}:${i + 1}`);
+      }
+    });
+  }
+  assert.deepEqual(long, [], long.join("\n"));
+  assert.deepEqual(anys, [], anys.join("\n"));
+});

@@ -9,7 +9,7 @@
 import { encode, Flag, inZone, Rcode, RCODE_NAMES, rcodeOf } from "../../dns/message.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 import { type HandlerResult, type Next, type Plugin, PluginError } from "../../plugin/plugin.ts";
-import { randomId, type Transport } from "./upstream.ts";
+import { randomId, type Transport } from "./exchange.ts";
 import {
   healthcheckBroken,
   maxConcurrentRejects,

@@ -9,7 +9,8 @@
  */
 import { encode, Flag } from "../../dns/message.ts";
 import type { Resource } from "../../plugin/resources.ts";
-import { randomId, type Transport, Upstream } from "./upstream.ts";
+import { Upstream } from "./upstream.ts";
+import { randomId, type Transport } from "./exchange.ts";
 import { healthcheckFailures } from "./metrics.ts";
 import { pluginLogger } from "../../util/log.ts";
 import { errorMessage } from "../../util/errors.ts";

@@ -15,7 +15,8 @@ import {
   unknownProperty,
 } from "../../corefile/args.ts";
 import { pluginZones } from "../../plugin/zones.ts";
-import { Upstream, type UpstreamTls } from "./upstream.ts";
+import { Upstream } from "./upstream.ts";
+import type { UpstreamTls } from "./exchange.ts";
 import { Forward, type ForwardConfig, type Policy, type TlsFiles, type To } from "./handler.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { Proxy, ProxyPool } from "./proxy.ts";

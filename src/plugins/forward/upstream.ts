@@ -1,50 +1,22 @@
 /**
  * DNS exchanges with one upstream server over UDP or TCP, reusing sockets between exchanges as
  * CoreDNS's forward does, for queries and health probes.
- *
- * A reply is accepted only when it comes from the upstream's address, carries the query's ID, has
- * QR set, decodes, and repeats the query's question. Anything else is ignored and the exchange
- * keeps waiting (a late reply to an earlier query, or a spoofing attempt), until its timeout.
  */
 import { frame, FrameReader, writeAll } from "../../dns/framing.ts";
-import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
+import type { DnsMessage, Question } from "../../dns/message.ts";
+import {
+  abortable,
+  accept,
+  ExchangeError,
+  hostPort,
+  sameHost,
+  type Transport,
+  type UpstreamOptions,
+  type UpstreamTls,
+} from "./exchange.ts";
+
 import { ConnectedUdp, ConnectionRefused } from "../../net/connected_udp.ts";
 import { errorMessage } from "../../util/errors.ts";
-
-/** The transports an exchange can use. */
-export type Transport = "udp" | "tcp";
-
-/** Why an exchange failed. */
-export class ExchangeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ExchangeError";
-  }
-}
-
-/** DNS over TLS settings of an upstream (`tls://`). */
-export interface UpstreamTls {
-  /**
-   * The name the certificate must carry, and the SNI (`tls_servername`); without it the
-   * certificate must carry the upstream's IP address, as Go's TLS client checks it.
-   */
-  serverName?: string;
-  /** PEM certificates trusted besides the system roots (`tls CA` or `tls CERT KEY CA`). */
-  caCerts?: string[];
-  /** A client certificate and key, PEM (`tls CERT KEY`). */
-  cert?: string;
-  key?: string;
-}
-
-/** How an upstream keeps its sockets. */
-export interface UpstreamOptions {
-  /** Idle sockets unused for longer than this are closed (forward's `expire`); 0 keeps none. */
-  expireMs: number;
-  /** At most this many idle sockets per transport (`max_idle_conns`); 0 or absent: no limit. */
-  maxIdleConns?: number;
-  /** DNS over TLS: every exchange, whatever the transport asked for, goes over TLS. */
-  tls?: UpstreamTls;
-}
 
 /**
  * The smallest UDP reply buffer. The client's size would do (512 without EDNS), but some servers
@@ -78,11 +50,6 @@ interface TcpSocket {
 }
 
 type Socket = UdpSocket | TcpSocket;
-
-/** Formats an address as CoreDNS labels upstreams: `host:port`, IPv6 in brackets. */
-export function hostPort(hostname: string, port: number): string {
-  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-}
 
 /** One upstream DNS server: an address plus caches of idle UDP sockets and TCP connections. */
 export class Upstream {
@@ -427,67 +394,5 @@ export class Upstream {
   }
 }
 
-/**
- * `opening`, or a rejection as soon as `signal` aborts (a TLS handshake cannot be cancelled); a
- * socket that opens after that is closed at once.
- */
-function abortable(opening: Promise<Socket>, signal: AbortSignal): Promise<Socket> {
-  const closeLate = () => {
-    opening.then((s) => {
-      try {
-        s.conn.close();
-      } catch { /* closed already */ }
-    }, () => {});
-  };
-  if (signal.aborted) {
-    closeLate();
-    return Promise.reject(new ExchangeError("aborted"));
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      reject(new ExchangeError("aborted"));
-      closeLate();
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    opening.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 /** A reused connection turned out to be closed by the peer; retry on a fresh one. */
 class CachedClosed extends Error {}
-
-/** Decodes `data` if it answers `query`'s ID and question, else null (ignore it). */
-function accept(data: Uint8Array, query: Uint8Array, question: Question): DnsMessage | null {
-  if (data.length < 12 || data[0] !== query[0] || data[1] !== query[1]) return null;
-  if ((data[2] & 0x80) === 0) return null;
-  let reply: DnsMessage;
-  try {
-    // Copy: the socket buffer is reused, and decoded records may hold views into their input.
-    reply = decode(data.slice());
-  } catch {
-    return null;
-  }
-  const q = reply.questions[0];
-  if (reply.questions.length !== 1 || !q) return null;
-  if (q.type !== question.type || (q.class ?? "IN") !== (question.class ?? "IN")) return null;
-  if (fqdn(q.name) !== fqdn(question.name)) return null;
-  return reply;
-}
-
-function sameHost(a: string, b: string): boolean {
-  if (a === b) return true;
-  // An IPv6 socket may report an IPv4 peer as IPv4-mapped.
-  return a.toLowerCase() === `::ffff:${b}`.toLowerCase();
-}
-
-const ids = new Uint16Array(512);
-let nextId = ids.length;
-
-/** A random 16-bit message ID, from a batch of cryptographic randomness refilled as it runs out. */
-export function randomId(): number {
-  if (nextId === ids.length) {
-    crypto.getRandomValues(ids);
-    nextId = 0;
-  }
-  return ids[nextId++];
-}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ExchangeError, Upstream } from "../../../src/plugins/forward/upstream.ts";
+import { Upstream } from "../../../src/plugins/forward/upstream.ts";
+import { ExchangeError } from "../../../src/plugins/forward/exchange.ts";
 import { encode, Flag } from "../../../src/dns/message.ts";
 
 Deno.test("upstream: TLS handshakes that never finish are bounded, and each exchange still times out on time", async () => {
