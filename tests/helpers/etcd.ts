@@ -18,8 +18,14 @@ export interface TestEtcd {
   readonly endpoint: string;
   /** The temp dir holding `data/` and `etcd.log`. */
   readonly dir: string;
-  /** Stops etcd with SIGTERM and waits for it to exit; the data dir is kept. */
-  stop(): Promise<void>;
+  /**
+   * Stops etcd and waits for it to exit; the data dir is kept. SIGKILL by default: a graceful
+   * stop (SIGTERM) makes etcd send HTTP/2 GOAWAY on every client connection, and Deno 2.9.6's
+   * native node:http2 code can crash the whole process on that (denoland/deno#36788; a segfault
+   * or an nghttp2 assertion in find_stream_on_goaway_func), which would take the test runner's
+   * own etcd3 clients down with it. Pass "SIGTERM" to exercise the graceful path on purpose.
+   */
+  stop(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
   /** Starts etcd again on the same ports with the same data (after `stop()`). */
   start(): Promise<void>;
   /** Alias of `start()` after `stop()`, as the brief names it. */
@@ -124,13 +130,13 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
   };
 
   let copying: Promise<unknown> = Promise.resolve();
-  const halt = async () => {
+  const halt = async (signal: "SIGKILL" | "SIGTERM" = "SIGKILL") => {
     const c = child;
     child = null;
     if (c) {
       try {
         c.kill("SIGCONT");
-        c.kill("SIGTERM");
+        c.kill(signal);
       } catch {
         // already exited
       }
@@ -155,7 +161,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
   return {
     endpoint,
     dir,
-    stop: halt,
+    stop: (signal) => halt(signal),
     start: launch,
     restart: launch,
     pause() {
