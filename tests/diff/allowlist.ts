@@ -34,23 +34,13 @@ export const ALLOWLIST: AllowEntry[] = [
   },
   {
     cls: "ptr.v4as6*:*",
-    reason: "PTR of an IPv4 address asked in IPv4-mapped ip6.arpa form (::ffff:a.b.c.d) is missing",
-    pending: PENDING,
-  },
-  {
-    cls: "*:opt.options",
-    reason: "forward drops the upstream's EDNS options (EDE 14 from dnsmasq); CoreDNS relays them",
-    pending: PENDING,
+    reason:
+      "a duplicate hosts line answers once, here a PTR asked in IPv4-mapped ip6.arpa form; CoreDNS repeats the record",
   },
   {
     cls: "*/tcp:opt.present",
     reason:
       "a query without EDNS gets a reply without OPT (RFC 6891), also when forwarded over TCP; CoreDNS passes the upstream's OPT through over TCP",
-  },
-  {
-    cls: "up.*:flag.AA",
-    reason: "cache: AA is not set on answers from the cache; CoreDNS sets it",
-    pending: PENDING,
   },
   {
     cls: "up.nodata.cached*:*",

@@ -118,13 +118,13 @@ export function withTtl(rrs: readonly ResourceRecord[], ttl: number): ResourceRe
 
 /**
  * A reply to `q` built from `e`: the request's ID, opcode, RD, CD and question, the entry's rcode,
- * RA and AD (AD only for a client that asked for DNSSEC), AA clear as the answer comes from a
- * cache, and every record with `ttl`.
+ * RA and AD (AD only for a client that asked for DNSSEC), AA set as CoreDNS's cache sets it on
+ * every reply it serves, and every record with `ttl`.
  */
 export function toReply(e: Entry, q: QueryContext, ttl: number): DnsMessage {
   const req = q.request;
   let flags = Flag.QR | (req.flags & (Flag.RD | Flag.CD | (0xf << 11))) | (e.rcode & 0xf) |
-    (e.flags & Flag.RA);
+    (e.flags & Flag.RA) | Flag.AA;
   if ((e.flags & Flag.AD) !== 0 && (q.do || (req.flags & Flag.AD) !== 0)) flags |= Flag.AD;
   return {
     id: req.id,

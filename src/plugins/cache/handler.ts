@@ -203,6 +203,11 @@ export class Cache implements Plugin {
   ): void {
     const ttl = this.#store(q, key, server, reply, previous);
     if (!forClient) return;
+    // CoreDNS's cache writes the reply without the upstream's OPT (the server adds its own), so
+    // the upstream's EDNS options, its Extended DNS Errors included, stop here as they do there.
+    if (reply.additionals.some((r) => r.type === "OPT")) {
+      reply.additionals = reply.additionals.filter((r) => r.type !== "OPT");
+    }
     if (ttl > 0) {
       reply.answers = capTtls(reply.answers, ttl);
       reply.authorities = capTtls(reply.authorities, ttl);
