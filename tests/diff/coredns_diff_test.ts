@@ -18,7 +18,8 @@ import {
   exchangeAll,
   packetOf,
 } from "./_compare.ts";
-import { corednsPath, distinctPorts, startCoredns, waitAnswering } from "./_servers.ts";
+import { distinctPorts } from "../helpers/ports.ts";
+import { corednsPath, startCoreDns, type TestCoreDns, waitAnswering } from "../helpers/coredns.ts";
 import { parseWire, type WireReply } from "./_wire.ts";
 import { hostsQueries, hostsText, UPSTREAM_ARGS, upstreamQueries } from "./corpus.ts";
 import { allowed, type AllowEntry, ALLOWLIST, matches } from "./allowlist.ts";
@@ -81,13 +82,13 @@ Deno.test({
     const text = corefile(hostsPath, dm.port, dead, holePort, crafted.port);
     const cPorts = ports.slice(0, BLOCKS.length);
     const ePorts = ports.slice(BLOCKS.length);
-    let coredns: Awaited<ReturnType<typeof startCoredns>> | null = null;
+    let coredns: TestCoreDns | null = null;
     let etcdns: Awaited<ReturnType<typeof startEtcdns>> | null = null;
     const diffs: Difference[] = [];
     const counts: string[] = [];
     try {
       [coredns, etcdns] = await Promise.all([
-        startCoredns(peer.path, withPorts(text, cPorts), cPorts),
+        startCoreDns(withPorts(text, cPorts), { bin: peer.path, answering: cPorts }),
         startEtcdns({ corefile: withPorts(text, ePorts), port: ePorts[0] }),
       ]);
       await waitAnswering(ePorts, "etcdns");

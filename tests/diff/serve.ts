@@ -5,7 +5,8 @@
  */
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { corednsPath, distinctPorts, startCoredns } from "./_servers.ts";
+import { distinctPorts } from "../helpers/ports.ts";
+import { corednsPath, startCoreDns } from "../helpers/coredns.ts";
 import { BLOCKS, corefile, withPorts } from "./corefile.ts";
 import { hostsText, UPSTREAM_ARGS } from "./corpus.ts";
 import { startCrafted } from "./_crafted.ts";
@@ -25,7 +26,7 @@ const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort, crafted.p
 const text = corefile(`${dir}/hosts`, dm.port, ports.pop()!, holePort, crafted.port);
 const cPorts = ports.slice(0, BLOCKS.length);
 const ePorts = ports.slice(BLOCKS.length);
-const c = await startCoredns(peer.path, withPorts(text, cPorts), cPorts);
+const c = await startCoreDns(withPorts(text, cPorts), { bin: peer.path, answering: cPorts });
 const e = await startEtcdns({ corefile: withPorts(text, ePorts), port: ePorts[0] });
 console.log(withPorts(text, ePorts));
 BLOCKS.forEach((b, i) => console.log(`${b}: coredns ${cPorts[i]}  etcdns ${ePorts[i]}`));
