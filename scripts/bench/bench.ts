@@ -1,219 +1,161 @@
 /**
- * `deno task bench`: queries per second of etcdns on loopback, measured with dnsperf.
- *
- * Scenarios run one after another against fresh processes, each bounded by dnsperf's time
- * limit (-l) and a query-rate cap (-Q). Results print as a table and are written, with the
- * exact commands, to docs/benchmarks.md.
- *
- * Usage: scripts/deno task bench [--seconds N] [--no-write]
+ * `deno task bench`: etcdns side by side with the Deno UDP echo, dnsmasq and CoreDNS on loopback,
+ * measured with dnsperf in interleaved rounds (every server once per round, fresh each time),
+ * medians reported as a markdown table and written, with the commands, to docs/benchmarks.md.
+ * Every process it starts is stopped on exit, error, Ctrl-C or SIGTERM; every load is bounded.
  */
 import { parseArgs } from "node:util";
-import { fileURLToPath } from "node:url";
+import { ROOT } from "../../tests/helpers/etcdns.ts";
+import { benchmarksPage, loadAverage, type RunInfo } from "./doc.ts";
+import { stopAll, stopAllOnSignals } from "./live.ts";
+import { type LoadPlan, measureOnce } from "./measure.ts";
+import { type Outcome, table } from "./report.ts";
+import { Fixtures, SCENARIOS } from "./scenarios.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const USAGE = `Usage: scripts/deno task bench [OPTIONS]
+
+  --rounds N         interleaved rounds (default 3)
+  --seconds S        seconds per dnsperf run; three runs per server and round (default 6)
+  --rate Q           the fixed rate for CPU per query, queries/s (default 15000)
+  --settle S         rest before the idle RSS and before the settled RSS (default 2)
+  --only IDS         comma-separated scenario ids to run (default: all)
+  --skip IDS         comma-separated scenario ids not to run
+  --workers-line L   the Corefile line for the workers scenario (default "workers 2")
+  --note TEXT        a line at the top of docs/benchmarks.md (e.g. "Provisional: ...")
+  --out FILE         where to write the page (default docs/benchmarks.md)
+  --no-write         print the table only
+  --json FILE        also write the outcomes as JSON
+  --list             list the scenario ids and exit
+
+Quick check (under a minute): --rounds 1 --seconds 1 --settle 0.5 --only echo,etcdns-whoami`;
+
 const { values } = parseArgs({
-  options: { seconds: { type: "string", default: "10" }, "no-write": { type: "boolean" } },
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "6" },
+    rate: { type: "string", default: "15000" },
+    settle: { type: "string", default: "2" },
+    only: { type: "string" },
+    skip: { type: "string" },
+    "workers-line": { type: "string", default: "workers 2" },
+    note: { type: "string" },
+    out: { type: "string", default: `${ROOT}docs/benchmarks.md` },
+    "no-write": { type: "boolean" },
+    json: { type: "string" },
+    list: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
 });
-const SECONDS = Number(values.seconds);
-const MAX_QPS = 200_000;
 
-interface Result {
-  name: string;
-  qps: number;
-  lost: number;
-  latencyMs: number;
-  command: string;
+function fail(message: string): never {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  Deno.exit(2);
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+function positive(name: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!(n > 0 && n <= max)) fail(`--${name} must be a number in (0, ${max}], not ${text}`);
+  return n;
 }
 
-async function waitForLine(child: Deno.ChildProcess, pattern: RegExp): Promise<void> {
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`process exited before printing ${pattern}:\n${seen}`);
-    seen += value;
-    if (pattern.test(seen)) break;
+function ids(list: string | undefined): Set<string> | null {
+  if (list === undefined) return null;
+  const out = new Set(list.split(",").map((s) => s.trim()).filter(Boolean));
+  for (const id of out) {
+    if (!SCENARIOS.some((s) => s.id === id)) fail(`unknown scenario ${id}`);
   }
-  // Keep draining so the child never blocks on a full pipe.
-  (async () => {
-    try {
-      while (!(await reader.read()).done) { /* discard */ }
-    } catch { /* closed */ }
-  })();
+  return out;
 }
 
-async function dnsperf(name: string, port: number, queries: string): Promise<Result> {
-  const file = await Deno.makeTempFile({ suffix: ".queries" });
-  await Deno.writeTextFile(file, queries);
-  const args = [
-    "-s",
-    "127.0.0.1",
-    "-p",
-    String(port),
-    "-d",
-    file,
-    "-l",
-    String(SECONDS),
-    "-Q",
-    String(MAX_QPS),
-    "-c",
-    "8",
-    "-q",
-    "256",
-    "-t",
-    "2",
-  ];
-  const command = `dnsperf ${args.join(" ").replace(file, "QUERIES")}`;
-  console.error(`bench: ${name}: ${command} ...`);
-  const out = await new Deno.Command("dnsperf", { args, stdout: "piped", stderr: "piped" })
-    .output();
-  await Deno.remove(file);
-  const text = new TextDecoder().decode(out.stdout);
-  if (out.code !== 0) {
-    throw new Error(`dnsperf failed:\n${text}${new TextDecoder().decode(out.stderr)}`);
+if (values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+if (values.list) {
+  for (const s of SCENARIOS) console.log(`${s.id.padEnd(22)} ${s.label}`);
+  Deno.exit(0);
+}
+
+const rounds = Math.round(positive("rounds", values.rounds, 20));
+const plan: LoadPlan = {
+  seconds: Math.round(positive("seconds", values.seconds, 120)),
+  rate: Math.round(positive("rate", values.rate, 1_000_000)),
+  peakCap: 500_000,
+  settle: positive("settle", values.settle, 60),
+};
+const only = ids(values.only);
+const skip = ids(values.skip) ?? new Set();
+const selected = SCENARIOS.filter((s) => (only?.has(s.id) ?? true) && !skip.has(s.id));
+if (selected.length === 0) fail("no scenario selected");
+
+const run: RunInfo = {
+  args: Deno.args,
+  rounds,
+  ...plan,
+  workersLine: values["workers-line"],
+  note: values.note,
+  started: new Date(),
+  loadAverage: loadAverage(),
+};
+
+const undoSignals = stopAllOnSignals();
+const fx = await Fixtures.create(run.workersLine);
+const outcomes: Outcome[] = [];
+try {
+  for (const scenario of selected) {
+    const unavailable = await scenario.unavailable(fx).catch((err) => `${err}`);
+    if (unavailable) console.error(`bench: ${scenario.id}: not available: ${unavailable}`);
+    outcomes.push({ scenario, samples: [], errors: [], unavailable });
   }
-  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
-  const lost = Number(/Queries lost:\s+(\d+)/.exec(text)?.[1] ?? NaN);
-  const latencyMs = Number(/Average Latency \(s\):\s+([\d.]+)/.exec(text)?.[1] ?? NaN) * 1000;
-  return { name, qps, lost, latencyMs, command };
-}
-
-async function withProcess<T>(
-  cmd: string,
-  args: string[],
-  ready: RegExp,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit", stdin: "null" })
-    .spawn();
-  try {
-    await waitForLine(child, ready);
-    return await fn();
-  } finally {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* gone */ }
-    await child.status;
-  }
-}
-
-async function benchEcho(): Promise<Result> {
-  const port = freePort();
-  return await withProcess(
-    `${ROOT}scripts/deno`,
-    ["run", "--quiet", "--allow-net", `${ROOT}scripts/bench/echo.ts`, String(port)],
-    /echo listening/,
-    () => dnsperf("Deno UDP echo (ceiling)", port, "example.org A\n"),
+  const runnable = outcomes.filter((o) => !o.unavailable);
+  const perServer = runnable.reduce(
+        (sum, o) => sum + Object.values(o.scenario.loads).filter(Boolean).length,
+        0,
+      ) * (plan.seconds + 1) + runnable.length * (2 * plan.settle + 3);
+  console.error(
+    `bench: ${runnable.length} servers × ${rounds} rounds, about ${
+      Math.ceil((perServer * rounds) / 60)
+    } min`,
   );
-}
-
-async function benchEtcdns(name: string, corefile: string, queries: string): Promise<Result> {
-  const port = freePort();
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/Corefile`;
-  await Deno.writeTextFile(path, corefile.replaceAll("{PORT}", String(port)));
-  try {
-    return await withProcess(
-      `${ROOT}scripts/start`,
-      ["-conf", path],
-      /etcdns-\d/,
-      () => dnsperf(name, port, queries),
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order each round, so no server always runs first or right after a heavy one.
+    const order = runnable.map((_, i) => runnable[(i + round) % runnable.length]);
+    for (const o of order) {
+      console.error(`bench: round ${round + 1}/${rounds}: ${o.scenario.id} ...`);
+      try {
+        o.samples.push(await measureOnce(o.scenario, fx, plan));
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        console.error(`bench: ${o.scenario.id} failed: ${message}`);
+        o.errors.push(message);
+      }
+    }
+  }
+  console.log(table(outcomes, plan.rate));
+  if (values.json) {
+    const json = outcomes.map((o) => ({
+      id: o.scenario.id,
+      label: o.scenario.label,
+      unavailable: o.unavailable,
+      errors: o.errors,
+      samples: o.samples,
+    }));
+    // Infinity (a p99 in lost queries) is not JSON; write it as null.
+    await Deno.writeTextFile(
+      values.json,
+      JSON.stringify(json, (_, v) => Number.isFinite(v) || typeof v !== "number" ? v : null, 2),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
-}
-
-/** A dnsmasq on loopback that answers `*.bench.test` itself and forwards nowhere. */
-async function withDnsmasq<T>(fn: (port: number) => Promise<T>): Promise<T> {
-  const port = freePort();
-  const args = [
-    "--keep-in-foreground",
-    `--port=${port}`,
-    "--listen-address=127.0.0.1",
-    "--bind-interfaces",
-    "--no-resolv",
-    "--no-hosts",
-    "--conf-file=/dev/null",
-    "--pid-file=",
-    "--user=root",
-    "--local-ttl=300",
-    "--address=/bench.test/192.0.2.1",
-    "--log-facility=-",
-  ];
-  const child = new Deno.Command("dnsmasq", { args, stdout: "null", stderr: "null" }).spawn();
-  try {
-    return await fn(port);
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
+  if (!values["no-write"]) {
+    await Deno.writeTextFile(values.out, await benchmarksPage(run, outcomes, fx));
+    // The page lives in docs/, which `deno fmt --check` covers: format it as written.
+    await new Deno.Command(`${ROOT}scripts/deno`, { args: ["fmt", "--quiet", values.out] })
+      .output();
+    console.error(`bench: wrote ${values.out}`);
   }
-}
-
-const CACHE_QUERIES = Array.from({ length: 8 }, (_, i) => `n${i}.bench.test A`).join("\n") + "\n";
-
-const scenarios: Array<() => Promise<Result>> = [
-  benchEcho,
-  () => benchEtcdns("etcdns whoami", ".:{PORT} {\n    whoami\n}\n", "example.org A\n"),
-  () =>
-    withDnsmasq((upstream) =>
-      benchEtcdns(
-        "etcdns cache hits (cache + forward to dnsmasq)",
-        `.:{PORT} {\n    cache 30 . {\n        success 4096\n    }\n    forward . 127.0.0.1:${upstream}\n}\n`,
-        CACHE_QUERIES,
-      )
-    ),
-];
-
-const results: Result[] = [];
-for (const run of scenarios) results.push(await run());
-
-const ceiling = results[0].qps;
-const rows = results.map((r) =>
-  `| ${r.name} | ${Math.round(r.qps)} | ${(r.qps / ceiling).toFixed(2)} | ${
-    r.latencyMs.toFixed(3)
-  } | ${r.lost} |`
-);
-const table = [
-  "| scenario | queries/s | ratio to echo | avg latency (ms) | lost |",
-  "|---|---|---|---|---|",
-  ...rows,
-].join("\n");
-console.log(table);
-
-if (!values["no-write"]) {
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(
-    /model name\s*:\s*(.+)/,
-  )?.[1] ?? "unknown CPU";
-  const doc = `# Benchmarks
-
-Produced by \`scripts/deno task bench\` (scripts/bench/bench.ts) on ${
-    new Date().toISOString().slice(0, 10)
-  }:
-${navigator.hardwareConcurrency} cores (${cpu}), Deno ${Deno.version.deno}, loopback only.
-Each scenario is a fresh process measured by dnsperf for ${SECONDS} s, capped at ${MAX_QPS} queries/s.
-
-The Deno UDP echo answers each datagram with itself: the ceiling Deno's UDP stack sets on this
-machine. The ratio to it is how we judge etcdns's hot path (packet in, answer out).
-
-${table}
-
-Commands (QUERIES is a file of one query line per scenario, e.g. \`example.org A\`):
-
-${results.map((r) => `- ${r.name}: \`${r.command}\``).join("\n")}
-
-dnsperf and the server share the machine's cores, so absolute numbers are lower than on a
-dedicated load generator, and a single run can swing by a fifth when anything else runs: compare
-ratios over several runs on the same machine.
-`;
-  await Deno.writeTextFile(`${ROOT}docs/benchmarks.md`, doc);
-  console.error("bench: wrote docs/benchmarks.md");
+} finally {
+  await stopAll();
+  await fx.remove();
+  undoSignals();
 }

@@ -31,6 +31,8 @@ export interface TestDnsmasq {
   readonly port: number;
   /** `127.0.0.1:PORT`, as a forward TO. */
   readonly address: string;
+  /** The running process's id, or null while stopped (benchmarks read its CPU time and RSS). */
+  readonly pid: number | null;
   /** Kills dnsmasq (SIGKILL) and waits for it to exit; `start()` brings it back on the same port. */
   stop(): Promise<void>;
   /** Starts dnsmasq again (after `stop()`) and waits until it answers. */
@@ -110,6 +112,9 @@ export async function startDnsmasq(opts: DnsmasqOptions = {}): Promise<TestDnsma
   return {
     port,
     address: `127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid ?? null;
+    },
     stop,
     start,
     close: stop,
