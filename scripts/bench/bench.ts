@@ -150,7 +150,9 @@ try {
   if (!values["no-write"]) {
     await Deno.writeTextFile(values.out, await benchmarksPage(run, outcomes, fx));
     // The page lives in docs/, which `deno fmt --check` covers: format it as written.
-    await new Deno.Command(`${ROOT}scripts/deno`, { args: ["fmt", "--quiet", values.out] })
+    await new Deno.Command(`${ROOT}scripts/deno`, {
+      args: ["fmt", "--quiet", "--config", `${ROOT}deno.json`, values.out],
+    })
       .output();
     console.error(`bench: wrote ${values.out}`);
   }

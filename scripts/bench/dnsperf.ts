@@ -21,6 +21,8 @@ export interface LoadOptions {
 export interface LoadResult {
   sent: number;
   completed: number;
+  /** Answers with rcode NOERROR (a REFUSED or SERVFAIL is completed but not served). */
+  noerror: number;
   lost: number;
   qps: number;
   /** Seconds per answered query, when asked for; lost queries are not in it. */
@@ -76,6 +78,7 @@ export async function dnsperf(opts: LoadOptions): Promise<LoadResult> {
     return {
       sent,
       completed: field(/Queries completed:\s+(\d+)/),
+      noerror: Number(/Response codes:.*\bNOERROR (\d+)/.exec(stats)?.[1] ?? 0),
       lost: field(/Queries lost:\s+(\d+)/),
       qps: field(/Queries per second:\s+([\d.]+)/),
       latencies: opts.latencies ? verboseLatencies(text) : [],

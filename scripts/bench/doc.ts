@@ -23,13 +23,14 @@ export interface RunInfo {
   loadAverage: string;
 }
 
-async function firstLine(cmd: string, args: string[]): Promise<string> {
+/** `NAME VERSION`, the version being the first x.y[.z] that `cmd ARGS` prints. */
+async function version(name: string, cmd: string, args: string[]): Promise<string> {
   try {
     const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    return text.split("\n").find((l) => /\d+\.\d+/.test(l))?.trim() ?? "unknown";
+    return `${name} ${/\d+\.\d+(\.\d+)?/.exec(text)?.[0] ?? "(unknown version)"}`;
   } catch {
-    return "not installed";
+    return `${name} (not installed)`;
   }
 }
 
@@ -59,13 +60,13 @@ export async function benchmarksPage(
   fx: Fixtures,
 ): Promise<string> {
   const bin = outcomes.some((o) => o.scenario.family === "coredns") ? fx.corednsBin() : null;
-  const coredns = bin && "path" in bin ? await firstLine(bin.path, ["-version"]) : "not run";
+  const coredns = bin && "path" in bin ? await version("CoreDNS", bin.path, ["-version"]) : null;
   const versions = [
     `Deno ${Deno.version.deno}`,
-    await firstLine("dnsmasq", ["--version"]),
-    coredns,
-    await firstLine("dnsperf", ["-h"]),
-  ].join("; ");
+    await version("dnsmasq", "dnsmasq", ["--version"]),
+    coredns ?? "CoreDNS (not run)",
+    await version("dnsperf", "dnsperf", ["-h"]),
+  ].join(", ");
   const corefiles = Object.entries(COREFILES)
     .map(([name, text]) => `${name}:\n\n\`\`\`\n${text}\`\`\``)
     .join("\n\n");

@@ -29,7 +29,7 @@ export interface Sample {
   peakSent: number;
   /** Server CPU µs per answered query at `LoadPlan.rate`. */
   cpuUs: number;
-  /** Answered share of the fixed-rate run. */
+  /** Share of the fixed-rate run's queries answered NOERROR. */
   cpuAnswered: number;
   /** Seconds; Infinity when lost queries reach the 99th percentile. */
   p99: number;
@@ -93,7 +93,7 @@ export async function measureOnce(sc: Scenario, fx: Fixtures, plan: LoadPlan): P
       const fixed = await load("cpu", plan.rate);
       const used = cpuSeconds(server.pid) - before;
       sample.cpuUs = fixed.completed > 0 ? (used * 1e6) / fixed.completed : NaN;
-      sample.cpuAnswered = fixed.sent > 0 ? fixed.completed / fixed.sent : NaN;
+      sample.cpuAnswered = fixed.sent > 0 ? fixed.noerror / fixed.sent : NaN;
     }
     if (sc.loads.p99 && sample.peakQps > 0) {
       const half = await load("p99", sample.peakQps / 2, true);

@@ -152,7 +152,7 @@ export function roundsTable(outcomes: Outcome[]): string {
     )
   );
   return [
-    "| scenario | round | peak qps | CPU µs/query | answered % at fixed rate | p99 ms | RSS idle MB | " +
+    "| scenario | round | peak qps | CPU µs/query | NOERROR % at fixed rate | p99 ms | RSS idle MB | " +
     "after load MB | settled MB |",
     "|---|---|---|---|---|---|---|---|---|",
     ...rows,

@@ -122,7 +122,7 @@ export async function startEtcdnsOn(corefile: string, args: string[] = []): Prom
   return {
     pid: proc.pid,
     port,
-    command: `scripts/start -conf Corefile${args.length ? " " + args.join(" ") : ""}`,
+    command: ["scripts/start -conf Corefile", ...args].join(" ").replaceAll("{PORT}", "PORT"),
     stop,
   };
 }
