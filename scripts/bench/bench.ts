@@ -18,6 +18,7 @@ const USAGE = `Usage: scripts/deno task bench [OPTIONS]
   --seconds S        seconds per dnsperf run; three runs per server and round (default 6)
   --rate Q           the fixed rate for CPU per query, queries/s (default 15000)
   --settle S         rest before the idle RSS and before the settled RSS (default 2)
+  --quick            a smoke run in under a minute: defaults 1 round, 1 s, settle 0.5 s
   --only IDS         comma-separated scenario ids to run (default: all)
   --skip IDS         comma-separated scenario ids not to run
   --workers-line L   the Corefile line for the workers scenario (default "workers 2")
@@ -27,15 +28,16 @@ const USAGE = `Usage: scripts/deno task bench [OPTIONS]
   --json FILE        also write the outcomes as JSON
   --list             list the scenario ids and exit
 
-Quick check (under a minute): --rounds 1 --seconds 1 --settle 0.5 --only echo,etcdns-whoami`;
+Scenario ids: ${SCENARIOS.map((s) => s.id).join(", ")}.`;
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    rounds: { type: "string", default: "3" },
-    seconds: { type: "string", default: "6" },
+    rounds: { type: "string" },
+    seconds: { type: "string" },
     rate: { type: "string", default: "15000" },
-    settle: { type: "string", default: "2" },
+    settle: { type: "string" },
+    quick: { type: "boolean" },
     only: { type: "string" },
     skip: { type: "string" },
     "workers-line": { type: "string", default: "workers 2" },
@@ -77,12 +79,13 @@ if (values.list) {
   Deno.exit(0);
 }
 
-const rounds = Math.round(positive("rounds", values.rounds, 20));
+const quick = values.quick ?? false;
+const rounds = Math.round(positive("rounds", values.rounds ?? (quick ? "1" : "3"), 20));
 const plan: LoadPlan = {
-  seconds: Math.round(positive("seconds", values.seconds, 120)),
+  seconds: Math.round(positive("seconds", values.seconds ?? (quick ? "1" : "6"), 120)),
   rate: Math.round(positive("rate", values.rate, 1_000_000)),
   peakCap: 500_000,
-  settle: positive("settle", values.settle, 60),
+  settle: positive("settle", values.settle ?? (quick ? "0.5" : "2"), 60),
 };
 const only = ids(values.only);
 const skip = ids(values.skip) ?? new Set();

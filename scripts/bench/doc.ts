@@ -78,8 +78,12 @@ ${run.note ? `> ${run.note}\n\n` : ""}Produced by \`scripts/deno task bench${
 Machine: ${await machine()}; load average at the start ${run.loadAverage}. Versions: ${versions}.
 Loopback only; dnsperf shares the cores with the server under test.
 
-${run.rounds} interleaved rounds: in each round every server runs once, as a fresh process, in an
-order rotated by one per round; each figure below is the median of the rounds. Per server and
+${
+    run.rounds === 1
+      ? "One round"
+      : `${run.rounds} interleaved rounds`
+  }: in each round every server runs once, as a fresh process, in an order rotated by one per
+round; each figure below is the median of the rounds. Per server and
 round: RSS idle (after start and ${run.settle} s of rest); peak queries per second (dnsperf for
 ${run.seconds} s, capped at ${run.peakCap}); the server's CPU time (utime + stime of its process
 tree, from /proc) per answered query while dnsperf sends a steady ${run.rate} queries/s for
@@ -90,7 +94,8 @@ ${table(outcomes, run.rate)}
 
 Ratios: × echo is the peak over the Deno UDP echo's (the ceiling Deno's UDP loop sets on this
 machine); × CoreDNS is over CoreDNS on the same Corefile; × dnsmasq is CPU per query over dnsmasq's.
-The bars are issue 12's: idle RSS ≤ 40 MB serving whoami or hosts and ≤ 60 MB on Corefile.example;
+The bars are issue 12's: idle RSS ≤ 40 MB serving whoami or hosts (one worker) and ≤ 60 MB on
+Corefile.example;
 after load ≤ CoreDNS's RSS on the same Corefile; after the peak run's flood back under 1.2× idle;
 \`hosts\` peak ≥ 0.9× the echo with one worker and, with \`${run.workersLine}\`, ≥ 1.5× CoreDNS's;
 CPU per query at the fixed rate ≤ 1.5× dnsmasq's; p99 at half of peak ≤ 1 ms.

@@ -71,10 +71,11 @@ export async function measureOnce(sc: Scenario, fx: Fixtures, plan: LoadPlan): P
       COMMANDS.set(what, run.command.replace(/-Q \d+/, `-Q ${what === "p99" ? "PEAK/2" : rate}`));
       return run;
     };
-    await warmUp(sc, fx, server.port);
     await sleep(plan.settle);
+    const rssIdle = rssBytes(server.pid);
+    await warmUp(sc, fx, server.port);
     const sample: Sample = {
-      rssIdle: rssBytes(server.pid),
+      rssIdle,
       peakQps: NaN,
       peakSent: NaN,
       cpuUs: NaN,

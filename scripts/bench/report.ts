@@ -54,7 +54,8 @@ export function bars(id: string, peer: string | undefined, all: Map<string, Medi
   const coredns = peer ? all.get(peer) : undefined;
   const out: Bar[] = [];
   const idleCap = id === "etcdns-example" ? 60 : 40;
-  if (id !== "etcdns-cache") {
+  // The idle bars are for one process serving whoami, hosts or Corefile.example.
+  if (id !== "etcdns-cache" && id !== "etcdns-hosts-workers") {
     out.push({
       text: `idle ≤ ${idleCap} MB`,
       ok: compare(m.rssIdle, idleCap * MB, (a, b) => a <= b),

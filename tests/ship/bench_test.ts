@@ -39,7 +39,7 @@ Deno.test({
     try {
       const out = await new Deno.Command(`${ROOT}scripts/bench/run`, {
         args: [
-          ...["--rounds", "1", "--seconds", "1", "--settle", "0.2", "--rate", "2000"],
+          ...["--quick", "--settle", "0.2", "--rate", "2000"],
           ...["--only", "echo,etcdns-whoami", "--note", "Provisional: a test run."],
           ...["--out", `${dir}/benchmarks.md`, "--json", `${dir}/bench.json`],
         ],
