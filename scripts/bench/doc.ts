@@ -53,6 +53,19 @@ async function machine(): Promise<string> {
   } GiB RAM, Linux ${Deno.osRelease()}`;
 }
 
+/** The run's arguments as a shell would take them, without those that only name outputs. */
+function shownArgs(args: string[]): string {
+  const shown: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (/^--(note|json|out)$/.test(args[i])) {
+      i++; // and its value
+    } else if (!/^--(note|json|out)=/.test(args[i])) {
+      shown.push(/^[\w.,/=:-]+$/.test(args[i]) ? args[i] : `'${args[i].replaceAll("'", "'\\''")}'`);
+    }
+  }
+  return shown.map((a) => " " + a).join("");
+}
+
 /** The whole page. */
 export async function benchmarksPage(
   run: RunInfo,
@@ -73,7 +86,7 @@ export async function benchmarksPage(
   return `# Benchmarks
 
 ${run.note ? `> ${run.note}\n\n` : ""}Produced by \`scripts/deno task bench${
-    run.args.length ? " " + run.args.join(" ") : ""
+    shownArgs(run.args)
   }\` (scripts/bench/) on ${run.started.toISOString().slice(0, 16).replace("T", " ")} UTC.
 Machine: ${await machine()}; load average at the start ${run.loadAverage}. Versions: ${versions}.
 Loopback only; dnsperf shares the cores with the server under test.
