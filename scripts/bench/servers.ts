@@ -10,7 +10,7 @@ import { freePort } from "../../tests/helpers/ports.ts";
 import { udpExchange } from "../../tests/helpers/dns_client.ts";
 import { makeQuery } from "../../tests/helpers/query.ts";
 import { waitFor } from "../../tests/helpers/wait.ts";
-import { startCoreDns } from "../../tests/helpers/coredns.ts";
+import { startCoreDns, waitAnswering } from "../../tests/helpers/coredns.ts";
 import { track } from "./live.ts";
 
 /** A running server under test. */
@@ -24,14 +24,13 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Waits until 127.0.0.1:`port` answers a UDP query. */
-export async function waitAnswering(port: number, what: string, timeoutMs = 20_000) {
+/** Waits until the echo, which has no TCP side, answers a UDP query on `port`. */
+async function waitEchoing(port: number): Promise<void> {
+  const probe = makeQuery("probe.invalid", "A");
   await waitFor(
-    `${what} to answer on :${port}`,
-    async () => {
-      return await udpExchange(port, makeQuery("probe.invalid", "A"), 300) !== null;
-    },
-    timeoutMs,
+    `the echo to answer on :${port}`,
+    async () => (await udpExchange(port, probe, 300)) !== null,
+    20_000,
     100,
   );
 }
@@ -53,7 +52,7 @@ export async function startEcho(): Promise<Server> {
     await child.status;
   });
   try {
-    await waitAnswering(port, "the echo");
+    await waitEchoing(port);
   } catch (err) {
     await stop();
     throw err;
@@ -93,7 +92,7 @@ export async function startCorednsOn(bin: string, corefile: string): Promise<Ser
   const cd = await startCoreDns(corefile, { bin });
   const stop = track(() => cd.stop());
   try {
-    await waitAnswering(cd.port, "CoreDNS");
+    await waitAnswering([cd.port], "CoreDNS");
   } catch (err) {
     await stop();
     throw err;
@@ -114,7 +113,7 @@ export async function startEtcdnsOn(corefile: string, args: string[] = []): Prom
     await proc.stop();
   });
   try {
-    await waitAnswering(port, "etcdns");
+    await waitAnswering([port], "etcdns");
   } catch (err) {
     await stop();
     throw new Error(`${err}\n${proc.output.slice(-2000)}`);
