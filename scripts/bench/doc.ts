@@ -81,7 +81,7 @@ export async function benchmarksPage(
     await version("dnsperf", "dnsperf", ["-h"]),
   ].join(", ");
   const corefiles = Object.entries(COREFILES)
-    .map(([name, text]) => `${name}:\n\n\`\`\`\n${text}\`\`\``)
+    .map(([name, text]) => `${name}:\n\n\`\`\`text\n${text}\`\`\``)
     .join("\n\n");
   return `# Benchmarks
 

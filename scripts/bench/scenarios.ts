@@ -124,9 +124,10 @@ export class Fixtures {
   }
 }
 
-const HOSTS = ".:{PORT} {\n    hosts {HOSTS}\n}\n";
-const WHOAMI = ".:{PORT} {\n    whoami\n}\n";
-const CACHE = ".:{PORT} {\n    cache 30 . {\n        success 4096\n    }\n" +
+// Loopback only, as every Corefile we show: the bench never opens a resolver to the network.
+const HOSTS = ".:{PORT} {\n    bind 127.0.0.1\n    hosts {HOSTS}\n}\n";
+const WHOAMI = ".:{PORT} {\n    bind 127.0.0.1\n    whoami\n}\n";
+const CACHE = ".:{PORT} {\n    bind 127.0.0.1\n    cache 30 . {\n        success 4096\n    }\n" +
   "    forward . {UPSTREAM}\n}\n";
 
 /** The Corefiles CoreDNS and etcdns both run, for the report. */
