@@ -6,6 +6,7 @@
 import { ETCD_BIN } from "./etcd.ts";
 import { runCommand, which } from "./commands.ts";
 import { freePort } from "./ports.ts";
+import { spawnCollecting } from "./spawn.ts";
 import { waitFor } from "./wait.ts";
 
 const CERTS = `
@@ -51,44 +52,31 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
     throw new Error(`openssl could not make the test certificates: ${made.stderr}`);
   }
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const etcd = new Deno.Command(ETCD_BIN, {
-    args: [
-      "--name",
-      "tls",
-      "--data-dir",
-      `${dir}/data`,
-      "--listen-client-urls",
-      endpoint,
-      "--advertise-client-urls",
-      endpoint,
-      "--listen-peer-urls",
-      peerUrl,
-      "--initial-advertise-peer-urls",
-      peerUrl,
-      "--initial-cluster",
-      `tls=${peerUrl}`,
-      "--cert-file",
-      `${dir}/server.pem`,
-      "--key-file",
-      `${dir}/server-key.pem`,
-      "--client-cert-auth",
-      "--trusted-ca-file",
-      `${dir}/ca.pem`,
-    ], // deno-fmt-ignore
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const copies = [etcd.stdout, etcd.stderr].map(async (s) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) out += chunk;
-  });
+  const etcd = spawnCollecting(ETCD_BIN, [
+    "--name",
+    "tls",
+    "--data-dir",
+    `${dir}/data`,
+    "--listen-client-urls",
+    endpoint,
+    "--advertise-client-urls",
+    endpoint,
+    "--listen-peer-urls",
+    peerUrl,
+    "--initial-advertise-peer-urls",
+    peerUrl,
+    "--initial-cluster",
+    `tls=${peerUrl}`,
+    "--cert-file",
+    `${dir}/server.pem`,
+    "--key-file",
+    `${dir}/server-key.pem`,
+    "--client-cert-auth",
+    "--trusted-ca-file",
+    `${dir}/ca.pem`,
+  ]);
   const stop = async () => {
-    try {
-      etcd.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await etcd.status;
-    await Promise.all(copies);
+    await etcd.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
@@ -98,9 +86,9 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
     await waitFor("etcd healthy over TLS", () => healthy(client, caCerts, cert, key), 30_000, 200);
   } catch (err) {
     await stop();
-    throw new Error(`${err}\n${out}`);
+    throw new Error(`${err}\n${etcd.output()}`);
   }
-  return { dir, endpoint, output: () => out, stop };
+  return { dir, endpoint, output: etcd.output, stop };
 }
 
 /** Whether etcd's /health says true, asked over TLS with the client certificate. */
