@@ -3,7 +3,8 @@
  * tests/helpers/etcd.ts): any etcd binary, free loopback ports, a temp data dir, output kept.
  */
 import { ROOT, START } from "./etcdns.ts";
-import { freePort } from "./ports.ts";
+import { memberFlags } from "./etcd.ts";
+import { distinctPorts } from "./ports.ts";
 import { spawnCollecting } from "./spawn.ts";
 import { waitFor } from "./wait.ts";
 
@@ -34,28 +35,11 @@ export async function startMember(
   extra: string[],
 ): Promise<EtcdMember> {
   const dir = await Deno.makeTempDir({ prefix: `etcdns-member-${name}-` });
-  const clientPort = freePort();
-  let peerPort = freePort();
-  while (peerPort === clientPort) peerPort = freePort();
+  const [clientPort, peerPort] = distinctPorts(2);
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const etcd = spawnCollecting(binary, [
-    "--name",
-    name,
-    "--data-dir",
-    `${dir}/data`,
-    "--listen-client-urls",
-    clientUrl,
-    "--advertise-client-urls",
-    clientUrl,
-    "--listen-peer-urls",
-    peerUrl,
-    "--initial-advertise-peer-urls",
-    peerUrl,
-    "--logger",
-    "zap",
-    "--log-outputs",
-    "stderr",
+    ...memberFlags(name, `${dir}/data`, clientUrl, peerUrl),
     ...extra,
   ]);
   return {

@@ -3,9 +3,9 @@
  * settings (dnsctl configs, TLS mistakes). Files in `dir`: ca.pem (trusted by etcd), ca2.pem (not),
  * server.pem, client.pem + client-key.pem (signed by ca), other.pem + other-key.pem (signed by ca2).
  */
-import { ETCD_BIN } from "./etcd.ts";
+import { ETCD_BIN, memberFlags } from "./etcd.ts";
 import { runCommand, which } from "./commands.ts";
-import { freePort } from "./ports.ts";
+import { distinctPorts } from "./ports.ts";
 import { spawnCollecting } from "./spawn.ts";
 import { waitFor } from "./wait.ts";
 
@@ -42,9 +42,7 @@ export interface TlsEtcd {
 /** Makes the certificates, starts etcd with client-cert-auth and waits until it is healthy. */
 export async function startTlsEtcd(): Promise<TlsEtcd> {
   const dir = await Deno.makeTempDir({ prefix: "etcdns-tls-etcd-" });
-  const client = freePort();
-  let peer = freePort();
-  while (peer === client) peer = freePort();
+  const [client, peer] = distinctPorts(2);
   const endpoint = `https://127.0.0.1:${client}`;
   const made = await runCommand("bash", ["-euc", CERTS], { cwd: dir });
   if (made.code !== 0) {
@@ -53,18 +51,7 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
   }
   const peerUrl = `http://127.0.0.1:${peer}`;
   const etcd = spawnCollecting(ETCD_BIN, [
-    "--name",
-    "tls",
-    "--data-dir",
-    `${dir}/data`,
-    "--listen-client-urls",
-    endpoint,
-    "--advertise-client-urls",
-    endpoint,
-    "--listen-peer-urls",
-    peerUrl,
-    "--initial-advertise-peer-urls",
-    peerUrl,
+    ...memberFlags("tls", `${dir}/data`, endpoint, peerUrl),
     "--initial-cluster",
     `tls=${peerUrl}`,
     "--cert-file",
