@@ -11,8 +11,8 @@ import {
   etcd37Binary,
   type EtcdMember,
   etcdnsCli,
-  memberHealthy,
   startMember,
+  waitHealthy,
 } from "../helpers/etcd_member.ts";
 import { type EtcdnsProcess, startEtcdns } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
@@ -21,13 +21,16 @@ import { waitFor } from "../helpers/wait.ts";
 const REGISTRY = "/_etcd/registry";
 
 /** A backing etcd and an etcdns serving discovery from it. */
-async function discoveryService(): Promise<{
+interface DiscoveryService {
   etcd: TestEtcd;
   srv: EtcdnsProcess;
   http: number;
   base: string;
   close(): Promise<void>;
-}> {
+}
+
+/** Starts a DiscoveryService. */
+async function discoveryService(): Promise<DiscoveryService> {
   const etcd = await startEtcd();
   const http = freePort();
   let srv: EtcdnsProcess;
@@ -100,46 +103,76 @@ async function memberCount(s: { etcd: TestEtcd }, token: string): Promise<number
   return res.kvs.length;
 }
 
+/** Runs `fn` with an etcd client of `clientUrl`, closed afterwards. */
+async function withClient<T>(clientUrl: string, fn: (c: Etcd3) => PromiseLike<T>): Promise<T> {
+  const c = new Etcd3({ hosts: clientUrl, dialTimeout: 5000 });
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+/** The names in the member list of the cluster `clientUrl` belongs to, sorted. */
+function memberNames(clientUrl: string): Promise<string[]> {
+  return withClient(clientUrl, async (c) => {
+    const list = await c.cluster.memberList({});
+    return list.members.map((m) => m.name).sort();
+  });
+}
+
+/** `etcdns discovery show TOKEN --json`, parsed. */
+async function showToken(s: DiscoveryService, token: string) {
+  const shown = await etcdnsCli([
+    "discovery",
+    "show",
+    token,
+    "-conf",
+    s.srv.corefilePath,
+    "--json",
+  ]);
+  assert.equal(shown.code, 0, shown.stderr);
+  return JSON.parse(shown.stdout);
+}
+
+/**
+ * Runs `body` with a discovery service and a list it adds the members it starts to; prints
+ * their output and etcdns's if it fails; stops them all at the end.
+ */
+async function withMembers(
+  body: (s: DiscoveryService, members: EtcdMember[]) => Promise<void>,
+): Promise<void> {
+  const s = await discoveryService();
+  const members: EtcdMember[] = [];
+  try {
+    await body(s, members);
+  } catch (err) {
+    for (const m of members) console.error(`--- ${m.name}:\n${m.output().slice(-3000)}`);
+    console.error(`--- etcdns:\n${s.srv.output}`);
+    throw err;
+  } finally {
+    await Promise.all(members.map((m) => m.stop()));
+    await s.close();
+  }
+}
+
 Deno.test({
   name: "discovery: three etcd 3.4 members bootstrap through etcdns; a fourth is proxied or exits",
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const s = await discoveryService();
-    const members: EtcdMember[] = [];
-    try {
+  fn: () =>
+    withMembers(async (s, members) => {
       const token = await newToken(s.srv.corefilePath, 3);
       const url = `${s.base}/${token}`;
       for (const name of ["m1", "m2", "m3"]) {
         members.push(await startMember("etcd", name, ["--discovery", url]));
       }
+      await waitHealthy(members);
+      assert.deepEqual(await memberNames(members[0].clientUrl), ["m1", "m2", "m3"]);
+      // One cluster: each member reports the same cluster ID and sees the others' writes.
+      await withClient(members[0].clientUrl, (c) => c.put("bootstrapped").value("yes"));
       for (const m of members) {
-        await waitFor(
-          `${m.name} healthy`,
-          () => {
-            if (m.exited()) throw new Error(`${m.name} exited:\n${m.output()}`);
-            return memberHealthy(m.clientUrl);
-          },
-          60_000,
-          200,
-        );
-      }
-      const c = new Etcd3({ hosts: members[0].clientUrl, dialTimeout: 5000 });
-      try {
-        const list = await c.cluster.memberList({});
-        assert.deepEqual(list.members.map((m) => m.name).sort(), ["m1", "m2", "m3"]);
-        // One cluster: each member reports the same cluster ID and sees the others' writes.
-        await c.put("bootstrapped").value("yes");
-        for (const m of members) {
-          const other = new Etcd3({ hosts: m.clientUrl, dialTimeout: 5000 });
-          try {
-            assert.equal(await other.get("bootstrapped").string(), "yes");
-          } finally {
-            other.close();
-          }
-        }
-      } finally {
-        c.close();
+        assert.equal(await withClient(m.clientUrl, (c) => c.get("bootstrapped").string()), "yes");
       }
       assert.equal(await memberCount(s, token), 3);
 
@@ -170,37 +203,15 @@ Deno.test({
       assert.notEqual(status.code, 0);
       assert.match(fifth.output(), /cluster is full/);
       assert.equal(await memberCount(s, token), 3, "registrations never exceed the size");
-      const c2 = new Etcd3({ hosts: members[0].clientUrl, dialTimeout: 5000 });
-      try {
-        assert.equal((await c2.cluster.memberList({})).members.length, 3);
-      } finally {
-        c2.close();
-      }
+      assert.equal((await memberNames(members[0].clientUrl)).length, 3);
 
       // `show` agrees.
-      const shown = await etcdnsCli([
-        "discovery",
-        "show",
-        token,
-        "-conf",
-        s.srv.corefilePath,
-        "--json",
-      ]);
-      assert.equal(shown.code, 0, shown.stderr);
-      const info = JSON.parse(shown.stdout);
+      const info = await showToken(s, token);
       assert.equal(info.size, 3);
       assert.equal(info.registered, 3);
       assert.equal(info.expected, 0);
       assert.ok(info.ttl > 3000 && info.ttl <= 3600, `ttl ${info.ttl}`);
-    } catch (err) {
-      for (const m of members) console.error(`--- ${m.name}:\n${m.output().slice(-3000)}`);
-      console.error(`--- etcdns:\n${s.srv.output}`);
-      throw err;
-    } finally {
-      await Promise.all(members.map((m) => m.stop()));
-      await s.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -218,126 +229,63 @@ Deno.test({
           headers: { "content-type": "application/x-www-form-urlencoded" },
           body,
         });
+      /** Sends a request (after taking the snapshot); expects `status`, v2 `errorCode`, no write. */
       const expectNothingWritten = async (
         what: string,
-        res: Promise<Response>,
+        send: () => Promise<Response>,
         status: number,
         errorCode: number | null,
       ) => {
         const before = await snapshot(client);
-        const r = await res;
+        const r = await send();
         const text = await r.text();
         assert.equal(r.status, status, `${what}: ${text}`);
         if (errorCode !== null) assert.equal(JSON.parse(text).errorCode, errorCode, what);
         assert.deepEqual(await snapshot(client), before, `${what} wrote something`);
       };
 
-      await expectNothingWritten(
-        "GET unknown token",
-        fetch(`${s.base}/nosuchtoken/_config/size`),
-        404,
-        100,
-      );
-      await expectNothingWritten(
-        "PUT unknown token",
-        put("/nosuchtoken/8e9e05c52164694d", "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
-        404,
-        100,
-      );
-      await expectNothingWritten("GET /", fetch(`${s.base}/`), 400, 209);
-      await expectNothingWritten("malformed token", fetch(`${s.base}/bad!token`), 400, 209);
-      await expectNothingWritten(
-        "malformed member id",
-        put(`/${token}/NOT-HEX`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
-        400,
-        209,
-      );
-      await expectNothingWritten(
-        "too deep",
-        put(`/${token}/8e9e05c52164694d/x`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
-        400,
-        209,
-      );
-      await expectNothingWritten(
-        "malformed value",
-        put(`/${token}/8e9e05c52164694d`, "value=nonsense"),
-        400,
-        209,
-      );
-      await expectNothingWritten(
-        "no value",
-        put(`/${token}/8e9e05c52164694d`, "other=1"),
-        400,
-        200,
-      );
-      await expectNothingWritten(
-        "prevExist=true",
-        put(
-          `/${token}/8e9e05c52164694d`,
-          "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380",
-          "?prevExist=true",
-        ),
-        400,
-        209,
-      );
-      await expectNothingWritten(
-        "bad waitIndex",
-        fetch(`${s.base}/${token}?wait=true&waitIndex=abc`),
-        400,
-        203,
-      );
-      await expectNothingWritten(
-        "bad boolean",
-        fetch(`${s.base}/${token}?recursive=maybe`),
-        400,
-        209,
-      );
-      await expectNothingWritten(
-        "size is read-only",
-        put(`/${token}/_config/size`, "value=5", ""),
-        403,
-        106,
-      );
-      await expectNothingWritten(
-        "DELETE",
-        fetch(`${s.base}/${token}`, { method: "DELETE" }),
-        405,
-        null,
-      );
-      await expectNothingWritten(
-        "a 10 MB body",
-        put(`/${token}/8e9e05c52164694d`, new Uint8Array(10 * 1024 * 1024).fill(0x61)),
-        413,
-        210,
-      );
+      const member = `/${token}/8e9e05c52164694d`;
+      const peer = "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380";
+      const tenMegabytes = () => new Uint8Array(10 * 1024 * 1024).fill(0x61);
       // A streamed body with no Content-Length is cut at the cap too.
-      const chunks = new ReadableStream<Uint8Array>({
-        start(ctrl) {
-          for (let i = 0; i < 160; i++) ctrl.enqueue(new Uint8Array(64 * 1024).fill(0x61));
-          ctrl.close();
-        },
-      });
-      await expectNothingWritten(
-        "a streamed 10 MB body",
-        put(`/${token}/8e9e05c52164694d`, chunks),
-        413,
-        210,
-      );
+      const streamed = () =>
+        new ReadableStream<Uint8Array>({
+          start(ctrl) {
+            for (let i = 0; i < 160; i++) ctrl.enqueue(new Uint8Array(64 * 1024).fill(0x61));
+            ctrl.close();
+          },
+        });
+      const get = (path: string, init?: RequestInit) => fetch(`${s.base}${path}`, init);
+      const badRequests: [string, () => Promise<Response>, number, number | null][] = [
+        ["GET unknown token", () => get("/nosuchtoken/_config/size"), 404, 100],
+        ["PUT unknown token", () => put("/nosuchtoken/8e9e05c52164694d", peer), 404, 100],
+        ["GET /", () => get("/"), 400, 209],
+        ["malformed token", () => get("/bad!token"), 400, 209],
+        ["malformed member id", () => put(`/${token}/NOT-HEX`, peer), 400, 209],
+        ["too deep", () => put(`${member}/x`, peer), 400, 209],
+        ["malformed value", () => put(member, "value=nonsense"), 400, 209],
+        ["no value", () => put(member, "other=1"), 400, 200],
+        ["prevExist=true", () => put(member, peer, "?prevExist=true"), 400, 209],
+        ["bad waitIndex", () => get(`/${token}?wait=true&waitIndex=abc`), 400, 203],
+        ["bad boolean", () => get(`/${token}?recursive=maybe`), 400, 209],
+        ["size is read-only", () => put(`/${token}/_config/size`, "value=5", ""), 403, 106],
+        ["DELETE", () => get(`/${token}`, { method: "DELETE" }), 405, null],
+        ["a 10 MB body", () => put(member, tenMegabytes()), 413, 210],
+        ["a streamed 10 MB body", () => put(member, streamed()), 413, 210],
+      ];
+      for (const [what, send, status, errorCode] of badRequests) {
+        await expectNothingWritten(what, send, status, errorCode);
+      }
 
       // Two registrations fill the token; the same ID again is 412; a third is refused (403).
-      const ok1 = await put(`/${token}/1`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380");
+      const ok1 = await put(`/${token}/1`, peer);
       assert.equal(ok1.status, 201, await ok1.text());
-      await expectNothingWritten(
-        "same member again",
-        put(`/${token}/1`, "value=a%3Dhttp%3A%2F%2F127.0.0.1%3A2380"),
-        412,
-        105,
-      );
+      await expectNothingWritten("same member again", () => put(`/${token}/1`, peer), 412, 105);
       const ok2 = await put(`/${token}/2`, "value=b%3Dhttp%3A%2F%2F127.0.0.1%3A2381");
       assert.equal(ok2.status, 201, await ok2.text());
       await expectNothingWritten(
         "registration past the size",
-        put(`/${token}/3`, "value=c%3Dhttp%3A%2F%2F127.0.0.1%3A2382"),
+        () => put(`/${token}/3`, "value=c%3Dhttp%3A%2F%2F127.0.0.1%3A2382"),
         403,
         103,
       );
@@ -364,7 +312,7 @@ Deno.test({
       assert.ok(rev > 2);
       await expectNothingWritten(
         "compacted waitIndex",
-        fetch(`${s.base}/${raced}?wait=true&recursive=true&waitIndex=1`),
+        () => get(`/${raced}?wait=true&recursive=true&waitIndex=1`),
         400,
         401,
       );
@@ -403,10 +351,8 @@ Deno.test({
   ignore: ETCD37 === null,
   sanitizeResources: false,
   sanitizeOps: false,
-  fn: async () => {
-    const s = await discoveryService();
-    const members: EtcdMember[] = [];
-    try {
+  fn: () =>
+    withMembers(async (s, members) => {
       const out = await etcdnsCli(["discovery", "new", "--size", "3", "-conf", s.srv.corefilePath]);
       assert.equal(out.code, 0, out.stderr);
       // The printed line is pasted as it is.
@@ -416,42 +362,11 @@ Deno.test({
       assert.deepEqual(flags.slice(2), ["--discovery-endpoints", s.etcd.endpoint]);
       const token = flags[1];
       for (const name of ["n1", "n2", "n3"]) members.push(await startMember(ETCD37!, name, flags));
-      for (const m of members) {
-        await waitFor(
-          `${m.name} healthy`,
-          () => {
-            if (m.exited()) throw new Error(`${m.name} exited:\n${m.output()}`);
-            return memberHealthy(m.clientUrl);
-          },
-          60_000,
-          200,
-        );
-      }
-      const c = new Etcd3({ hosts: members[2].clientUrl, dialTimeout: 5000 });
-      try {
-        const list = await c.cluster.memberList({});
-        assert.deepEqual(list.members.map((m) => m.name).sort(), ["n1", "n2", "n3"]);
-      } finally {
-        c.close();
-      }
+      await waitHealthy(members);
+      assert.deepEqual(await memberNames(members[2].clientUrl), ["n1", "n2", "n3"]);
       assert.equal(await memberCount(s, token), 3);
-      const shown = await etcdnsCli([
-        "discovery",
-        "show",
-        token,
-        "-conf",
-        s.srv.corefilePath,
-        "--json",
-      ]);
-      assert.equal(JSON.parse(shown.stdout).registered, 3, shown.stdout);
-    } catch (err) {
-      for (const m of members) console.error(`--- ${m.name}:\n${m.output().slice(-3000)}`);
-      throw err;
-    } finally {
-      await Promise.all(members.map((m) => m.stop()));
-      await s.close();
-    }
-  },
+      assert.equal((await showToken(s, token)).registered, 3);
+    }),
 });
 
 if (ETCD37 === null) {

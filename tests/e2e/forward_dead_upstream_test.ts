@@ -15,13 +15,20 @@ import { dig } from "../helpers/dig.ts";
 import { freePort } from "../helpers/ports.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { haveCoreDns, startCoreDns } from "../helpers/coredns.ts";
+import { startTcpHole } from "../helpers/tcp_hole.ts";
 
 function corefile(upstream: number): string {
   return `.:{PORT} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:${upstream}\n}\n`;
 }
 
+/** One query's rcode (or "none") and how long it took. */
+interface Timing {
+  status: string;
+  ms: number;
+}
+
 /** Rcode and milliseconds of `n` queries in a row, each for a fresh name. */
-async function timeQueries(port: number, n: number): Promise<{ status: string; ms: number }[]> {
+async function timeQueries(port: number, n: number): Promise<Timing[]> {
   const out = [];
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
@@ -31,20 +38,49 @@ async function timeQueries(port: number, n: number): Promise<{ status: string; m
   return out;
 }
 
-/** Asserts CoreDNS's black-hole pattern: 4 s, then 2 s once the upstream is marked down. */
-function assertBlackHoleTimings(who: string, t: { status: string; ms: number }[]): void {
+/** The timings of `n` queries through etcdns and, when its binary is present, CoreDNS (at once). */
+async function timeBoth(
+  corefile: string,
+  n: number,
+): Promise<{ ours: Timing[]; theirs: Timing[] | null }> {
+  const srv = await startEtcdns({ corefile });
+  const core = haveCoreDns()
+    ? await startCoreDns(corefile).catch(async (err) => {
+      await srv.stop();
+      throw err;
+    })
+    : null;
+  try {
+    // Both at once: each has its own sockets and health checks.
+    const [ours, theirs] = await Promise.all([
+      timeQueries(srv.port, n),
+      core ? timeQueries(core.port, n) : Promise.resolve(null),
+    ]);
+    return { ours, theirs };
+  } finally {
+    await srv.stop();
+    await core?.stop();
+  }
+}
+
+/**
+ * Asserts every query SERVFAILed, the first after about `firstMs` and the last, once health
+ * checks have marked the upstream down, after about `downMs` (200 ms early to 900 ms late).
+ */
+function assertSlowFailures(who: string, t: Timing[], firstMs: number, downMs: number): void {
   const text = `${who}: ${JSON.stringify(t)}`;
   for (const q of t) assert.equal(q.status, "SERVFAIL", text);
-  assert.ok(t[0].ms >= 3800 && t[0].ms < 4900, `first query ~4 s; ${text}`);
-  const last = t[t.length - 1];
-  assert.ok(last.ms >= 1800 && last.ms < 2900, `once marked down ~2 s; ${text}`);
+  const first = t[0].ms;
+  assert.ok(first >= firstMs - 200 && first < firstMs + 900, `first query ~${firstMs} ms; ${text}`);
+  const last = t[t.length - 1].ms;
+  assert.ok(last >= downMs - 200 && last < downMs + 900, `once marked down ~${downMs} ms; ${text}`);
 }
 
 /**
  * A refused upstream fails at once: the fastest of the queries (dig's own start-up included)
  * under 100 ms, and none anywhere near the 2 s read timeout (a loaded machine slows some).
  */
-function assertFailsAtOnce(who: string, t: { status: string; ms: number }[]): void {
+function assertFailsAtOnce(who: string, t: Timing[]): void {
   const text = `${who}: ${JSON.stringify(t)}`;
   for (const q of t) assert.equal(q.status, "SERVFAIL", text);
   assert.ok(Math.min(...t.map((q) => q.ms)) < 100, text);
@@ -54,19 +90,11 @@ function assertFailsAtOnce(who: string, t: { status: string; ms: number }[]): vo
 Deno.test("forward: a black-hole upstream costs 4 s, then 2 s, as in CoreDNS", async () => {
   const upstream = freePort();
   const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: upstream });
-  const srv = await startEtcdns({ corefile: corefile(upstream) });
-  const core = haveCoreDns() ? await startCoreDns(corefile(upstream)) : null;
   try {
-    // Both at once: each has its own sockets and health checks.
-    const [ours, theirs] = await Promise.all([
-      timeQueries(srv.port, 4),
-      core ? timeQueries(core.port, 4) : Promise.resolve(null),
-    ]);
-    assertBlackHoleTimings("etcdns", ours);
-    if (theirs) assertBlackHoleTimings("CoreDNS", theirs);
+    const { ours, theirs } = await timeBoth(corefile(upstream), 4);
+    assertSlowFailures("etcdns", ours, 4000, 2000);
+    if (theirs) assertSlowFailures("CoreDNS", theirs, 4000, 2000);
   } finally {
-    await srv.stop();
-    await core?.stop();
     hole.close();
   }
 });
@@ -125,36 +153,14 @@ Deno.test("forward: a dead upstream fails over to the next upstream at once", as
 });
 
 Deno.test("forward: a TLS upstream that never shakes hands costs 5 s, then 2.5 s, as in CoreDNS", async () => {
-  // Accepts TCP connections and holds them, silent: the TLS handshake never completes.
-  const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const c of hole) held.push(c);
-  })().catch(() => {});
-  const port = (hole.addr as Deno.NetAddr).port;
+  const hole = startTcpHole();
   const tlsCorefile = `.:{PORT} {\n    bind 127.0.0.1\n` +
-    `    forward . tls://127.0.0.1:${port} {\n        tls_servername dns.test\n    }\n}\n`;
-  const assertTimings = (who: string, t: { status: string; ms: number }[]) => {
-    const text = `${who}: ${JSON.stringify(t)}`;
-    for (const q of t) assert.equal(q.status, "SERVFAIL", text);
-    assert.ok(t[0].ms >= 4800 && t[0].ms < 5900, `first query ~5 s; ${text}`);
-    const last = t[t.length - 1];
-    assert.ok(last.ms >= 2300 && last.ms < 3400, `once marked down ~2.5 s; ${text}`);
-  };
-  const srv = await startEtcdns({ corefile: tlsCorefile });
-  const core = haveCoreDns() ? await startCoreDns(tlsCorefile) : null;
+    `    forward . tls://127.0.0.1:${hole.port} {\n        tls_servername dns.test\n    }\n}\n`;
   try {
-    const [ours, theirs] = await Promise.all([
-      timeQueries(srv.port, 4),
-      core ? timeQueries(core.port, 4) : Promise.resolve(null),
-    ]);
-    assertTimings("etcdns", ours);
-    if (theirs) assertTimings("CoreDNS", theirs);
+    const { ours, theirs } = await timeBoth(tlsCorefile, 4);
+    assertSlowFailures("etcdns", ours, 5000, 2500);
+    if (theirs) assertSlowFailures("CoreDNS", theirs, 5000, 2500);
   } finally {
-    await srv.stop();
-    await core?.stop();
-    hole.close();
-    for (const c of held) c.close();
-    await accepting;
+    await hole.close();
   }
 });

@@ -3,59 +3,13 @@
  * distinct loopback sources (127.0.0.1, 127.0.0.2 and ::1), and dig.
  */
 import assert from "node:assert/strict";
-import { dig, type DigResult } from "../helpers/dig.ts";
+import { dig, digAt } from "../helpers/dig.ts";
+import { tcpExchange } from "../helpers/dns_client.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeQuery } from "../helpers/query.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { Rcode } from "../../src/dns/message.ts";
-
-/** dig against `server` (e.g. "::1") from the default source, or `-b SOURCE`. */
-async function digAt(server: string, port: number, ...args: string[]): Promise<DigResult> {
-  const out = await new Deno.Command("dig", {
-    args: [`@${server}`, "-p", String(port), "+tries=1", "+time=2", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const status = /status: (\w+)/.exec(stdout)?.[1] ?? null;
-  const flags = /;; flags: ([a-z ]+);/.exec(stdout)?.[1].trim().split(/\s+/) ?? [];
-  return { code: out.code, stdout, status, flags };
-}
-
-/** Sends one framed query per packet on one TCP connection to [::1]; collects replies until idle. */
-async function tcpReplies(port: number, packets: Uint8Array[], idleMs: number): Promise<number[]> {
-  const conn = await Deno.connect({ hostname: "::1", port });
-  const ids: number[] = [];
-  try {
-    for (const p of packets) {
-      const framed = new Uint8Array(p.length + 2);
-      framed.set([p.length >> 8, p.length & 0xff]);
-      framed.set(p, 2);
-      await conn.write(framed);
-    }
-    let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(4096);
-    for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const idle = new Promise<null>((r) => timer = setTimeout(() => r(null), idleMs));
-      const n = await Promise.race([conn.read(chunk), idle]);
-      clearTimeout(timer);
-      if (n === null) break;
-      const merged = new Uint8Array(buf.length + n);
-      merged.set(buf);
-      merged.set(chunk.subarray(0, n), buf.length);
-      buf = merged;
-      while (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) {
-        ids.push((buf[2] << 8) | buf[3]);
-        buf = buf.subarray(2 + ((buf[0] << 8) | buf[1]));
-      }
-    }
-    return ids;
-  } finally {
-    conn.close();
-  }
-}
 
 Deno.test("acl allowing 127.0.0.0/8: ::1 is REFUSED (EDE Blocked), drop sends nothing on UDP or TCP", async () => {
   const prom = freePort();
@@ -99,11 +53,11 @@ drop.test:{PORT} {
     assert.match(dropped.stdout, /timed out|no servers could be reached/);
     // ...and over TCP nothing is written for the dropped query, while the connection stays
     // open and the next query on it (blocked, in `.`) is answered.
-    const ids = await tcpReplies(srv.port, [
+    const replies = await tcpExchange(srv.port, [
       makeQuery("x.drop.test", "A", { id: 1111 }),
       makeQuery("example.org", "A", { id: 2222 }),
-    ], 1000);
-    assert.deepEqual(ids, [2222]);
+    ], { hostname: "::1", idleMs: 1000 });
+    assert.deepEqual(replies.map((r) => (r[0] << 8) | r[1]), [2222]);
 
     const metrics = await (await fetch(`http://127.0.0.1:${prom}/metrics`)).text();
     assert.match(

@@ -5,24 +5,20 @@
  * gracefully stopped node releases.
  */
 import assert from "node:assert/strict";
-import { startEtcd } from "../helpers/etcd.ts";
 import { dig, digShort } from "../helpers/dig.ts";
-import type { EtcdnsProcess } from "../helpers/etcdns.ts";
 import {
   idetcdCorefile,
   portsFrom,
   slotValues,
   startNode,
-  stopAll,
   waitClaimed,
+  withIdetcdCluster,
 } from "../helpers/idetcd.ts";
 import { detectAddresses } from "../../src/plugins/idetcd/node.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-Deno.test("five nodes on 1053-1057 each claim a name and all answer for all", async () => {
-  const etcd = await startEtcd();
-  const procs: EtcdnsProcess[] = [];
-  try {
+Deno.test("five nodes on 1053-1057 each claim a name and all answer for all", () =>
+  withIdetcdCluster(async (etcd, procs) => {
     const ports = portsFrom(1053, 5);
     const t0 = performance.now();
     procs.push(...await Promise.all(ports.map((port) => startNode(etcd, { port }))));
@@ -77,16 +73,10 @@ Deno.test("five nodes on 1053-1057 each claim a name and all answer for all", as
       `a SIGTERM-released slot was claimed by the waiting node in ${tookMs.toFixed(0)} ms`,
     );
     assert.match(leaving.output, /released slot/);
-  } finally {
-    await stopAll(procs);
-    await etcd.close();
-  }
-});
+  }));
 
-Deno.test("start to serving its own name", async () => {
-  const etcd = await startEtcd();
-  const procs: EtcdnsProcess[] = [];
-  try {
+Deno.test("start to serving its own name", () =>
+  withIdetcdCluster(async (etcd, procs) => {
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t0 = performance.now();
@@ -103,8 +93,4 @@ Deno.test("start to serving its own name", async () => {
     }
     console.log(`start to serving own name: ${times.map((t) => t.toFixed(0)).join(", ")} ms`);
     assert.ok(idetcdCorefile(etcd).includes("lease 2"));
-  } finally {
-    await stopAll(procs);
-    await etcd.close();
-  }
-});
+  }));

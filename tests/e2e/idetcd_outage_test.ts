@@ -3,16 +3,19 @@
  * answering from memory, never crash, and hold distinct slots again once etcd is back.
  */
 import assert from "node:assert/strict";
-import { startEtcd } from "../helpers/etcd.ts";
 import { dig, digShort } from "../helpers/dig.ts";
 import type { EtcdnsProcess } from "../helpers/etcdns.ts";
-import { claimedSlot, slotValues, startNode, stopAll, waitClaimed } from "../helpers/idetcd.ts";
+import {
+  claimedSlot,
+  slotValues,
+  startNode,
+  waitClaimed,
+  withIdetcdCluster,
+} from "../helpers/idetcd.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-Deno.test("etcd outage longer than the TTL: answers from memory, then distinct slots again", async () => {
-  const etcd = await startEtcd();
-  const procs: EtcdnsProcess[] = [];
-  try {
+Deno.test("etcd outage longer than the TTL: answers from memory, then distinct slots again", () =>
+  withIdetcdCluster(async (etcd, procs) => {
     procs.push(
       ...await Promise.all(
         [1, 2, 3].map((i) => startNode(etcd, { extra: [`address 127.0.2.${i}`] })),
@@ -47,20 +50,11 @@ Deno.test("etcd outage longer than the TTL: answers from memory, then distinct s
       assert.equal(p.exited, null, "no node crashed");
       await waitFor("answers", async () => (await answers(p)).join() === all.join());
     }
-  } catch (err) {
-    for (const p of procs) console.log(`--- etcdns :${p.port}\n${p.output}`);
-    throw err;
-  } finally {
-    await stopAll(procs);
-    await etcd.close();
-  }
-});
+  }));
 
-Deno.test("bad values in etcd are ignored with a log line and never crash a node", async () => {
-  const etcd = await startEtcd();
-  const procs: EtcdnsProcess[] = [];
-  const client = etcd.client();
-  try {
+Deno.test("bad values in etcd are ignored with a log line and never crash a node", () =>
+  withIdetcdCluster(async (etcd, procs) => {
+    const client = etcd.client();
     await client.put("worker1.tf.local.").value("{not json");
     await client.put("worker2.tf.local.").value(JSON.stringify({ ipv4: "300.1.1.1", port: "53" }));
     const p = await startNode(etcd);
@@ -77,16 +71,10 @@ Deno.test("bad values in etcd are ignored with a log line and never crash a node
     await p.waitForLine(/ignoring slot 5 .*not a JSON object/);
     assert.equal((await digShort(p.port, "worker3.tf.local")).length, 1);
     assert.equal(p.exited, null);
-  } finally {
-    await stopAll(procs);
-    await etcd.close();
-  }
-});
+  }));
 
-Deno.test("a node started while etcd is down serves at once and claims when etcd comes", async () => {
-  const etcd = await startEtcd();
-  const procs: EtcdnsProcess[] = [];
-  try {
+Deno.test("a node started while etcd is down serves at once and claims when etcd comes", () =>
+  withIdetcdCluster(async (etcd, procs) => {
     await etcd.stop();
     const p = await startNode(etcd);
     procs.push(p);
@@ -98,8 +86,4 @@ Deno.test("a node started while etcd is down serves at once and claims when etcd
       "own name",
       async () => (await digShort(p.port, "worker1.tf.local")).length === 1,
     );
-  } finally {
-    await stopAll(procs);
-    await etcd.close();
-  }
-});
+  }));

@@ -3,19 +3,15 @@
  * They must end up holding 30 distinct slots, checked both in etcd and through DNS.
  */
 import assert from "node:assert/strict";
-import { startEtcd } from "../helpers/etcd.ts";
 import { digShort } from "../helpers/dig.ts";
-import type { EtcdnsProcess } from "../helpers/etcdns.ts";
-import { slotValues, startNode, stopAll, waitClaimed } from "../helpers/idetcd.ts";
+import { slotValues, startNode, waitClaimed, withIdetcdCluster } from "../helpers/idetcd.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const N = 30;
 
-Deno.test(`${N} processes racing for ${N} slots hold ${N} distinct ones`, async () => {
-  const etcd = await startEtcd();
-  const procs: EtcdnsProcess[] = [];
-  const client = etcd.client();
-  try {
+Deno.test(`${N} processes racing for ${N} slots hold ${N} distinct ones`, () =>
+  withIdetcdCluster(async (etcd, procs) => {
+    const client = etcd.client();
     // Each node publishes its own loopback address, so DNS answers tell the nodes apart.
     const t0 = performance.now();
     for (let i = 0; i < N; i++) {
@@ -61,8 +57,4 @@ Deno.test(`${N} processes racing for ${N} slots hold ${N} distinct ones`, async 
     for (const p of procs) {
       assert.equal(p.lines.filter((l) => /claimed slot|took back/.test(l)).length, 1, p.output);
     }
-  } finally {
-    await stopAll(procs);
-    await etcd.close();
-  }
-});
+  }));

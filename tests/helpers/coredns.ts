@@ -6,6 +6,7 @@
 import { ROOT } from "./etcdns.ts";
 import { freePort } from "./ports.ts";
 import { udpExchange } from "./dns_client.ts";
+import { spawnCollecting } from "./spawn.ts";
 import { makeQuery } from "./query.ts";
 import { waitFor } from "./wait.ts";
 
@@ -106,42 +107,20 @@ export async function startCoreDns(
   const port = corefile.includes("{PORT}") ? freePort() : 0;
   const dir = await Deno.makeTempDir({ prefix: "etcdns-coredns-" });
   await Deno.writeTextFile(`${dir}/Corefile`, corefile.replaceAll("{PORT}", String(port)));
-  const child = new Deno.Command(bin, {
-    args: ["-conf", `${dir}/Corefile`],
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) out += chunk;
-  };
-  const readers = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  let exited = false;
-  const status = child.status.then((s) => {
-    exited = true;
-    return s;
-  });
+  const coredns = spawnCollecting(bin, ["-conf", `${dir}/Corefile`], { cwd: dir });
   const stop = async () => {
-    if (!exited) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-    await status;
-    await readers;
+    await coredns.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
     await waitFor("CoreDNS to start", () => {
-      if (exited) throw new Error(`CoreDNS exited:\n${out}`);
-      return /CoreDNS-\d/.test(out);
+      if (coredns.exited()) throw new Error(`CoreDNS exited:\n${coredns.output()}`);
+      return /CoreDNS-\d/.test(coredns.output());
     }, 15_000);
     if (options.answering) await waitAnswering(options.answering, "CoreDNS");
   } catch (err) {
     await stop();
-    throw new Error(`${err}\n${out}`);
+    throw new Error(`${err}\n${coredns.output()}`);
   }
-  return { port, pid: child.pid, output: () => out, stop };
+  return { port, pid: coredns.child.pid, output: coredns.output, stop };
 }

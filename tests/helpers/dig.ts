@@ -11,9 +11,14 @@ export interface DigResult {
 }
 
 /** Runs `dig @127.0.0.1 -p PORT ARGS...` with one try and a short timeout. */
-export async function dig(port: number, ...args: string[]): Promise<DigResult> {
+export function dig(port: number, ...args: string[]): Promise<DigResult> {
+  return digAt("127.0.0.1", port, ...args);
+}
+
+/** Runs `dig @SERVER -p PORT ARGS...` (e.g. SERVER "::1") with one try and a short timeout. */
+export async function digAt(server: string, port: number, ...args: string[]): Promise<DigResult> {
   const out = await new Deno.Command("dig", {
-    args: ["@127.0.0.1", "-p", String(port), "+tries=1", "+time=3", ...args],
+    args: [`@${server}`, "-p", String(port), "+tries=1", "+time=3", ...args],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -24,7 +29,16 @@ export async function dig(port: number, ...args: string[]): Promise<DigResult> {
 }
 
 /** `dig +short`: the answer lines, trimmed. */
-export async function digShort(port: number, ...args: string[]): Promise<string[]> {
-  const r = await dig(port, "+short", ...args);
+export function digShort(port: number, ...args: string[]): Promise<string[]> {
+  return digShortAt("127.0.0.1", port, ...args);
+}
+
+/** `dig @SERVER +short`: the answer lines, trimmed. */
+export async function digShortAt(
+  server: string,
+  port: number,
+  ...args: string[]
+): Promise<string[]> {
+  const r = await digAt(server, port, "+short", ...args);
   return r.stdout.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith(";"));
 }

@@ -1,4 +1,5 @@
 /** A raw DNS client for tests that need exact bytes (fuzzing, malformed packets, TCP framing). */
+import { frame, FrameReader } from "../../src/dns/framing.ts";
 
 /** Sends `packet` over UDP to 127.0.0.1:port; resolves with the reply, or null on timeout. */
 export async function udpExchange(
@@ -19,32 +20,24 @@ export async function udpExchange(
   }
 }
 
-/** Sends several queries on one TCP connection and reads one framed reply per query. */
-export async function tcpExchange(port: number, packets: Uint8Array[]): Promise<Uint8Array[]> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+/**
+ * Sends each packet, framed, on one TCP connection to `hostname`:port and reads framed replies
+ * until there is one per packet or none arrives within `idleMs`.
+ */
+export async function tcpExchange(
+  port: number,
+  packets: Uint8Array[],
+  { hostname = "127.0.0.1", idleMs = 2000 } = {},
+): Promise<Uint8Array[]> {
+  const conn = await Deno.connect({ hostname, port });
   try {
-    for (const p of packets) {
-      const framed = new Uint8Array(p.length + 2);
-      framed[0] = p.length >> 8;
-      framed[1] = p.length & 0xff;
-      framed.set(p, 2);
-      await conn.write(framed);
-    }
+    for (const p of packets) await conn.write(frame(p));
+    const reader = new FrameReader((into) => conn.read(into));
     const replies: Uint8Array[] = [];
-    let buf = new Uint8Array(0);
     while (replies.length < packets.length) {
-      const chunk = new Uint8Array(65537);
-      const n = await conn.read(chunk);
-      if (n === null) break;
-      const merged = new Uint8Array(buf.length + n);
-      merged.set(buf);
-      merged.set(chunk.subarray(0, n), buf.length);
-      buf = merged;
-      while (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) {
-        const len = (buf[0] << 8) | buf[1];
-        replies.push(buf.slice(2, 2 + len));
-        buf = buf.subarray(2 + len);
-      }
+      const reply = await reader.next(idleMs, idleMs);
+      if (reply === null) break;
+      replies.push(reply);
     }
     return replies;
   } finally {

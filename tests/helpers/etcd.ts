@@ -5,12 +5,34 @@
  */
 import { Buffer } from "node:buffer";
 import { Etcd3 } from "etcd3";
-import { freePort } from "./ports.ts";
+import { distinctPorts, freePort } from "./ports.ts";
 
 export { freePort };
 
 /** The etcd binary the tests run: `$ETCD_BIN`, else `etcd` from PATH. */
 export const ETCD_BIN: string = Deno.env.get("ETCD_BIN") || "etcd";
+
+/**
+ * etcd's flags for a member `name` on loopback: data in `dataDir`, listening on and advertising
+ * `clientUrl` and `peerUrl`, zap logs on stderr.
+ */
+export function memberFlags(
+  name: string,
+  dataDir: string,
+  clientUrl: string,
+  peerUrl: string,
+): string[] {
+  return [
+    ["--name", name],
+    ["--data-dir", dataDir],
+    ["--listen-client-urls", clientUrl],
+    ["--advertise-client-urls", clientUrl],
+    ["--listen-peer-urls", peerUrl],
+    ["--initial-advertise-peer-urls", peerUrl],
+    ["--logger", "zap"],
+    ["--log-outputs", "stderr"],
+  ].flat();
+}
 
 /** A running test etcd. */
 export interface TestEtcd {
@@ -53,31 +75,14 @@ export interface StartEtcdOptions {
 /** Starts etcd on free loopback ports with a temp data dir and waits until it is healthy. */
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> {
   const dir = await Deno.makeTempDir({ prefix: "etcdns-etcd-" });
-  const clientPort = freePort();
-  let peerPort = freePort();
-  while (peerPort === clientPort) peerPort = freePort();
+  const [clientPort, peerPort] = distinctPorts(2);
   const endpoint = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const logPath = `${dir}/etcd.log`;
   const args = [
-    "--name",
-    "test",
-    "--data-dir",
-    `${dir}/data`,
-    "--listen-client-urls",
-    endpoint,
-    "--advertise-client-urls",
-    endpoint,
-    "--listen-peer-urls",
-    peer,
-    "--initial-advertise-peer-urls",
-    peer,
+    ...memberFlags("test", `${dir}/data`, endpoint, peer),
     "--initial-cluster",
     `test=${peer}`,
-    "--logger",
-    "zap",
-    "--log-outputs",
-    "stderr",
   ];
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
   let child: Deno.ChildProcess | null = null;

@@ -3,18 +3,25 @@
  * tests/helpers/etcd.ts): any etcd binary, free loopback ports, a temp data dir, output kept.
  */
 import { ROOT, START } from "./etcdns.ts";
-import { freePort } from "./ports.ts";
+import { memberFlags } from "./etcd.ts";
+import { distinctPorts } from "./ports.ts";
+import { spawnCollecting } from "./spawn.ts";
+import { waitFor } from "./wait.ts";
 
-/** A running (or exited) etcd member. */
-export interface EtcdMember {
+/** A process that should become a healthy etcd member: where it serves, and what it said. */
+export interface MemberProcess {
   readonly name: string;
   readonly clientUrl: string;
-  readonly peerUrl: string;
-  readonly dir: string;
   /** The exit status once it has exited, else null. */
   exited(): Deno.CommandStatus | null;
   /** Everything it printed so far. */
   output(): string;
+}
+
+/** A running (or exited) etcd member. */
+export interface EtcdMember extends MemberProcess {
+  readonly peerUrl: string;
+  readonly dir: string;
   /** Resolves with the exit status. */
   status(): Promise<Deno.CommandStatus>;
   /** SIGTERM (SIGKILL after 10 s), then removes the data dir. */
@@ -28,64 +35,23 @@ export async function startMember(
   extra: string[],
 ): Promise<EtcdMember> {
   const dir = await Deno.makeTempDir({ prefix: `etcdns-member-${name}-` });
-  const clientPort = freePort();
-  let peerPort = freePort();
-  while (peerPort === clientPort) peerPort = freePort();
+  const [clientPort, peerPort] = distinctPorts(2);
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const child = new Deno.Command(binary, {
-    args: [
-      "--name",
-      name,
-      "--data-dir",
-      `${dir}/data`,
-      "--listen-client-urls",
-      clientUrl,
-      "--advertise-client-urls",
-      clientUrl,
-      "--listen-peer-urls",
-      peerUrl,
-      "--initial-advertise-peer-urls",
-      peerUrl,
-      "--logger",
-      "zap",
-      "--log-outputs",
-      "stderr",
-      ...extra,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let exited: Deno.CommandStatus | null = null;
-  const collect = async (s: ReadableStream<Uint8Array>) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) text += chunk;
-  };
-  const readers = Promise.all([collect(child.stdout), collect(child.stderr)]);
-  const status = child.status.then((s) => (exited = s));
+  const etcd = spawnCollecting(binary, [
+    ...memberFlags(name, `${dir}/data`, clientUrl, peerUrl),
+    ...extra,
+  ]);
   return {
     name,
     clientUrl,
     peerUrl,
     dir,
-    exited: () => exited,
-    output: () => text,
-    status: () => status,
+    exited: etcd.exited,
+    output: etcd.output,
+    status: () => etcd.status,
     async stop() {
-      if (!exited) {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* gone */ }
-        const killer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* gone */ }
-        }, 10_000);
-        await status;
-        clearTimeout(killer);
-      }
-      await readers;
+      await etcd.stop();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
@@ -99,6 +65,24 @@ export async function memberHealthy(clientUrl: string): Promise<boolean> {
     return res.ok && /"health":\s*"true"/.test(body);
   } catch {
     return false;
+  }
+}
+
+/** Waits until every member reports healthy; the timeout error shows a member that exited. */
+export async function waitHealthy(
+  members: readonly MemberProcess[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  for (const m of members) {
+    await waitFor(
+      `${m.name} healthy`,
+      () => {
+        if (m.exited()) throw new Error(`${m.name} exited:\n${m.output()}`);
+        return memberHealthy(m.clientUrl);
+      },
+      timeoutMs,
+      200,
+    );
   }
 }
 

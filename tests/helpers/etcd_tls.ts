@@ -3,9 +3,10 @@
  * settings (dnsctl configs, TLS mistakes). Files in `dir`: ca.pem (trusted by etcd), ca2.pem (not),
  * server.pem, client.pem + client-key.pem (signed by ca), other.pem + other-key.pem (signed by ca2).
  */
-import { ETCD_BIN } from "./etcd.ts";
+import { ETCD_BIN, memberFlags } from "./etcd.ts";
 import { runCommand, which } from "./commands.ts";
-import { freePort } from "./ports.ts";
+import { distinctPorts } from "./ports.ts";
+import { spawnCollecting } from "./spawn.ts";
 import { waitFor } from "./wait.ts";
 
 const CERTS = `
@@ -41,9 +42,7 @@ export interface TlsEtcd {
 /** Makes the certificates, starts etcd with client-cert-auth and waits until it is healthy. */
 export async function startTlsEtcd(): Promise<TlsEtcd> {
   const dir = await Deno.makeTempDir({ prefix: "etcdns-tls-etcd-" });
-  const client = freePort();
-  let peer = freePort();
-  while (peer === client) peer = freePort();
+  const [client, peer] = distinctPorts(2);
   const endpoint = `https://127.0.0.1:${client}`;
   const made = await runCommand("bash", ["-euc", CERTS], { cwd: dir });
   if (made.code !== 0) {
@@ -51,44 +50,20 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
     throw new Error(`openssl could not make the test certificates: ${made.stderr}`);
   }
   const peerUrl = `http://127.0.0.1:${peer}`;
-  const etcd = new Deno.Command(ETCD_BIN, {
-    args: [
-      "--name",
-      "tls",
-      "--data-dir",
-      `${dir}/data`,
-      "--listen-client-urls",
-      endpoint,
-      "--advertise-client-urls",
-      endpoint,
-      "--listen-peer-urls",
-      peerUrl,
-      "--initial-advertise-peer-urls",
-      peerUrl,
-      "--initial-cluster",
-      `tls=${peerUrl}`,
-      "--cert-file",
-      `${dir}/server.pem`,
-      "--key-file",
-      `${dir}/server-key.pem`,
-      "--client-cert-auth",
-      "--trusted-ca-file",
-      `${dir}/ca.pem`,
-    ], // deno-fmt-ignore
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let out = "";
-  const copies = [etcd.stdout, etcd.stderr].map(async (s) => {
-    for await (const chunk of s.pipeThrough(new TextDecoderStream())) out += chunk;
-  });
+  const etcd = spawnCollecting(ETCD_BIN, [
+    ...memberFlags("tls", `${dir}/data`, endpoint, peerUrl),
+    "--initial-cluster",
+    `tls=${peerUrl}`,
+    "--cert-file",
+    `${dir}/server.pem`,
+    "--key-file",
+    `${dir}/server-key.pem`,
+    "--client-cert-auth",
+    "--trusted-ca-file",
+    `${dir}/ca.pem`,
+  ]);
   const stop = async () => {
-    try {
-      etcd.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await etcd.status;
-    await Promise.all(copies);
+    await etcd.stop("SIGKILL");
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
@@ -98,9 +73,9 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
     await waitFor("etcd healthy over TLS", () => healthy(client, caCerts, cert, key), 30_000, 200);
   } catch (err) {
     await stop();
-    throw new Error(`${err}\n${out}`);
+    throw new Error(`${err}\n${etcd.output()}`);
   }
-  return { dir, endpoint, output: () => out, stop };
+  return { dir, endpoint, output: etcd.output, stop };
 }
 
 /** Whether etcd's /health says true, asked over TLS with the client certificate. */

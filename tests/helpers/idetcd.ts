@@ -1,7 +1,7 @@
 /** Helpers for idetcd end-to-end tests: Corefiles, nodes, and what etcd holds. */
 import type { Etcd3 } from "etcd3";
 import { type EtcdnsOptions, type EtcdnsProcess, startEtcdns } from "./etcdns.ts";
-import type { TestEtcd } from "./etcd.ts";
+import { startEtcd, type TestEtcd } from "./etcd.ts";
 import { freePort } from "./ports.ts";
 import { waitFor } from "./wait.ts";
 
@@ -96,4 +96,24 @@ export function portsFrom(first: number, n: number): number[] {
 /** Stops every process, ignoring ones already gone. */
 export async function stopAll(procs: Iterable<EtcdnsProcess>): Promise<void> {
   await Promise.all([...procs].map((p) => p.stop().catch(() => {})));
+}
+
+/**
+ * Runs `body` with a fresh etcd and a list for the nodes it starts; prints every node's output
+ * if it fails; at the end stops the nodes, then etcd.
+ */
+export async function withIdetcdCluster(
+  body: (etcd: TestEtcd, procs: EtcdnsProcess[]) => Promise<void>,
+): Promise<void> {
+  const etcd = await startEtcd();
+  const procs: EtcdnsProcess[] = [];
+  try {
+    await body(etcd, procs);
+  } catch (err) {
+    for (const p of procs) console.log(`--- etcdns :${p.port}\n${p.output}`);
+    throw err;
+  } finally {
+    await stopAll(procs);
+    await etcd.close();
+  }
 }

@@ -12,10 +12,11 @@
 import assert from "node:assert/strict";
 import { Etcd3 } from "etcd3";
 import { startEtcd } from "../helpers/etcd.ts";
-import { memberHealthy } from "../helpers/etcd_member.ts";
-import { type EtcdnsProcess, ROOT, START, startEtcdns } from "../helpers/etcdns.ts";
-import { freePort } from "../helpers/ports.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { runCommand } from "../helpers/commands.ts";
+import { type MemberProcess, waitHealthy } from "../helpers/etcd_member.ts";
+import { type EtcdnsProcess, ROOT, START } from "../helpers/etcdns.ts";
+import { startNodes } from "../helpers/loopback_nodes.ts";
+import { spawnCollecting, type Spawned } from "../helpers/spawn.ts";
 
 const IPS = ["127.0.58.11", "127.0.58.12", "127.0.58.13"];
 const DOC = Deno.readTextFileSync(`${ROOT}docs/bootstrap-etcd.md`);
@@ -39,17 +40,6 @@ function docCorefile(endpoint: string): string {
     .replace("    discovery {\n", "    discovery {$NODE_IP}:2382 {\n");
 }
 
-/** Port 53 on `ip` if this process may bind it, else a free high port. */
-function dnsPort(ip: string): number {
-  try {
-    Deno.listenDatagram({ transport: "udp", hostname: ip, port: 53 }).close();
-    Deno.listen({ hostname: ip, port: 53 }).close();
-    return 53;
-  } catch {
-    return freePort(ip);
-  }
-}
-
 function shellQuote(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
@@ -62,35 +52,23 @@ Deno.test({
     const etcd = await startEtcd();
     const nodes: EtcdnsProcess[] = [];
     const dir = await Deno.makeTempDir({ prefix: "etcdns-bootstrap-" });
-    const members: { child: Deno.ChildProcess; output: string[]; done: Promise<unknown> }[] = [];
-    const logs = () =>
-      members.map((m, i) => `--- node ${IPS[i]}:\n${m.output.join("").slice(-3000)}`).join("\n");
+    const members: (Spawned & MemberProcess)[] = [];
+    const logs = () => members.map((m) => `--- ${m.name}:\n${m.output().slice(-3000)}`).join("\n");
     try {
-      const corefile = docCorefile(etcd.endpoint);
-      for (const ip of IPS) {
-        const port = dnsPort(ip);
-        nodes.push(
-          await startEtcdns({
-            corefile,
-            port,
-            args: ["-dns.port", String(port)],
-            env: { NODE_IP: ip },
-            timeoutMs: 30_000,
-          }),
-        );
-      }
+      nodes.push(...await startNodes(docCorefile(etcd.endpoint), IPS));
 
       // Step 1, as written, on the first node.
       const step1 = fenced("sh").find((b) => b.startsWith("etcdns discovery new"))!;
       const newLine = step1.split("\n")[0];
       assert.equal(newLine, "etcdns discovery new --size 3 -conf /etc/etcdns/Corefile");
-      const made = await new Deno.Command(START, {
-        args: [...newLine.split(" ").slice(1, -1), nodes[0].corefilePath],
-        stdin: "null",
-        env: { NODE_IP: IPS[0], NO_COLOR: "1" },
-      }).output();
-      const madeText = new TextDecoder().decode(made.stdout);
-      assert.equal(made.code, 0, new TextDecoder().decode(made.stderr));
+      const made = await runCommand(START, [
+        ...newLine.split(" ").slice(1, -1),
+        nodes[0].corefilePath,
+      ], {
+        env: { NODE_IP: IPS[0] },
+      });
+      const madeText = made.stdout;
+      assert.equal(made.code, 0, made.stderr);
       const url = /^--discovery (http:\/\/\S+)$/m.exec(madeText)?.[1];
       assert.ok(url, madeText);
       const token = url.split("/").pop()!;
@@ -120,31 +98,14 @@ Deno.test({
           // 127.0.0.1:2382; here the nodes share a host, so all use the first node's.
           .replaceAll("http://127.0.0.1:2382/", `http://${IPS[0]}:2382/`)
           .replaceAll(",http://127.0.0.1:2379", "");
-        const child = new Deno.Command("bash", {
-          args: ["-c", `set -e\netcdns() { ${shellQuote(START)} "$@"; }\n${text}`],
-          env: { NODE_IP: ip, NO_COLOR: "1" },
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const output: string[] = [];
-        const collect = async (stream: ReadableStream<Uint8Array>) => {
-          for await (const t of stream.pipeThrough(new TextDecoderStream())) output.push(t);
-        };
-        members.push({
-          child,
-          output,
-          done: Promise.all([collect(child.stdout), collect(child.stderr)]),
-        });
-      }
-      for (const ip of IPS) {
-        await waitFor(
-          `etcd at ${ip} healthy`,
-          () => memberHealthy(`http://${ip}:2379`),
-          60_000,
-          200,
+        const nodeScript = spawnCollecting(
+          "bash",
+          ["-c", `set -e\netcdns() { ${shellQuote(START)} "$@"; }\n${text}`],
+          { env: { NODE_IP: ip, NO_COLOR: "1" } },
         );
+        members.push({ ...nodeScript, name: `etcd at ${ip}`, clientUrl: `http://${ip}:2379` });
       }
+      await waitHealthy(members);
 
       // One cluster of three, each member named after the slot its node claimed.
       const slots = new Map<string, string>();
@@ -165,32 +126,22 @@ Deno.test({
         c.close();
       }
       // Step 3: show says complete.
-      const shown = await new Deno.Command(START, {
-        args: ["discovery", "show", token, "-conf", nodes[0].corefilePath],
-        env: { NODE_IP: IPS[0], NO_COLOR: "1" },
-        stdin: "null",
-      }).output();
-      assert.match(new TextDecoder().decode(shown.stdout), /3 of 3 registered: complete/);
+      const shown = await runCommand(START, [
+        "discovery",
+        "show",
+        token,
+        "-conf",
+        nodes[0].corefilePath,
+      ], {
+        env: { NODE_IP: IPS[0] },
+      });
+      assert.match(shown.stdout, /3 of 3 registered: complete/);
     } catch (err) {
       console.error(logs());
       for (const n of nodes) console.error(`--- etcdns :${n.port}\n${n.output.slice(-2000)}`);
       throw err;
     } finally {
-      for (const m of members) {
-        try {
-          m.child.kill("SIGTERM");
-        } catch { /* gone */ }
-      }
-      await Promise.all(members.map(async (m) => {
-        const killer = setTimeout(() => {
-          try {
-            m.child.kill("SIGKILL");
-          } catch { /* gone */ }
-        }, 10_000);
-        await m.child.status;
-        clearTimeout(killer);
-        await m.done;
-      }));
+      await Promise.all(members.map((m) => m.stop()));
       await Promise.all(nodes.map((n) => n.stop()));
       await etcd.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});

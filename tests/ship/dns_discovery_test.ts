@@ -9,8 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { ETCD_BIN, startEtcd } from "../helpers/etcd.ts";
-import { type EtcdnsProcess, ROOT, startEtcdns } from "../helpers/etcdns.ts";
-import { freePort } from "../helpers/ports.ts";
+import { digShortAt } from "../helpers/dig.ts";
+import { type MemberProcess, waitHealthy } from "../helpers/etcd_member.ts";
+import { type EtcdnsProcess, ROOT } from "../helpers/etcdns.ts";
+import { startNodes } from "../helpers/loopback_nodes.ts";
+import { spawnCollecting, type Spawned } from "../helpers/spawn.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 /** The node (and etcd member) addresses: three loopback addresses of their own. */
@@ -27,28 +30,6 @@ function docCorefile(endpoint: string): string {
   return corefile
     .replace("endpoint http://10.0.0.10:2379", `endpoint ${endpoint}\n        address {$NODE_IP}`)
     .replace(/^ {4}bind .*\n/m, "    bind {$NODE_IP}\n");
-}
-
-/** Port 53 on `ip` if this process may bind it (root), else a free high port. */
-function dnsPort(ip: string): number {
-  try {
-    Deno.listenDatagram({ transport: "udp", hostname: ip, port: 53 }).close();
-    Deno.listen({ hostname: ip, port: 53 }).close();
-    return 53;
-  } catch {
-    return freePort(ip);
-  }
-}
-
-async function digShort(ip: string, port: number, ...args: string[]): Promise<string[]> {
-  const out = await new Deno.Command("dig", {
-    args: [`@${ip}`, "-p", String(port), "+tries=1", "+time=3", "+short", ...args],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim()).filter((l) =>
-    l !== "" && !l.startsWith(";")
-  );
 }
 
 /** etcd's version, e.g. [3, 4, 23]. */
@@ -74,21 +55,9 @@ Deno.test("dns discovery: three nodes publish SRV, and etcd bootstraps from it",
   const etcd = await startEtcd();
   const nodes: EtcdnsProcess[] = [];
   const dir = await Deno.makeTempDir({ prefix: "etcdns-discovery-" });
-  const members: { child: Deno.ChildProcess; output: string[]; done: Promise<unknown> }[] = [];
+  const members: (Spawned & MemberProcess)[] = [];
   try {
-    const corefile = docCorefile(etcd.endpoint);
-    for (const ip of IPS) {
-      const port = dnsPort(ip);
-      nodes.push(
-        await startEtcdns({
-          corefile,
-          port,
-          args: ["-dns.port", String(port)],
-          env: { NODE_IP: ip },
-          timeoutMs: 30_000,
-        }),
-      );
-    }
+    nodes.push(...await startNodes(docCorefile(etcd.endpoint), IPS));
 
     await t.step("dig SRV _etcd-server._tcp.tf.local lists all three with port 2380", async () => {
       const want = [
@@ -100,7 +69,7 @@ Deno.test("dns discovery: three nodes publish SRV, and etcd bootstraps from it",
         const srv = await waitFor(
           `three SRV records from node ${IPS[i]}`,
           async () => {
-            const a = (await digShort(IPS[i], node.port, "SRV", "_etcd-server._tcp.tf.local"))
+            const a = (await digShortAt(IPS[i], node.port, "SRV", "_etcd-server._tcp.tf.local"))
               .sort();
             return a.length === 3 ? a : null;
           },
@@ -109,12 +78,12 @@ Deno.test("dns discovery: three nodes publish SRV, and etcd bootstraps from it",
         );
         assert.deepEqual(srv, want);
       }
-      const client = await digShort(IPS[0], nodes[0].port, "SRV", "_etcd-client._tcp.tf.local");
+      const client = await digShortAt(IPS[0], nodes[0].port, "SRV", "_etcd-client._tcp.tf.local");
       assert.deepEqual(client.map((l) => l.split(" ")[2]), ["2379", "2379", "2379"]);
       // Each name is one node's address; together they are the three nodes.
       const addresses = [];
       for (const n of [1, 2, 3]) {
-        addresses.push(...await digShort(IPS[0], nodes[0].port, `etcd${n}.tf.local`, "A"));
+        addresses.push(...await digShortAt(IPS[0], nodes[0].port, `etcd${n}.tf.local`, "A"));
       }
       assert.deepEqual(addresses.sort(), [...IPS].sort());
     });
@@ -169,39 +138,13 @@ Deno.test("dns discovery: three nodes publish SRV, and etcd bootstraps from it",
             "--listen-client-urls",
             `http://${ip}:2379`,
           ];
-          const child = new Deno.Command("unshare", {
-            args,
-            stdin: "null",
-            stdout: "piped",
-            stderr: "piped",
-          }).spawn();
-          const output: string[] = [];
-          const collect = async (stream: ReadableStream<Uint8Array>) => {
-            for await (const text of stream.pipeThrough(new TextDecoderStream())) output.push(text);
-          };
-          members.push({
-            child,
-            output,
-            done: Promise.all([collect(child.stdout), collect(child.stderr)]),
-          });
+          const member = spawnCollecting("unshare", args);
+          members.push({ ...member, name: `etcd m${i + 1}`, clientUrl: `http://${ip}:2379` });
         }
         const logs = () =>
-          members.map((m, i) => `--- etcd m${i + 1}:\n${m.output.join("").slice(-3000)}`).join(
-            "\n",
-          );
+          members.map((m) => `--- ${m.name}:\n${m.output().slice(-3000)}`).join("\n");
         try {
-          for (const ip of IPS) {
-            await waitFor(
-              `etcd at ${ip} healthy`,
-              async () => {
-                const r = await fetch(`http://${ip}:2379/health`);
-                const body = await r.json() as { health: string };
-                return body.health === "true";
-              },
-              45_000,
-              200,
-            );
-          }
+          await waitHealthy(members, 45_000);
           // Every member has published its name once the list shows all three names.
           const list = await waitFor(
             "three named members",
@@ -232,13 +175,7 @@ Deno.test("dns discovery: three nodes publish SRV, and etcd bootstraps from it",
       },
     });
   } finally {
-    for (const m of members) {
-      try {
-        m.child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await m.child.status;
-      await m.done;
-    }
+    await Promise.all(members.map((m) => m.stop()));
     await Promise.all(nodes.map((n) => n.stop()));
     await etcd.close();
     await Deno.remove(dir, { recursive: true });

@@ -11,6 +11,7 @@ import {
   type OptRecord,
   replyTo,
 } from "../../../src/dns/message.ts";
+import { frame, FrameReader } from "../../../src/dns/framing.ts";
 import type { Plugin, Setup, SetupContext } from "../../../src/plugin/plugin.ts";
 import { pluginLogger } from "../../../src/util/log.ts";
 import { type Proto, QueryContext } from "../../../src/plugin/query.ts";
@@ -119,6 +120,9 @@ export function answerA(request: DnsMessage, ip: string, ttl = 300, patch?: Part
   return encode({ ...reply, ...patch });
 }
 
+/** How long a FakeUpstream keeps an idle TCP connection: longer than any test. */
+const CONN_IDLE_MS = 120_000;
+
 /** A tiny DNS server on 127.0.0.1 (UDP and TCP on one port) that runs a script per query. */
 export class FakeUpstream {
   readonly port: number;
@@ -166,29 +170,15 @@ export class FakeUpstream {
   }
 
   async #serveConn(conn: Deno.TcpConn): Promise<void> {
-    let buf = new Uint8Array(0);
-    const chunk = new Uint8Array(4096);
+    const reader = new FrameReader((into) => conn.read(into));
     try {
       for (;;) {
-        const n = await conn.read(chunk);
-        if (n === null) return;
-        const merged = new Uint8Array(buf.length + n);
-        merged.set(buf);
-        merged.set(chunk.subarray(0, n), buf.length);
-        buf = merged;
-        while (buf.length >= 2 && buf.length >= 2 + ((buf[0] << 8) | buf[1])) {
-          const len = (buf[0] << 8) | buf[1];
-          const request = decode(buf.slice(2, 2 + len));
-          buf = buf.slice(2 + len);
-          this.seen.push({ request, proto: "tcp" });
-          for (const out of await this.script(request, "tcp")) {
-            const framed = new Uint8Array(out.length + 2);
-            framed[0] = out.length >> 8;
-            framed[1] = out.length & 0xff;
-            framed.set(out, 2);
-            await conn.write(framed);
-          }
-        }
+        // Forward keeps idle connections for reuse: wait as long as a test could.
+        const message = await reader.next(CONN_IDLE_MS, CONN_IDLE_MS);
+        if (message === null) return;
+        const request = decode(message);
+        this.seen.push({ request, proto: "tcp" });
+        for (const out of await this.script(request, "tcp")) await conn.write(frame(out));
       }
     } finally {
       this.#conns.delete(conn);

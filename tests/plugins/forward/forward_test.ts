@@ -18,14 +18,58 @@ import { answerA, FakeUpstream, noNext, query, setUp } from "./_helpers.ts";
 /** Short timeouts so that failure tests take about a second instead of CoreDNS's 5 s. */
 const FAST: ForwardTimeouts = { readTimeoutMs: 400, deadlineMs: 1200 };
 
+/** Timeouts long enough that a held answer is waited for, not timed out. */
+const PATIENT: ForwardTimeouts = { readTimeoutMs: 3000, deadlineMs: 3000 };
+
+/** Forward set up from one Corefile: its first plugin, every plugin, and how to close them. */
+interface ForwardUnderTest {
+  f: Forward;
+  plugins: Forward[];
+  close(): Promise<void>;
+}
+
+/** Something a test closes when it ends (an upstream). */
+interface Closable {
+  close(): Promise<void>;
+}
+
 /** Sets up forward from a Corefile and rebuilds it with `timeouts` (same pool). */
-async function forward(corefile: string, timeouts = FAST) {
+async function forward(corefile: string, timeouts = FAST): Promise<ForwardUnderTest> {
   const h = await setUp(setupForward, corefile, "forward");
   const plugins = h.plugins.map((p) => {
     const f = p as Forward;
     return new Forward(f.config, f.pool, timeouts);
   });
   return { f: plugins[0], plugins, close: h.close };
+}
+
+/**
+ * Sets forward up from each of `corefiles`, runs `body` with them, then closes them and, after
+ * them, `upstreams` (also when setup or `body` fails).
+ */
+async function withForwards(
+  corefiles: string[],
+  upstreams: Closable[],
+  body: (forwards: ForwardUnderTest[]) => Promise<void>,
+  timeouts = FAST,
+): Promise<void> {
+  const forwards: ForwardUnderTest[] = [];
+  try {
+    for (const corefile of corefiles) forwards.push(await forward(corefile, timeouts));
+    await body(forwards);
+  } finally {
+    for (const c of [...forwards, ...upstreams]) await c.close();
+  }
+}
+
+/** `withForwards` for one Corefile. */
+function withForward(
+  corefile: string,
+  upstreams: Closable[],
+  body: (fw: ForwardUnderTest) => Promise<void>,
+  timeouts = FAST,
+): Promise<void> {
+  return withForwards([corefile], upstreams, ([fw]) => body(fw), timeouts);
 }
 
 /** Runs `q` through `f`; returns the rcode (from the reply, or the thrown PluginError). */
@@ -41,14 +85,44 @@ async function run(f: Forward, q: QueryContext): Promise<number> {
   }
 }
 
+/** The answer section as "TYPE data" lines. */
 function answerOf(q: QueryContext): string[] {
   return (q.response?.answers ?? []).map((r) => `${r.type} ${r.data}`);
 }
 
+/**
+ * An upstream that holds every answer (A 192.0.2.1) until `release()`; closing it releases
+ * first, so that nothing waits on the gate.
+ */
+function gatedUpstream(): { up: FakeUpstream; release: () => void; close(): Promise<void> } {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => release = r);
+  const up = new FakeUpstream(async (req) => {
+    await gate;
+    return [answerA(req, "192.0.2.1")];
+  });
+  return {
+    up,
+    release,
+    close: () => {
+      release();
+      return up.close();
+    },
+  };
+}
+
+/** Two dnsmasqs answering example.test with 192.0.2.1, and a Corefile forwarding to both. */
+async function twoDnsmasqs() {
+  const names = { "example.test": "192.0.2.1" };
+  const dm1 = await startDnsmasq({ addresses: names });
+  const dm2 = await startDnsmasq({ addresses: names });
+  const corefile = `. {\n forward . ${dm1.address} ${dm2.address} {\n health_check 100ms\n }\n}`;
+  return { dm1, dm2, corefile };
+}
+
 Deno.test("forward answers through dnsmasq over UDP and TCP, with the client's id", async () => {
   const dm = await startDnsmasq({ addresses: { "example.test": "192.0.2.1" } });
-  const { f, close } = await forward(`. {\n forward . ${dm.address}\n}`);
-  try {
+  await withForward(`. {\n forward . ${dm.address}\n}`, [dm], async ({ f }) => {
     for (const proto of ["udp", "tcp"] as const) {
       const q = query("Example.Test", "A", { id: 777, proto });
       assert.equal(await run(f, q), Rcode.NOERROR);
@@ -63,31 +137,26 @@ Deno.test("forward answers through dnsmasq over UDP and TCP, with the client's i
     const to = upstream.label;
     assert.ok(requestCount.get([to]) >= 2);
     assert.ok(responseCount.get(["NOERROR", to]) >= 2);
-  } finally {
-    await close();
-    await dm.close();
-  }
+  });
 });
 
 Deno.test("forward: expire closes idle upstream sockets", async () => {
   const dm = await startDnsmasq({ addresses: { "example.test": "192.0.2.1" } });
-  const { f, close } = await forward(`. {\n forward . ${dm.address} {\n expire 100ms\n }\n}`);
-  try {
-    assert.equal(await run(f, query("example.test")), Rcode.NOERROR);
-    const upstream = f.pool.proxies[0].upstream;
-    assert.equal(upstream.idleCount.udp, 1);
-    await waitFor("the idle socket to expire", () => upstream.idleCount.udp === 0, 3000);
-  } finally {
-    await close();
-    await dm.close();
-  }
+  await withForward(
+    `. {\n forward . ${dm.address} {\n expire 100ms\n }\n}`,
+    [dm],
+    async ({ f }) => {
+      assert.equal(await run(f, query("example.test")), Rcode.NOERROR);
+      const upstream = f.pool.proxies[0].upstream;
+      assert.equal(upstream.idleCount.udp, 1);
+      await waitFor("the idle socket to expire", () => upstream.idleCount.udp === 0, 3000);
+    },
+  );
 });
 
 Deno.test("forward: names outside FROM and under except go to the next plugin", async () => {
-  const { f, close } = await forward(
-    `. {\n forward example.test 127.0.0.1:9 {\n except skip.example.test\n }\n}`,
-  );
-  try {
+  const corefile = `. {\n forward example.test 127.0.0.1:9 {\n except skip.example.test\n }\n}`;
+  await withForward(corefile, [], async ({ f }) => {
     for (const name of ["other.org", "a.skip.example.test", "skip.example.test"]) {
       let passed = false;
       await f.handle(query(name), () => {
@@ -96,18 +165,14 @@ Deno.test("forward: names outside FROM and under except go to the next plugin", 
       });
       assert.ok(passed, `${name} should have been passed on`);
     }
-  } finally {
-    await close();
-  }
+  });
 });
 
 Deno.test("forward: several forward lines chain in Corefile order", async () => {
   const a = new FakeUpstream((req) => [answerA(req, "192.0.2.10")]);
   const b = new FakeUpstream((req) => [answerA(req, "192.0.2.20")]);
-  const { plugins, close } = await forward(
-    `. {\n forward lab.test ${a.address}\n forward . ${b.address}\n}`,
-  );
-  try {
+  const corefile = `. {\n forward lab.test ${a.address}\n forward . ${b.address}\n}`;
+  await withForward(corefile, [a, b], async ({ plugins }) => {
     const chain = compose(plugins);
     const q1 = query("x.lab.test");
     await chain(q1);
@@ -115,21 +180,12 @@ Deno.test("forward: several forward lines chain in Corefile order", async () => 
     const q2 = query("x.other.test");
     await chain(q2);
     assert.deepEqual(answerOf(q2), ["A 192.0.2.20"]);
-  } finally {
-    await close();
-    await a.close();
-    await b.close();
-  }
+  });
 });
 
 Deno.test("forward: one of two upstreams killed, answers continue; it is marked down", async () => {
-  const names = { "example.test": "192.0.2.1" };
-  const dm1 = await startDnsmasq({ addresses: names });
-  const dm2 = await startDnsmasq({ addresses: names });
-  const { f, close } = await forward(
-    `. {\n forward . ${dm1.address} ${dm2.address} {\n health_check 100ms\n }\n}`,
-  );
-  try {
+  const { dm1, dm2, corefile } = await twoDnsmasqs();
+  await withForward(corefile, [dm1, dm2], async ({ f }) => {
     await dm1.stop();
     const [p1, p2] = f.pool.proxies;
     // The policy is random: query until one has tried dm1 first (and failed over to dm2).
@@ -146,21 +202,12 @@ Deno.test("forward: one of two upstreams killed, answers continue; it is marked 
     const t0 = performance.now();
     for (let i = 0; i < 4; i++) assert.equal(await run(f, query("example.test")), Rcode.NOERROR);
     assert.ok(performance.now() - t0 < FAST.readTimeoutMs, "a down upstream must be skipped");
-  } finally {
-    await close();
-    await dm1.close();
-    await dm2.close();
-  }
+  });
 });
 
 Deno.test("forward: both upstreams killed, SERVFAIL within the deadline; back up, healthy again", async () => {
-  const names = { "example.test": "192.0.2.1" };
-  const dm1 = await startDnsmasq({ addresses: names });
-  const dm2 = await startDnsmasq({ addresses: names });
-  const { f, close } = await forward(
-    `. {\n forward . ${dm1.address} ${dm2.address} {\n health_check 100ms\n }\n}`,
-  );
-  try {
+  const { dm1, dm2, corefile } = await twoDnsmasqs();
+  await withForward(corefile, [dm1, dm2], async ({ f }) => {
     assert.equal(await run(f, query("example.test")), Rcode.NOERROR);
     await dm1.stop();
     await dm2.stop();
@@ -182,11 +229,7 @@ Deno.test("forward: both upstreams killed, SERVFAIL within the deadline; back up
     const q = query("example.test");
     assert.equal(await run(f, q), Rcode.NOERROR);
     assert.deepEqual(answerOf(q), ["A 192.0.2.1"]);
-  } finally {
-    await close();
-    await dm1.close();
-    await dm2.close();
-  }
+  });
 });
 
 Deno.test("forward: a reply with the wrong ID or question is ignored, the right one taken", async () => {
@@ -195,17 +238,13 @@ Deno.test("forward: a reply with the wrong ID or question is ignored, the right 
     answerA({ ...req, questions: [{ name: "evil.test", type: "A", class: "IN" }] }, "192.0.2.67"),
     answerA(req, "192.0.2.1"),
   ]);
-  const { f, close } = await forward(`. {\n forward . ${up.address}\n}`);
-  try {
+  await withForward(`. {\n forward . ${up.address}\n}`, [up], async ({ f }) => {
     for (const proto of ["udp", "tcp"] as const) {
       const q = query("example.test", "A", { proto });
       assert.equal(await run(f, q), Rcode.NOERROR);
       assert.deepEqual(answerOf(q), ["A 192.0.2.1"]);
     }
-  } finally {
-    await close();
-    await up.close();
-  }
+  });
 });
 
 Deno.test("forward: only mismatched replies means SERVFAIL (timeout) and a health check", async () => {
@@ -214,17 +253,13 @@ Deno.test("forward: only mismatched replies means SERVFAIL (timeout) and a healt
       answerA({ ...req, id: (req.id + 1) & 0xffff }, "192.0.2.66"),
     ]
   );
-  const { f, close } = await forward(`. {\n forward . ${up.address}\n}`);
-  try {
+  await withForward(`. {\n forward . ${up.address}\n}`, [up], async ({ f }) => {
     assert.equal(await run(f, query("example.test")), Rcode.SERVFAIL);
     // The failure started a probe, which the upstream answers: it stays up.
     await waitFor("the probe", () => up.seen.some((s) => s.request.questions[0].type === "NS"));
     await waitFor("probing to end", () => !f.pool.proxies[0].probing);
     assert.equal(f.pool.proxies[0].fails, 0);
-  } finally {
-    await close();
-    await up.close();
-  }
+  });
 });
 
 Deno.test("forward: transports (client's by default, force_tcp, prefer_udp retries TC over TCP)", async () => {
@@ -233,10 +268,12 @@ Deno.test("forward: transports (client's by default, force_tcp, prefer_udp retri
       ? [encode({ ...replyTo(req), flags: replyTo(req).flags | Flag.TC })]
       : [answerA(req, "192.0.2.1")];
   const up = new FakeUpstream(truncated);
-  const plain = await forward(`. {\n forward . ${up.address}\n}`);
-  const tcp = await forward(`. {\n forward . ${up.address} {\n force_tcp\n }\n}`);
-  const udp = await forward(`. {\n forward . ${up.address} {\n prefer_udp\n }\n}`);
-  try {
+  const corefiles = [
+    `. {\n forward . ${up.address}\n}`,
+    `. {\n forward . ${up.address} {\n force_tcp\n }\n}`,
+    `. {\n forward . ${up.address} {\n prefer_udp\n }\n}`,
+  ];
+  await withForwards(corefiles, [up], async ([plain, tcp, udp]) => {
     // Default: a UDP client's truncated reply goes back as it is (the client retries over TCP).
     let q = query("example.test");
     await run(plain.f, q);
@@ -258,26 +295,14 @@ Deno.test("forward: transports (client's by default, force_tcp, prefer_udp retri
     await run(udp.f, q);
     assert.deepEqual(answerOf(q), ["A 192.0.2.1"]);
     assert.deepEqual(up.seen.map((s) => s.proto), ["udp", "tcp"]);
-  } finally {
-    await plain.close();
-    await tcp.close();
-    await udp.close();
-    await up.close();
-  }
+  });
 });
 
 Deno.test("forward: max_concurrent refuses queries past the limit", async () => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((r) => release = r);
-  const up = new FakeUpstream(async (req) => {
-    await gate;
-    return [answerA(req, "192.0.2.1")];
-  });
-  const { f, close } = await forward(
-    `. {\n forward . ${up.address} {\n max_concurrent 1\n }\n}`,
-    { readTimeoutMs: 3000, deadlineMs: 3000 },
-  );
-  try {
+  const gated = gatedUpstream();
+  const { up, release } = gated;
+  const corefile = `. {\n forward . ${up.address} {\n max_concurrent 1\n }\n}`;
+  await withForward(corefile, [gated], async ({ f }) => {
     const before = maxConcurrentRejects.get();
     const first = run(f, query("one.test"));
     await waitFor("the first query to reach the upstream", () => up.seen.length === 1);
@@ -286,23 +311,16 @@ Deno.test("forward: max_concurrent refuses queries past the limit", async () => 
     release();
     assert.equal(await first, Rcode.NOERROR);
     assert.equal(await run(f, query("three.test")), Rcode.NOERROR);
-  } finally {
-    release();
-    await close();
-    await up.close();
-  }
+  }, PATIENT);
 });
 
 Deno.test("forward: policy sequential always tries the first upstream first", async () => {
   const a = new FakeUpstream((req) => [answerA(req, "192.0.2.10")]);
   const b = new FakeUpstream((req) => [answerA(req, "192.0.2.20")]);
-  const seq = await forward(
-    `. {\n forward . ${a.address} ${b.address} {\n policy sequential\n }\n}`,
+  const corefiles = ["sequential", "round_robin"].map((policy) =>
+    `. {\n forward . ${a.address} ${b.address} {\n policy ${policy}\n }\n}`
   );
-  const rr = await forward(
-    `. {\n forward . ${a.address} ${b.address} {\n policy round_robin\n }\n}`,
-  );
-  try {
+  await withForwards(corefiles, [a, b], async ([seq, rr]) => {
     for (let i = 0; i < 4; i++) {
       const q = query("example.test");
       await run(seq.f, q);
@@ -315,12 +333,7 @@ Deno.test("forward: policy sequential always tries the first upstream first", as
       seen.add(answerOf(q)[0]);
     }
     assert.deepEqual([...seen].sort(), ["A 192.0.2.10", "A 192.0.2.20"]);
-  } finally {
-    await seq.close();
-    await rr.close();
-    await a.close();
-    await b.close();
-  }
+  });
 });
 
 Deno.test("forward: a large UDP reply within the client's EDNS size comes through whole", async () => {
@@ -337,21 +350,16 @@ Deno.test("forward: a large UDP reply within the client's EDNS size comes throug
     }
     return [encode(reply)];
   });
-  const { f, close } = await forward(`. {\n forward . ${up.address}\n}`);
-  try {
+  await withForward(`. {\n forward . ${up.address}\n}`, [up], async ({ f }) => {
     const q = query("big.test", "A", { edns: 4096 });
     assert.equal(await run(f, q), Rcode.NOERROR);
     assert.equal(q.response!.answers.length, 150);
-  } finally {
-    await close();
-    await up.close();
-  }
+  });
 });
 
 Deno.test("forward: a cached TCP connection the upstream closed is replaced, not a failure", async () => {
   const up = new FakeUpstream((req) => [answerA(req, "192.0.2.1")]);
-  const { f, close } = await forward(`. {\n forward . ${up.address} {\n force_tcp\n }\n}`);
-  try {
+  await withForward(`. {\n forward . ${up.address} {\n force_tcp\n }\n}`, [up], async ({ f }) => {
     assert.equal(await run(f, query("one.test")), Rcode.NOERROR);
     assert.equal(f.pool.proxies[0].upstream.idleCount.tcp, 1);
     up.dropConnections();
@@ -361,10 +369,7 @@ Deno.test("forward: a cached TCP connection the upstream closed is replaced, not
     assert.deepEqual(answerOf(q), ["A 192.0.2.1"]);
     assert.ok(performance.now() - t0 < FAST.readTimeoutMs, "no timeout on the dead connection");
     assert.equal(f.pool.proxies[0].probing, false, "not counted as an upstream failure");
-  } finally {
-    await close();
-    await up.close();
-  }
+  });
 });
 
 Deno.test("forward: a query tries two exchanges per upstream (CoreDNS's max_connect_attempts default), or the configured cap", async () => {
@@ -376,49 +381,29 @@ Deno.test("forward: a query tries two exchanges per upstream (CoreDNS's max_conn
       0,
     );
   // max_fails 0: no health probes, so every query the upstreams see is an exchange.
-  const two = await forward(
+  const corefiles = [
     `. {\n forward . ${silent.address} ${silent2.address} {\n max_fails 0\n }\n}`,
-    { readTimeoutMs: 100, deadlineMs: 5000 },
-  );
-  const one = await forward(
     `. {\n forward . ${silent.address} {\n max_fails 0\n max_connect_attempts 1\n }\n}`,
-    { readTimeoutMs: 100, deadlineMs: 5000 },
-  );
-  try {
+  ];
+  await withForwards(corefiles, [silent, silent2], async ([two, one]) => {
     assert.equal(await run(two.f, query("two.test")), Rcode.SERVFAIL);
     assert.equal(asked("two.test"), 4, "two passes over two upstreams");
     const t0 = performance.now();
     assert.equal(await run(one.f, query("one.test")), Rcode.SERVFAIL);
     assert.equal(asked("one.test"), 1);
     assert.ok(performance.now() - t0 < 400, "one 100 ms try");
-  } finally {
-    await two.close();
-    await one.close();
-    await silent.close();
-    await silent2.close();
-  }
+  }, { readTimeoutMs: 100, deadlineMs: 5000 });
 });
 
 Deno.test("forward: max_idle_conns bounds the sockets kept per upstream", async () => {
-  let release: () => void = () => {};
-  const gate = new Promise<void>((r) => release = r);
-  const up = new FakeUpstream(async (req) => {
-    await gate;
-    return [answerA(req, "192.0.2.1")];
-  });
-  const { f, close } = await forward(
-    `. {\n forward . ${up.address} {\n max_idle_conns 1\n }\n}`,
-    { readTimeoutMs: 3000, deadlineMs: 3000 },
-  );
-  try {
+  const gated = gatedUpstream();
+  const { up, release } = gated;
+  const corefile = `. {\n forward . ${up.address} {\n max_idle_conns 1\n }\n}`;
+  await withForward(corefile, [gated], async ({ f }) => {
     const pending = [1, 2, 3].map((i) => run(f, query(`q${i}.test`)));
     await waitFor("three queries to reach the upstream", () => up.seen.length === 3);
     release();
     assert.deepEqual(await Promise.all(pending), [Rcode.NOERROR, Rcode.NOERROR, Rcode.NOERROR]);
     assert.deepEqual(f.pool.proxies[0].upstream.idleCount, { udp: 1, tcp: 0 });
-  } finally {
-    release();
-    await close();
-    await up.close();
-  }
+  }, PATIENT);
 });

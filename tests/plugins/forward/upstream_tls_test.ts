@@ -2,16 +2,15 @@ import assert from "node:assert/strict";
 import { Upstream } from "../../../src/plugins/forward/upstream.ts";
 import { ExchangeError } from "../../../src/plugins/forward/exchange.ts";
 import { encode, Flag } from "../../../src/dns/message.ts";
+import { startTcpHole } from "../../helpers/tcp_hole.ts";
 
 Deno.test("upstream: TLS handshakes that never finish are bounded, and each exchange still times out on time", async () => {
   // Accepts TCP connections and holds them, silent: no TLS handshake ever completes.
-  const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const c of hole) held.push(c);
-  })().catch(() => {});
-  const port = (hole.addr as Deno.NetAddr).port;
-  const up = new Upstream("127.0.0.1", port, { expireMs: 10_000, tls: { serverName: "dns.test" } });
+  const hole = startTcpHole();
+  const up = new Upstream("127.0.0.1", hole.port, {
+    expireMs: 10_000,
+    tls: { serverName: "dns.test" },
+  });
   const question = { name: "a.test", type: "A", class: "IN" };
   const query = encode({
     id: 1,
@@ -31,11 +30,9 @@ Deno.test("upstream: TLS handshakes that never finish are bounded, and each exch
     }
     // Deno cannot cancel a handshake: the ones left pending keep their connection, but no more
     // than four are ever opened.
-    assert.ok(held.length <= 4, `${held.length} connections opened`);
+    assert.ok(hole.held.length <= 4, `${hole.held.length} connections opened`);
   } finally {
     up.close();
-    hole.close();
-    for (const c of held) c.close();
-    await accepting;
+    await hole.close();
   }
 });
