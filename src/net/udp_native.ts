@@ -31,6 +31,7 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from "./libc.ts";
+import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
@@ -190,7 +191,11 @@ export class NativeUdpSocket implements UdpSocket {
         const peer = readPeer(rx.bytes, rx.words, rx.nameOffset(i));
         rx.setNameLength(i, SOCKADDR_SLOT);
         if (peer === null) continue;
-        onPacket(rx.bytes.subarray(at, at + length), peer, peer);
+        try {
+          onPacket(rx.bytes.subarray(at, at + length), peer, peer);
+        } catch (err) { // the handler must not throw; if it does, the socket keeps serving
+          log.error(`udp ${this.addr.hostname}:${this.addr.port}: ${errorMessage(err)}`);
+        }
       }
     } finally {
       this.#inBatch = false;
