@@ -60,6 +60,11 @@ const LINGER_NS = 200_000;
  * datagrams are queued.
  */
 const LOOP_TURN_MS = 1;
+/**
+ * Native sockets serving on this thread. Lingering on one blocks the others, so the loops linger
+ * only while they are alone (one listener per worker is the common case).
+ */
+let servingHere = 0;
 /** The pause after a failed receive, so that a lasting error cannot spin the loop. */
 const ERROR_PAUSE_MS = 10;
 /** The longest a poll waits before the loop looks again (a close also wakes it at once). */
@@ -152,6 +157,7 @@ export class NativeUdpSocket implements UdpSocket {
     view.setBigInt64(16, BigInt(LINGER_NS % 1e9), true);
     const timespec = this.#waitArea.subarray(8);
     let turnStarted = performance.now();
+    servingHere++;
     try {
       while (!this.#closed) {
         const n = c.recvmmsg(this.#fd, rx.headers, rx.count, MSG_DONTWAIT, 0n);
@@ -169,12 +175,14 @@ export class NativeUdpSocket implements UdpSocket {
         if (this.#closed) break;
         if (performance.now() - turnStarted < LOOP_TURN_MS) {
           // A full batch may have left more; a short one emptied the queue: linger for the next.
-          if (n === rx.count || c.ppoll(pollfd, 1n, timespec, 0n) > 0) continue;
+          if (n === rx.count) continue;
+          if (servingHere === 1 && c.ppoll(pollfd, 1n, timespec, 0n) > 0) continue;
         }
         await this.#wait(pollfd);
         turnStarted = performance.now();
       }
     } finally {
+      servingHere--;
       this.#closed = true;
       this.#release();
     }
