@@ -9,27 +9,36 @@ import { serverLabel } from "../plugin/query.ts";
 import type { TlsCertificate } from "../plugin/plugin.ts";
 import { answerPacket } from "./responder.ts";
 import { copyBytes } from "../dns/bytes.ts";
+import { openUdpSocket, type UdpPath, type UdpSocket } from "../net/udp_listen.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
-import { clientAddr, type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
+import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
 import { TlsStreamListener } from "./tls_stream.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
-/** The largest UDP datagram we read; larger ones are cut and then fail to decode. */
-const UDP_READ_SIZE = 65535;
 
 /** The wildcard address we listen on when no `bind` is given: dual-stack where IPv6 exists. */
 export const WILDCARD = "::";
 
+/** How a DnsListener serves UDP. */
+export interface DnsListenerOptions {
+  /** Serve UDP only, no TCP (one of several workers sharing the port; TCP is served once). */
+  udpOnly?: boolean;
+  /** SO_REUSEPORT on the UDP socket, so that each worker's listener binds the same port. */
+  reusePort?: boolean;
+  /** The UDP socket implementation (default "auto": native where available; see udp_listen.ts). */
+  udpPath?: UdpPath;
+}
+
 /**
- * Serves DNS over UDP and TCP on one address and port, or DNS over TLS when given a
- * certificate. A resource, so reloads can keep it.
+ * Serves DNS over UDP and TCP on one address and port (or UDP only), or DNS over TLS when given
+ * a certificate. A resource, so reloads can keep it.
  */
 export class DnsListener implements Resource {
   #router = new ZoneRouter();
   #staged: ZoneRouter | null = null;
-  #udp: Deno.DatagramConn | null = null;
+  #udp: UdpSocket | null = null;
   #tcp: StreamListener | null = null;
   #sessions = new Set<TcpSession>();
   #closed = false;
@@ -41,19 +50,26 @@ export class DnsListener implements Resource {
    * @param maxConnections TCP connections served at once; past it the longest idle one is
    *   closed for a new one. Default: 1000, or half the open-file limit when that is lower.
    * @param tls the certificate and key (PEM) of a DNS-over-TLS listener: TCP with TLS, no UDP.
+   * @param options UDP-only mode, SO_REUSEPORT and the UDP implementation (not with `tls`).
    */
   constructor(
     readonly hostname: string,
     readonly port: number,
     readonly maxConnections: number = maxConnectionsFor(openFileLimit()),
     readonly tls: TlsCertificate | null = null,
+    readonly options: DnsListenerOptions = {},
   ) {
     this.#server = this.#label(port);
   }
 
   /** The address actually bound (useful with port 0). */
   get addr(): Deno.NetAddr | null {
-    return ((this.#udp ?? this.#tcp)?.addr as Deno.NetAddr | undefined) ?? null;
+    return this.#udp?.addr ?? (this.#tcp?.addr as Deno.NetAddr | undefined) ?? null;
+  }
+
+  /** Whether UDP is served by the native (recvmmsg/sendmmsg) path; false when no UDP. */
+  get nativeUdp(): boolean {
+    return this.#udp?.native ?? false;
   }
 
   /** CoreDNS's server name: `dns://HOST:PORT`, or `tls://HOST:PORT` for DNS over TLS. */
@@ -80,11 +96,12 @@ export class DnsListener implements Resource {
       if (this.tls) {
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
-        this.#udp = Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
-        const port = (this.#udp.addr as Deno.NetAddr).port;
-        this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
+        const { udpOnly, reusePort, udpPath: path } = this.options;
+        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path });
+        const port = this.#udp.addr.port;
+        if (!udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }
-      this.#server = this.#label((this.#tcp.addr as Deno.NetAddr).port);
+      this.#server = this.#label(this.addr!.port);
     } catch (err) {
       this.#udp?.close();
       this.#udp = null;
@@ -95,7 +112,7 @@ export class DnsListener implements Resource {
       );
     }
     if (this.#udp) this.#loops.push(this.#serveUdp(this.#udp));
-    this.#loops.push(this.#serveTcp(this.#tcp));
+    if (this.#tcp) this.#loops.push(this.#serveTcp(this.#tcp));
     await Promise.resolve();
   }
 
@@ -112,38 +129,23 @@ export class DnsListener implements Resource {
     await Promise.allSettled(this.#loops);
   }
 
-  async #serveUdp(conn: Deno.DatagramConn): Promise<void> {
-    const local = conn.addr as Deno.NetAddr;
-    const buffer = new Uint8Array(UDP_READ_SIZE);
-    while (!this.#closed) {
-      let packet: Uint8Array;
-      let remote: Deno.NetAddr;
-      try {
-        const [data, addr] = await conn.receive(buffer);
-        // The buffer is reused by the next receive; the query keeps its own copy (decoded
-        // records may be views into it).
-        packet = copyBytes(data);
-        remote = addr as Deno.NetAddr;
-      } catch (err) {
-        if (this.#closed) return;
-        log.warn(`udp ${local.hostname}:${local.port}: receive failed: ${errorMessage(err)}`);
-        continue;
-      }
-      const reply = answerPacket(
-        packet,
-        { proto: "udp", remote: clientAddr(remote), local, server: this.#server },
-        this.#router,
-      );
-      if (reply instanceof Promise) reply.then((r) => this.#sendUdp(conn, r, remote));
-      else this.#sendUdp(conn, reply, remote);
-    }
-  }
-
-  /** Sends a reply without waiting: the loop goes back to receiving at once. */
-  #sendUdp(conn: Deno.DatagramConn, reply: Uint8Array | null, remote: Deno.NetAddr): void {
-    if (reply === null || this.#closed) return;
-    conn.send(reply, remote).catch((err) => {
-      if (!this.#closed) log.debug(`udp send to ${remote.hostname}: ${errorMessage(err)}`);
+  /**
+   * Answers each datagram. The socket reuses its receive memory, so the query gets its own copy
+   * (decoded records may be views into it). Synchronous answers leave in the socket's batch;
+   * awaited ones (forward) are sent when they resolve.
+   */
+  #serveUdp(socket: UdpSocket): Promise<void> {
+    const local = socket.addr;
+    const send = (reply: Uint8Array | null, to: Deno.NetAddr) => {
+      if (reply !== null && !this.#closed) socket.send(reply, to);
+    };
+    return socket.serve((packet, remote, replyTo) => {
+      const source = { proto: "udp" as const, remote, local, server: this.#server };
+      const reply = answerPacket(copyBytes(packet), source, this.#router);
+      if (reply instanceof Promise) reply.then((r) => send(r, replyTo));
+      else send(reply, replyTo);
+    }).catch((err) => {
+      if (!this.#closed) log.error(`udp ${this.#server}: stopped serving: ${errorMessage(err)}`);
     });
   }
 
