@@ -57,6 +57,7 @@ export async function runServe(args: string[]): Promise<number> {
     plugins: PLUGINS,
     corefilePath: corefilePathFrom(values.conf as string),
     dnsPort,
+    threads: { module: new URL("./worker.ts", import.meta.url), nativeUnavailable: nativeUdp() },
   });
 
   const pidfile = values.pidfile as string | undefined;
@@ -99,6 +100,14 @@ export async function runServe(args: string[]): Promise<number> {
   addSignal("SIGINT", () => stop("SIGINT"));
   addSignal("SIGUSR1", () => void server.reload("SIGUSR1"));
   return await stopped.promise;
+}
+
+/**
+ * Why the native UDP socket (SO_REUSEPORT through libc) cannot serve here, or null when it can.
+ * TODO(h-native): the socket module's own probe replaces this stand-in.
+ */
+function nativeUdp(): string | null {
+  return Deno.env.get("ETCDNS_NATIVE_UDP") === "1" ? null : "the native UDP socket is not built";
 }
 
 function addSignal(signal: Deno.Signal, handler: () => void): void {

@@ -23,12 +23,15 @@ import { setupReady } from "./ready/setup.ts";
 import { setupReload } from "./reload/setup.ts";
 import { setupTls } from "./tls/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
+import { setupWorkers } from "./workers/setup.ts";
 
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
   // Before reload, as in CoreDNS's plugin.cfg. It adds nothing to the chain.
   { name: "tls", setup: setupTls },
   { name: "reload", setup: setupReload },
+  // Process-wide, like reload: it adds nothing to the chain.
+  { name: "workers", setup: setupWorkers },
   { name: "bufsize", setup: setupBufsize },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },

@@ -41,12 +41,14 @@ export class DnsListener implements Resource {
    * @param maxConnections TCP connections served at once; past it the longest idle one is
    *   closed for a new one. Default: 1000, or half the open-file limit when that is lower.
    * @param tls the certificate and key (PEM) of a DNS-over-TLS listener: TCP with TLS, no UDP.
+   * @param udpOnly UDP and no TCP: a worker thread's listener (the main thread serves TCP).
    */
   constructor(
     readonly hostname: string,
     readonly port: number,
     readonly maxConnections: number = maxConnectionsFor(openFileLimit()),
     readonly tls: TlsCertificate | null = null,
+    readonly udpOnly = false,
   ) {
     this.#server = this.#label(port);
   }
@@ -82,9 +84,9 @@ export class DnsListener implements Resource {
       } else {
         this.#udp = Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
         const port = (this.#udp.addr as Deno.NetAddr).port;
-        this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
+        if (!this.udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }
-      this.#server = this.#label((this.#tcp.addr as Deno.NetAddr).port);
+      this.#server = this.#label(this.addr!.port);
     } catch (err) {
       this.#udp?.close();
       this.#udp = null;
@@ -95,7 +97,7 @@ export class DnsListener implements Resource {
       );
     }
     if (this.#udp) this.#loops.push(this.#serveUdp(this.#udp));
-    this.#loops.push(this.#serveTcp(this.#tcp));
+    if (this.#tcp) this.#loops.push(this.#serveTcp(this.#tcp));
     await Promise.resolve();
   }
 
