@@ -6,6 +6,7 @@ import { bannerLines, Server } from "../server/server.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
+import { reusePortUnavailable } from "../net/reuseport_udp.ts";
 
 const log = logger("etcdns");
 
@@ -57,7 +58,10 @@ export async function runServe(args: string[]): Promise<number> {
     plugins: PLUGINS,
     corefilePath: corefilePathFrom(values.conf as string),
     dnsPort,
-    threads: { module: new URL("./worker.ts", import.meta.url), nativeUnavailable: nativeUdp() },
+    threads: {
+      module: new URL("./worker.ts", import.meta.url),
+      nativeUnavailable: reusePortUnavailable(),
+    },
   });
 
   const pidfile = values.pidfile as string | undefined;
@@ -100,14 +104,6 @@ export async function runServe(args: string[]): Promise<number> {
   addSignal("SIGINT", () => stop("SIGINT"));
   addSignal("SIGUSR1", () => void server.reload("SIGUSR1"));
   return await stopped.promise;
-}
-
-/**
- * Why the native UDP socket (SO_REUSEPORT through libc) cannot serve here, or null when it can.
- * TODO(h-native): the socket module's own probe replaces this stand-in.
- */
-function nativeUdp(): string | null {
-  return Deno.env.get("ETCDNS_NATIVE_UDP") === "1" ? null : "the native UDP socket is not built";
 }
 
 function addSignal(signal: Deno.Signal, handler: () => void): void {

@@ -1,6 +1,6 @@
 /**
  * A minimal Linux libc binding through Deno FFI (stable in Deno 2, needs --allow-ffi): just what
- * a connected UDP socket needs. `poll` is nonblocking (it runs on Deno's blocking thread pool and
+ * a connected UDP socket (forward) and a SO_REUSEPORT listening socket (`workers N`) need. `poll` is nonblocking (it runs on Deno's blocking thread pool and
  * returns a promise); everything else is a quick call on the JS thread, so errno (thread-local)
  * is read on the thread that set it.
  */
@@ -11,6 +11,14 @@ const debug = logger("net").debug;
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
@@ -34,6 +42,8 @@ export const POLLHUP = 0x10;
 export const EAGAIN = 11;
 export const EINTR = 4;
 export const ECONNREFUSED = 111;
+export const SOL_SOCKET = 1;
+export const SO_REUSEPORT = 15;
 
 /**
  * Where libc lives on the common Linux layouts. scripts/flags grants --allow-ffi for exactly these

@@ -13,6 +13,7 @@ import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import { clientAddr, type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
 import { TlsStreamListener } from "./tls_stream.ts";
+import { listenReusePort, type UdpSocket } from "../net/reuseport_udp.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
@@ -29,7 +30,9 @@ export const WILDCARD = "::";
 export class DnsListener implements Resource {
   #router = new ZoneRouter();
   #staged: ZoneRouter | null = null;
-  #udp: Deno.DatagramConn | null = null;
+  #udp: UdpSocket | null = null;
+  /** Whether UDP binds with SO_REUSEPORT, one socket per thread (see `shareUdpPort`). */
+  #reusePort: boolean;
   #tcp: StreamListener | null = null;
   #sessions = new Set<TcpSession>();
   #closed = false;
@@ -41,7 +44,8 @@ export class DnsListener implements Resource {
    * @param maxConnections TCP connections served at once; past it the longest idle one is
    *   closed for a new one. Default: 1000, or half the open-file limit when that is lower.
    * @param tls the certificate and key (PEM) of a DNS-over-TLS listener: TCP with TLS, no UDP.
-   * @param udpOnly UDP and no TCP: a worker thread's listener (the main thread serves TCP).
+   * @param udpOnly UDP and no TCP, with SO_REUSEPORT: a worker thread's listener (the main
+   *   thread serves TCP).
    */
   constructor(
     readonly hostname: string,
@@ -51,6 +55,12 @@ export class DnsListener implements Resource {
     readonly udpOnly = false,
   ) {
     this.#server = this.#label(port);
+    this.#reusePort = udpOnly;
+  }
+
+  /** Binds UDP with SO_REUSEPORT when it starts, so worker threads can bind the same port. */
+  shareUdpPort(): void {
+    this.#reusePort = true;
   }
 
   /** The address actually bound (useful with port 0). */
@@ -82,7 +92,9 @@ export class DnsListener implements Resource {
       if (this.tls) {
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
-        this.#udp = Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
+        this.#udp = this.#reusePort
+          ? listenReusePort(hostname, this.port)
+          : Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
         const port = (this.#udp.addr as Deno.NetAddr).port;
         if (!this.udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }
@@ -114,7 +126,7 @@ export class DnsListener implements Resource {
     await Promise.allSettled(this.#loops);
   }
 
-  async #serveUdp(conn: Deno.DatagramConn): Promise<void> {
+  async #serveUdp(conn: UdpSocket): Promise<void> {
     const local = conn.addr as Deno.NetAddr;
     const buffer = new Uint8Array(UDP_READ_SIZE);
     while (!this.#closed) {
@@ -142,7 +154,7 @@ export class DnsListener implements Resource {
   }
 
   /** Sends a reply without waiting: the loop goes back to receiving at once. */
-  #sendUdp(conn: Deno.DatagramConn, reply: Uint8Array | null, remote: Deno.NetAddr): void {
+  #sendUdp(conn: UdpSocket, reply: Uint8Array | null, remote: Deno.NetAddr): void {
     if (reply === null || this.#closed) return;
     conn.send(reply, remote).catch((err) => {
       if (!this.#closed) log.debug(`udp send to ${remote.hostname}: ${errorMessage(err)}`);

@@ -109,8 +109,9 @@ export class Server {
         resources,
       });
       for (const [listener, router] of built.routers) listener.stage(router);
-      await this.#pool.start();
       this.#startWorkers(built.workers, parsed.blocks);
+      if (this.#group) { for (const listener of built.routers.keys()) listener.shareUdpPort(); }
+      await this.#pool.start();
       await this.#group?.prepare(parsed.blocks);
     } catch (err) {
       await this.#pool.abort();
