@@ -21,7 +21,21 @@ export async function exposeAllThreads(registry: MetricsRegistry = metrics): Pro
   const workers = gatherer === null ? [] : await gatherer();
   if (workers.length === 0) return registry.expose();
   const merged = new MetricsRegistry();
-  merged.absorb(registry.snapshot(), true);
-  for (const snapshot of workers) merged.absorb(snapshot, false);
+  const threads = [registry.snapshot(), ...workers];
+  const perThread = merged.counter(
+    "etcdns_thread_dns_requests_total",
+    "DNS requests answered per thread (0 is the main thread); they add up to coredns_dns_requests_total.",
+    ["thread"],
+  );
+  threads.forEach((snapshot, i) => {
+    merged.absorb(snapshot, i === 0);
+    perThread.inc([String(i)], requests(snapshot));
+  });
   return merged.expose();
+}
+
+/** The total of a thread's coredns_dns_requests_total series. */
+function requests(snapshot: readonly MetricSnapshot[]): number {
+  const m = snapshot.find((s) => s.name === "coredns_dns_requests_total");
+  return m?.series.reduce((sum, s) => sum + ("n" in s.value ? s.value.n : 0), 0) ?? 0;
 }
