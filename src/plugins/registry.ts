@@ -30,8 +30,6 @@ export const PLUGINS: PluginList = new PluginList([
   // Before reload, as in CoreDNS's plugin.cfg. It adds nothing to the chain.
   { name: "tls", setup: setupTls },
   { name: "reload", setup: setupReload },
-  // Process-wide, like reload: it adds nothing to the chain.
-  { name: "workers", setup: setupWorkers },
   { name: "bufsize", setup: setupBufsize },
   { name: "bind", setup: setupBind },
   { name: "ready", setup: setupReady },
@@ -52,4 +50,7 @@ export const PLUGINS: PluginList = new PluginList([
   { name: "hosts", setup: setupHosts },
   { name: "forward", setup: setupForward, repeatable: true },
   { name: "whoami", setup: setupWhoami },
+  // Process-wide: it adds nothing to the chain, so its place does not matter; last, since it is
+  // ours and not in CoreDNS's plugin.cfg.
+  { name: "workers", setup: setupWorkers },
 ]);
