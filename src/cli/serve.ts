@@ -6,7 +6,8 @@ import { bannerLines, Server } from "../server/server.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
-import { reusePortUnavailable } from "../net/reuseport_udp.ts";
+import { libc, libcUnavailableReason } from "../net/libc.ts";
+import { MMSG_ARCHES } from "../net/mmsg.ts";
 
 const log = logger("etcdns");
 
@@ -60,7 +61,7 @@ export async function runServe(args: string[]): Promise<number> {
     dnsPort,
     threads: {
       module: new URL("./worker.ts", import.meta.url),
-      nativeUnavailable: reusePortUnavailable(),
+      nativeUnavailable: nativeUdpUnavailable(),
     },
   });
 
@@ -104,6 +105,18 @@ export async function runServe(args: string[]): Promise<number> {
   addSignal("SIGINT", () => stop("SIGINT"));
   addSignal("SIGUSR1", () => void server.reload("SIGUSR1"));
   return await stopped.promise;
+}
+
+/**
+ * Why the native UDP socket (SO_REUSEPORT, recvmmsg) cannot serve here, or null when it can: the
+ * same conditions under which src/net/udp_listen.ts falls back to Deno's socket.
+ */
+function nativeUdpUnavailable(): string | null {
+  if (Deno.env.get("ETCDNS_UDP") === "deno") return "ETCDNS_UDP=deno asks for Deno's sockets";
+  if (!MMSG_ARCHES.includes(Deno.build.arch)) {
+    return `native sockets are laid out for ${MMSG_ARCHES.join(" and ")} only`;
+  }
+  return libc() === null ? libcUnavailableReason() : null;
 }
 
 function addSignal(signal: Deno.Signal, handler: () => void): void {

@@ -5,7 +5,6 @@
  * Hand-written rather than through node:net because a 100,000-line hosts file must load fast
  * and we need the family decision CoreDNS makes (an IPv4-mapped IPv6 address is IPv4).
  */
-import { formatV6 } from "../util/ipv6.ts";
 
 /** A parsed address: its family as answered (4 for A, 6 for AAAA) and its canonical text. */
 export interface ParsedIp {
@@ -132,6 +131,29 @@ function expand(groups: number[], gap: number): number[] | null {
   if (groups.length > 7) return null;
   const zeros = new Array<number>(8 - groups.length).fill(0);
   return [...groups.slice(0, gap), ...zeros, ...groups.slice(gap)];
+}
+
+/** RFC 5952 text: lowercase, no leading zeros, the longest run of 2+ zero groups as "::". */
+function formatV6(g: readonly number[]): string {
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
+  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
+  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
+  return `${head}::${tail}`;
 }
 
 const HEX = "0123456789abcdef";

@@ -161,10 +161,15 @@ function splitFields(line: string): string[] {
   return fields;
 }
 
-/** Why `name` is not a usable host name, or null when it is. */
+/**
+ * Why `name` is not a usable host name, or null when it is. A wildcard `*` is allowed as the
+ * whole first label (`*.apps.example.org`), as CoreDNS's hosts plugin answers such lines.
+ */
 export function checkName(name: string): string | null {
-  const n = name.endsWith(".") ? name.slice(0, -1) : name;
+  let n = name.endsWith(".") ? name.slice(0, -1) : name;
   if (n.length === 0) return "empty name";
+  if (n.startsWith("*.") && n.length > 2) n = n.slice(2);
+  else if (n === "*") return "a wildcard needs a domain after it (*.example.org)";
   if (n.length > 253) return "longer than 253 characters";
   let labelLen = 0;
   for (let i = 0; i < n.length; i++) {

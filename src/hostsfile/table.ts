@@ -25,7 +25,12 @@ export class HostsTable {
     readonly ptr: ReadonlyMap<string, readonly string[]>,
     /** The number of distinct (address, name) entries. */
     readonly size: number,
-  ) {}
+  ) {
+    this.#wildcards = hasWildcard(v4) || hasWildcard(v6);
+  }
+
+  /** Whether any name is a wildcard: tables without one skip the second lookup. */
+  readonly #wildcards: boolean;
 
   /**
    * Builds a table from record lists, in order: for each name, the addresses of the first list
@@ -55,7 +60,8 @@ export class HostsTable {
             continue;
           }
           size++;
-          if (rev === undefined) continue;
+          // A wildcard names no single host, so it has no reverse entry (as in CoreDNS).
+          if (rev === undefined || name.startsWith("*.")) continue;
           if (revNames === undefined) {
             revNames = [name];
             ptr.set(rev, revNames);
@@ -70,8 +76,34 @@ export class HostsTable {
     return new HostsTable(v4, v6, ptr, size);
   }
 
-  /** Whether `name` (lowercased FQDN) has at least one address. */
-  has(name: string): boolean {
-    return this.v4.has(name) || this.v6.has(name);
+  /**
+   * The addresses of `name` (lowercased FQDN) in one family: its own line's, else those of a
+   * wildcard line one label up (`*.apps.example.org.` covers `web.apps.example.org.` but not
+   * `a.web.apps.example.org.`), as CoreDNS's hosts plugin answers.
+   */
+  addresses(family: 4 | 6, name: string): readonly string[] | undefined {
+    const byName = family === 4 ? this.v4 : this.v6;
+    const ips = byName.get(name);
+    if (ips !== undefined || !this.#wildcards) return ips;
+    return byName.get(wildcardOf(name));
   }
+
+  /** Whether `name` (lowercased FQDN) has at least one address, its own or a wildcard's. */
+  has(name: string): boolean {
+    if (this.v4.has(name) || this.v6.has(name)) return true;
+    if (!this.#wildcards) return false;
+    const wildcard = wildcardOf(name);
+    return this.v4.has(wildcard) || this.v6.has(wildcard);
+  }
+}
+
+/** The wildcard that would cover `name`: its first label replaced by `*`. */
+function wildcardOf(name: string): string {
+  const dot = name.indexOf(".");
+  return dot < 0 || dot === name.length - 1 ? "*." : "*" + name.slice(dot);
+}
+
+function hasWildcard(byName: ReadonlyMap<string, unknown>): boolean {
+  for (const name of byName.keys()) if (name.startsWith("*.")) return true;
+  return false;
 }

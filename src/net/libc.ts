@@ -1,6 +1,7 @@
 /**
  * A minimal Linux libc binding through Deno FFI (stable in Deno 2, needs --allow-ffi): just what
- * a connected UDP socket (forward) and a SO_REUSEPORT listening socket (`workers N`) need. `poll` is nonblocking (it runs on Deno's blocking thread pool and
+ * a connected UDP socket and a listening one (recvmmsg/sendmmsg) need. Hot-path calls take only
+ * "buffer" and integer parameters, which Deno turns into V8 fast calls. `poll` is nonblocking (it runs on Deno's blocking thread pool and
  * returns a promise); everything else is a quick call on the JS thread, so errno (thread-local)
  * is read on the thread that set it.
  */
@@ -11,22 +12,24 @@ const debug = logger("net").debug;
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-  },
-  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // The timeout (a struct timespec pointer) is always NULL: passed as the integer 0.
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "usize"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   // Copies errno out: Deno.UnsafePointerView needs an unscoped --allow-ffi.
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+  // memcpy(buf, buf, 0) returns buf: the address of a buffer, which mmsghdr arrays need
+  // (Deno.UnsafePointer.of needs an unscoped --allow-ffi too).
+  addressOf: { name: "memcpy", parameters: ["buffer", "buffer", "usize"], result: "usize" },
 } as const;
 
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
@@ -43,7 +46,12 @@ export const EAGAIN = 11;
 export const EINTR = 4;
 export const ECONNREFUSED = 111;
 export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
 export const SO_REUSEPORT = 15;
+export const IPPROTO_IPV6 = 41;
+export const IPV6_V6ONLY = 26;
+export const MSG_TRUNC = 0x20;
+export const POLLOUT = 0x4;
 
 /**
  * Where libc lives on the common Linux layouts. scripts/flags grants --allow-ffi for exactly these
@@ -59,22 +67,21 @@ export const LIBC_PATHS = [
 ];
 
 let loaded: Libc | null | undefined;
+let unavailable = "";
 
 /** libc's symbols, or null (logged once, at debug) when FFI is not available here. */
 export function libc(): Libc | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
   if (Deno.build.os !== "linux") {
-    debug("no connected UDP sockets: libc FFI is bound only on Linux");
-    return loaded;
+    return none("libc FFI is bound only on Linux");
   }
   const granted = (path?: string) =>
     Deno.permissions.querySync({ name: "ffi", path }).state === "granted";
   // An unscoped --allow-ffi lets the dynamic linker find libc by its soname.
   const candidates = granted() ? ["libc.so.6"] : LIBC_PATHS.filter((p) => granted(p));
   if (candidates.length === 0) {
-    debug("no connected UDP sockets: --allow-ffi is not granted for libc");
-    return loaded;
+    return none("--allow-ffi is not granted for libc");
   }
   const errors: string[] = [];
   for (const path of candidates) {
@@ -85,8 +92,18 @@ export function libc(): Libc | null {
       errors.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  debug(`no connected UDP sockets: cannot load libc: ${errors.join("; ")}`);
-  return loaded;
+  return none(`cannot load libc: ${errors.join("; ")}`);
+}
+
+function none(reason: string): null {
+  unavailable = reason;
+  debug(`no libc FFI (native sockets): ${reason}`);
+  return null;
+}
+
+/** Why `libc()` returned null ("" when it did not). */
+export function libcUnavailableReason(): string {
+  return unavailable;
 }
 
 const errnoBytes = new Int32Array(1);

@@ -11,14 +11,12 @@ import { answerPacket } from "./responder.ts";
 import { copyBytes } from "../dns/bytes.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
-import { clientAddr, type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
+import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
 import { TlsStreamListener } from "./tls_stream.ts";
-import { listenReusePort, type UdpSocket } from "../net/reuseport_udp.ts";
+import { openUdpSocket, type UdpSocket } from "../net/udp_listen.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
-/** The largest UDP datagram we read; larger ones are cut and then fail to decode. */
-const UDP_READ_SIZE = 65535;
 
 /** The wildcard address we listen on when no `bind` is given: dual-stack where IPv6 exists. */
 export const WILDCARD = "::";
@@ -92,10 +90,8 @@ export class DnsListener implements Resource {
       if (this.tls) {
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
-        this.#udp = this.#reusePort
-          ? listenReusePort(hostname, this.port)
-          : Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
-        const port = (this.#udp.addr as Deno.NetAddr).port;
+        this.#udp = openUdpSocket(hostname, this.port, { reusePort: this.#reusePort });
+        const port = this.#udp.addr.port;
         if (!this.udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }
       this.#server = this.#label(this.addr!.port);
@@ -126,39 +122,26 @@ export class DnsListener implements Resource {
     await Promise.allSettled(this.#loops);
   }
 
-  async #serveUdp(conn: UdpSocket): Promise<void> {
-    const local = conn.addr as Deno.NetAddr;
-    const buffer = new Uint8Array(UDP_READ_SIZE);
-    while (!this.#closed) {
-      let packet: Uint8Array;
-      let remote: Deno.NetAddr;
-      try {
-        const [data, addr] = await conn.receive(buffer);
-        // The buffer is reused by the next receive; the query keeps its own copy (decoded
-        // records may be views into it).
-        packet = copyBytes(data);
-        remote = addr as Deno.NetAddr;
-      } catch (err) {
-        if (this.#closed) return;
-        log.warn(`udp ${local.hostname}:${local.port}: receive failed: ${errorMessage(err)}`);
-        continue;
-      }
+  #serveUdp(socket: UdpSocket): Promise<void> {
+    const local = socket.addr;
+    return socket.serve((data, remote, replyTo) => {
+      // The socket reuses its memory for the next datagram; the query keeps its own copy
+      // (decoded records may be views into it).
+      const packet = copyBytes(data);
       const reply = answerPacket(
         packet,
-        { proto: "udp", remote: clientAddr(remote), local, server: this.#server },
+        { proto: "udp", remote, local, server: this.#server },
         this.#router,
       );
-      if (reply instanceof Promise) reply.then((r) => this.#sendUdp(conn, r, remote));
-      else this.#sendUdp(conn, reply, remote);
-    }
+      if (reply instanceof Promise) reply.then((r) => this.#sendUdp(socket, r, replyTo));
+      else this.#sendUdp(socket, reply, replyTo);
+    });
   }
 
-  /** Sends a reply without waiting: the loop goes back to receiving at once. */
-  #sendUdp(conn: UdpSocket, reply: Uint8Array | null, remote: Deno.NetAddr): void {
+  /** Sends a reply without waiting: the socket batches it with the others of its batch. */
+  #sendUdp(socket: UdpSocket, reply: Uint8Array | null, to: Deno.NetAddr): void {
     if (reply === null || this.#closed) return;
-    conn.send(reply, remote).catch((err) => {
-      if (!this.#closed) log.debug(`udp send to ${remote.hostname}: ${errorMessage(err)}`);
-    });
+    socket.send(reply, to);
   }
 
   /**

@@ -5,42 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { fileURLToPath } from "node:url";
 import { parseYamlSettings } from "../../src/cli/config.ts";
-import { freePort } from "../helpers/ports.ts";
+import { START } from "../helpers/etcdns.ts";
+import { runCommand } from "../helpers/commands.ts";
+import { startTlsEtcd, tlsEtcdMissing } from "../helpers/etcd_tls.ts";
 import { waitFor } from "../helpers/wait.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const START = `${ROOT}scripts/start`;
+const missing = tlsEtcdMissing();
+if (missing) console.log(`skipped: the dnsctl TLS config test ${missing}`);
 
-function which(cmd: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-    .outputSync().success;
-}
-
-const ready = which("openssl") && which("etcd");
-if (!ready) console.log("skipped: the dnsctl TLS config test needs openssl and etcd");
-
-const CERTS = `
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=etcd test CA" -keyout ca-key.pem -out ca.pem
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' >server.ext
-openssl req -newkey rsa:2048 -nodes -subj "/CN=etcd" -keyout server-key.pem -out server.csr
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server.pem
-printf 'extendedKeyUsage=clientAuth\\n' >client.ext
-openssl req -newkey rsa:2048 -nodes -subj "/CN=etcdns" -keyout client-key.pem -out client.csr
-openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out client.pem
-`;
-
-async function run(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
-  const out = await new Deno.Command(cmd, {
-    args,
-    cwd,
-    stdin: "null",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) =>
+  runCommand(cmd, args, { cwd, env });
 
 const HOSTS = "10.0.0.1 web.example.org\n10.0.0.2 db.example.org\n";
 
@@ -83,45 +58,11 @@ Deno.test("dnsctl config: v1 (flat, key = client key, base64 certs) and v2 (flat
 
 Deno.test({
   name: "dnsctl config: v1 with base64-embedded certificates and v2 dump a TLS etcd",
-  ignore: !ready,
+  ignore: missing !== null,
   fn: async () => {
-    const dir = await Deno.makeTempDir({ prefix: "etcdns-dnsctl-" });
-    const client = freePort();
-    let peer = freePort();
-    while (peer === client) peer = freePort();
-    const endpoint = `https://127.0.0.1:${client}`;
-    let etcd: Deno.ChildProcess | null = null;
+    const etcd = await startTlsEtcd();
+    const { dir, endpoint } = etcd;
     try {
-      const made = await run("bash", ["-euc", CERTS], dir);
-      assert.equal(made.code, 0, made.stderr);
-      etcd = new Deno.Command("etcd", {
-        args: [
-          "--name",
-          "tls",
-          "--data-dir",
-          `${dir}/data`,
-          "--listen-client-urls",
-          endpoint,
-          "--advertise-client-urls",
-          endpoint,
-          "--listen-peer-urls",
-          `http://127.0.0.1:${peer}`,
-          "--initial-advertise-peer-urls",
-          `http://127.0.0.1:${peer}`,
-          "--initial-cluster",
-          `tls=http://127.0.0.1:${peer}`,
-          "--cert-file",
-          `${dir}/server.pem`,
-          "--key-file",
-          `${dir}/server-key.pem`,
-          "--client-cert-auth",
-          "--trusted-ca-file",
-          `${dir}/ca.pem`,
-        ], // deno-fmt-ignore
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
       const flags = [
         "--endpoint",
         endpoint,
@@ -168,11 +109,7 @@ Deno.test({
         assert.equal(r.stdout, HOSTS, file);
       }
     } finally {
-      if (etcd) {
-        etcd.kill("SIGTERM");
-        await etcd.status;
-      }
-      await Deno.remove(dir, { recursive: true });
+      await etcd.stop();
     }
   },
 });

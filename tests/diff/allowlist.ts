@@ -12,8 +12,6 @@ export interface AllowEntry {
   pending?: string;
 }
 
-const PENDING = "issue 13 fix in progress";
-
 export const ALLOWLIST: AllowEntry[] = [
   {
     cls: "*.dup*:answer",
@@ -28,11 +26,6 @@ export const ALLOWLIST: AllowEntry[] = [
     reason: "the log's {>bufsize} shows the client's EDNS size",
   },
   {
-    cls: "name.wild*:*",
-    reason: "wildcard hosts lines (*.wild.example.test) are skipped; CoreDNS answers them",
-    pending: PENDING,
-  },
-  {
     cls: "ptr.v4as6*:*",
     reason:
       "a duplicate hosts line answers once, here a PTR asked in IPv4-mapped ip6.arpa form; CoreDNS repeats the record",
@@ -41,18 +34,6 @@ export const ALLOWLIST: AllowEntry[] = [
     cls: "*/tcp:opt.present",
     reason:
       "a query without EDNS gets a reply without OPT (RFC 6891), also when forwarded over TCP; CoreDNS passes the upstream's OPT through over TCP",
-  },
-  {
-    cls: "up.nodata.cached*:*",
-    reason:
-      "cache: NODATA without SOA is not cached; CoreDNS caches it (asked with the upstream stopped)",
-    pending: PENDING,
-  },
-  {
-    cls: "up.nx.cached*:*",
-    reason:
-      "cache: NXDOMAIN without SOA is not cached; CoreDNS caches it (asked with the upstream stopped)",
-    pending: PENDING,
   },
 ];
 

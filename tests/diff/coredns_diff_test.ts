@@ -18,12 +18,14 @@ import {
   exchangeAll,
   packetOf,
 } from "./_compare.ts";
-import { corednsPath, distinctPorts, startCoredns, waitAnswering } from "./_servers.ts";
+import { distinctPorts } from "../helpers/ports.ts";
+import { corednsPath, startCoreDns, type TestCoreDns, waitAnswering } from "../helpers/coredns.ts";
 import { parseWire, type WireReply } from "./_wire.ts";
 import { hostsQueries, hostsText, UPSTREAM_ARGS, upstreamQueries } from "./corpus.ts";
 import { allowed, type AllowEntry, ALLOWLIST, matches } from "./allowlist.ts";
 import { ROOT } from "../helpers/etcdns.ts";
 import { BLOCKS, corefile, withPorts } from "./corefile.ts";
+import { CRAFTED_QUERIES, startCrafted } from "./_crafted.ts";
 
 const SEED = Number(Deno.env.get("DIFF_SEED") ?? "20261128");
 const VERBOSE = Deno.env.get("DIFF_VERBOSE") === "1";
@@ -74,18 +76,19 @@ Deno.test({
     const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300, forkTcp: true });
     const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const holePort = (hole.addr as Deno.NetAddr).port;
-    const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort]);
+    const crafted = startCrafted();
+    const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort, crafted.port]);
     const dead = ports.pop()!; // closed: nothing listens there
-    const text = corefile(hostsPath, dm.port, dead, holePort);
+    const text = corefile(hostsPath, dm.port, dead, holePort, crafted.port);
     const cPorts = ports.slice(0, BLOCKS.length);
     const ePorts = ports.slice(BLOCKS.length);
-    let coredns: Awaited<ReturnType<typeof startCoredns>> | null = null;
+    let coredns: TestCoreDns | null = null;
     let etcdns: Awaited<ReturnType<typeof startEtcdns>> | null = null;
     const diffs: Difference[] = [];
     const counts: string[] = [];
     try {
       [coredns, etcdns] = await Promise.all([
-        startCoredns(peer.path, withPorts(text, cPorts), cPorts),
+        startCoreDns(withPorts(text, cPorts), { bin: peer.path, answering: cPorts }),
         startEtcdns({ corefile: withPorts(text, ePorts), port: ePorts[0] }),
       ]);
       await waitAnswering(ePorts, "etcdns");
@@ -170,21 +173,37 @@ Deno.test({
         counts.push(`${BLOCKS[b]} ${qs.length}`);
       };
 
+      // Reply shapes dnsmasq never sends, each asked twice: the second answer shows what each
+      // cache kept (AA and TTLs), the first what TTLs each wrote on the way through.
+      const craftedBlock = async () => {
+        const b = BLOCKS.indexOf("cache+crafted");
+        for (const pass of ["", ".again"]) {
+          const qs = CRAFTED_QUERIES.map((q) => ({ ...q, tag: q.tag + pass }));
+          const [rc, re] = await Promise.all([
+            exchangeAll(cPorts[b], qs),
+            exchangeAll(ePorts[b], qs),
+          ]);
+          diffs.push(...diffAll(BLOCKS[b], qs, rc, re, 2));
+        }
+        counts.push(`${BLOCKS[b]} ${CRAFTED_QUERIES.length * 2}`);
+      };
+
       await Promise.all([
+        craftedBlock(),
         hostsBlock(0),
         hostsBlock(1),
         hostsBlock(2),
-        cacheCold(),
+        // Warm right after cold: a reply without TTLs (NODATA without SOA) lives 5 s.
+        cacheCold().then(() => dm.stop()).then(cacheWarm),
         deadBlock(4, "up.dead"),
         deadBlock(5, "up.blackhole"),
       ]);
-      await dm.stop();
-      await cacheWarm();
     } finally {
       await coredns?.stop();
       await etcdns?.stop();
       await dm.close();
       hole.close();
+      crafted.close();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
 

@@ -1,7 +1,13 @@
 /** The Corefile CoreDNS and etcdns both run in the differential suite. */
 
 /** The Corefile both servers run; {P0}.. are the block ports, the rest the upstreams. */
-export function corefile(hosts: string, dm: number, dead: number, hole: number): string {
+export function corefile(
+  hosts: string,
+  dm: number,
+  dead: number,
+  hole: number,
+  crafted: number,
+): string {
   return `.:{P0} {
     hosts ${hosts}
 }
@@ -28,6 +34,10 @@ example.test:{P2} 10.0.0.0/8:{P2} {
 .:{P5} {
     forward . 127.0.0.1:${hole}
 }
+crafted.test:{P6} {
+    cache
+    forward . 127.0.0.1:${crafted}
+}
 `;
 }
 
@@ -38,6 +48,7 @@ export const BLOCKS = [
   "cache+forward",
   "dead",
   "blackhole",
+  "cache+crafted",
 ];
 
 export function withPorts(text: string, ports: number[]): string {

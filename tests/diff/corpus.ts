@@ -185,6 +185,7 @@ const UP_BASE: [string, string, string][] = [
   ["up.known", "mx.up.test", "MX"],
   ["up.known", "_sip._udp.up.test", "SRV"],
   ["up.cname", "alias.up.test", "A"],
+  ["up.cnameshort", "alias.up.test", "AAAA"],
   ["up.known", "9.2.0.192.in-addr.arpa", "PTR"],
   ["up.nx", "unknown.up.test", "A"],
   ["up.refused", "other.invalid", "MX"],

@@ -5,9 +5,11 @@
  */
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { corednsPath, distinctPorts, startCoredns } from "./_servers.ts";
+import { distinctPorts } from "../helpers/ports.ts";
+import { corednsPath, startCoreDns } from "../helpers/coredns.ts";
 import { BLOCKS, corefile, withPorts } from "./corefile.ts";
 import { hostsText, UPSTREAM_ARGS } from "./corpus.ts";
+import { startCrafted } from "./_crafted.ts";
 
 const peer = corednsPath();
 if ("skip" in peer) {
@@ -19,11 +21,12 @@ await Deno.writeTextFile(`${dir}/hosts`, hostsText());
 const dm = await startDnsmasq({ args: UPSTREAM_ARGS, ttl: 300, forkTcp: true });
 const hole = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
 const holePort = (hole.addr as Deno.NetAddr).port;
-const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort]);
-const text = corefile(`${dir}/hosts`, dm.port, ports.pop()!, holePort);
+const crafted = startCrafted();
+const ports = distinctPorts(BLOCKS.length * 2 + 1, [dm.port, holePort, crafted.port]);
+const text = corefile(`${dir}/hosts`, dm.port, ports.pop()!, holePort, crafted.port);
 const cPorts = ports.slice(0, BLOCKS.length);
 const ePorts = ports.slice(BLOCKS.length);
-const c = await startCoredns(peer.path, withPorts(text, cPorts), cPorts);
+const c = await startCoreDns(withPorts(text, cPorts), { bin: peer.path, answering: cPorts });
 const e = await startEtcdns({ corefile: withPorts(text, ePorts), port: ePorts[0] });
 console.log(withPorts(text, ePorts));
 BLOCKS.forEach((b, i) => console.log(`${b}: coredns ${cPorts[i]}  etcdns ${ePorts[i]}`));
@@ -40,5 +43,6 @@ await c.stop();
 await e.stop();
 await dm.close();
 hole.close();
+crafted.close();
 await Deno.remove(dir, { recursive: true });
 Deno.exit(0);

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { freePort } from "../helpers/ports.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { haveCoreDns, startCoreDns } from "../plugins/forward/_coredns.ts";
+import { haveCoreDns, startCoreDns } from "../helpers/coredns.ts";
 
 function corefile(upstream: number): string {
   return `.:{PORT} {\n    bind 127.0.0.1\n    forward . 127.0.0.1:${upstream}\n}\n`;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { haveCoreDns, startCoreDns } from "../plugins/forward/_coredns.ts";
+import { haveCoreDns, startCoreDns } from "../helpers/coredns.ts";
 
 Deno.test("forward: an upstream's Extended DNS Error reaches the client, as through CoreDNS", async () => {
   const dm = await startDnsmasq();

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { haveCoreDns, startCoreDns } from "../plugins/forward/_coredns.ts";
+import { haveCoreDns, startCoreDns } from "../helpers/coredns.ts";
 import { decode, encode, Flag, replyTo } from "../../src/dns/message.ts";
 import { frame, FrameReader, writeAll } from "../../src/dns/framing.ts";
 

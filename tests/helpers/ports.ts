@@ -17,3 +17,17 @@ export function freePort(hostname = "127.0.0.1"): number {
   }
   throw new Error("no free loopback port found after 50 attempts");
 }
+/** `n` free loopback ports, all different (freePort may hand out one twice in a row). */
+export function distinctPorts(n: number, avoid: number[] = []): number[] {
+  const seen = new Set<number>(avoid);
+  const out: number[] = [];
+  for (let tries = 0; out.length < n && tries < n * 20; tries++) {
+    const p = freePort();
+    if (!seen.has(p)) {
+      seen.add(p);
+      out.push(p);
+    }
+  }
+  if (out.length < n) throw new Error(`found only ${out.length} of ${n} distinct free ports`);
+  return out;
+}

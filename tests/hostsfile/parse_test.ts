@@ -241,3 +241,33 @@ Deno.test("an IPv4 entry (plain or ::ffff:) has PTR in in-addr.arpa and ::ffff: 
   assert.deepEqual(t.v4.get("mapped.example."), ["10.0.0.5"]);
   assert.equal(t.v6.get("mapped.example."), undefined);
 });
+
+Deno.test("a wildcard line covers names one label below it, never itself or deeper; no PTR", () => {
+  const t = table(
+    "10.0.0.7 *.wild.example.test\n10.0.0.8 exact.wild.example.test\n::7 *.wild.example.test",
+  );
+  assert.deepEqual(t.addresses(4, "a.wild.example.test."), ["10.0.0.7"]);
+  assert.deepEqual(t.addresses(6, "a.wild.example.test."), ["::7"]);
+  assert.deepEqual(t.addresses(4, "exact.wild.example.test."), ["10.0.0.8"], "its own line wins");
+  assert.deepEqual(t.addresses(4, "*.wild.example.test."), ["10.0.0.7"], "asked literally");
+  assert.equal(t.addresses(4, "a.b.wild.example.test."), undefined);
+  assert.equal(t.addresses(4, "wild.example.test."), undefined);
+  assert.ok(t.has("any.wild.example.test."));
+  assert.ok(!t.has("wild.example.test."));
+  assert.equal(t.ptr.get(reverseName(parseIp("10.0.0.7")!)), undefined);
+  assert.deepEqual(t.ptr.get(reverseName(parseIp("10.0.0.8")!)), ["exact.wild.example.test."]);
+});
+
+Deno.test("a wildcard is only a whole first label", () => {
+  const { records, problems } = parseHosts(
+    "10.0.0.1 *\n10.0.0.2 a.*.example\n10.0.0.3 w*.example\n",
+    {
+      zones: ["."],
+    },
+  );
+  assert.deepEqual(records, []);
+  assert.equal(problems.length, 3);
+  assert.deepEqual(parseHostsStrict("10.0.0.4 *.example\n", "t").map((r) => r.names), [
+    ["*.example."],
+  ]);
+});

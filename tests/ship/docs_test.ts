@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { parseCorefile } from "../../src/corefile/mod.ts";
 import { ROOT, START } from "../helpers/etcdns.ts";
+import { which } from "../helpers/commands.ts";
 
 const DOCS = ["cloud-init.md", "etcd-tls.md", "dns-discovery.md", "bootstrap-etcd.md"];
 
@@ -50,11 +51,6 @@ async function run(cmd: string, args: string[], env: Record<string, string> = {}
     .output();
   const dec = new TextDecoder();
   return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr) };
-}
-
-function which(cmd: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-    .outputSync().success;
 }
 
 Deno.test("cloud-init user data writes the Corefile, then installs and starts etcdns", () => {

@@ -10,11 +10,7 @@ import { digShort } from "../helpers/dig.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { ETCD_BIN } from "../helpers/etcd.ts";
-
-function which(cmd: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-    .outputSync().success;
-}
+import { which } from "../helpers/commands.ts";
 
 async function run(cmd: string, args: string[], cwd: string) {
   const out = await new Deno.Command(cmd, { args, cwd, stdin: "null", env: { NO_COLOR: "1" } })

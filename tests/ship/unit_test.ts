@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ROOT } from "../helpers/etcdns.ts";
+import { which } from "../helpers/commands.ts";
 
 const UNIT = `${ROOT}packaging/etcdns.service`;
 
@@ -26,15 +27,6 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
     current.set(key, [...(current.get(key) ?? []), line.slice(eq + 1)]);
   }
   return sections;
-}
-
-function which(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
 }
 
 async function run(cmd: string, args: string[], env?: Record<string, string>) {

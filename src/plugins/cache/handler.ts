@@ -63,14 +63,13 @@ export interface CacheConfig {
 
 import {
   cacheKey,
-  capTtls,
-  classify,
   copyRecord,
   type Entry,
   isNotOpt,
+  judge,
   type Kind,
-  minimalTtl,
   remaining,
+  setTtls,
   toReply,
 } from "./entry.ts";
 
@@ -189,9 +188,9 @@ export class Cache implements Plugin {
   }
 
   /**
-   * Classifies `reply` and caches it if it may be cached. When `forClient`, also caps the
-   * reply's TTLs at the entry's lifetime (so a client never sees 1800 followed by 8) and clears
-   * AD for a client that did not ask for DNSSEC.
+   * Judges `reply` as CoreDNS's cache does and keeps it if it may be kept. When `forClient`, also
+   * sets the reply's TTLs to its lifetime (so a client never sees 1800 followed by 8), kept or
+   * not, and clears AD for a client that did not ask for DNSSEC.
    */
   #remember(
     q: QueryContext,
@@ -201,49 +200,39 @@ export class Cache implements Plugin {
     previous: Entry | undefined,
     forClient: boolean,
   ): void {
-    const ttl = this.#store(q, key, server, reply, previous);
+    const { kind, ttl } = judge(reply, this.config);
+    if (kind !== null) this.#store(q, key, server, reply, previous, kind, ttl);
     if (!forClient) return;
     // CoreDNS's cache writes the reply without the upstream's OPT (the server adds its own), so
     // the upstream's EDNS options, its Extended DNS Errors included, stop here as they do there.
     if (reply.additionals.some((r) => r.type === "OPT")) {
       reply.additionals = reply.additionals.filter((r) => r.type !== "OPT");
     }
-    if (ttl > 0) {
-      reply.answers = capTtls(reply.answers, ttl);
-      reply.authorities = capTtls(reply.authorities, ttl);
-      reply.additionals = capTtls(reply.additionals, ttl);
-    }
+    reply.answers = setTtls(reply.answers, ttl);
+    reply.authorities = setTtls(reply.authorities, ttl);
+    reply.additionals = setTtls(reply.additionals, ttl);
     if (!q.do && (q.request.flags & Flag.AD) === 0) reply.flags &= ~Flag.AD;
   }
 
-  /** Stores `reply` under `key` if it may be cached; returns its lifetime, or 0 if not stored. */
+  /** Keeps `reply` under `key` for `ttl` seconds, unless it is not the answer to `q`. */
   #store(
     q: QueryContext,
     key: string,
     server: string,
     reply: DnsMessage,
     previous: Entry | undefined,
-  ): number {
-    const cls = classify(reply);
-    if (cls === null) return 0;
+    judged: Kind | "servfail",
+    ttl: number,
+  ): void {
     const rq = reply.questions[0];
     if (reply.questions.length !== 1 || rq.type !== q.qtype || fqdn(rq.name) !== q.qname) {
       cacheDrops.inc([server, this.#zonesLabel, ""]);
-      return 0;
+      return;
     }
     const config = this.config;
-    let ttl: number;
-    let kind: Kind;
-    if (cls === "servfail") {
-      ttl = config.servfailTtl;
-      kind = "denial";
-    } else {
-      kind = cls;
-      const bounds = config[cls];
-      ttl = Math.min(Math.max(minimalTtl(reply, cls), bounds.minTtl), bounds.maxTtl);
-    }
+    const kind: Kind = judged === "servfail" ? "denial" : judged;
     const capacity = config[kind].capacity;
-    if (ttl <= 0 || capacity <= 0) return 0;
+    if (ttl <= 0 || capacity <= 0) return;
 
     const map = kind === "success" ? this.#success : this.#denial;
     const other = kind === "success" ? this.#denial : this.#success;
@@ -251,7 +240,7 @@ export class Cache implements Plugin {
     const entry: Entry = {
       kind,
       rcode: rcodeOf(reply),
-      flags: reply.flags & (Flag.RA | Flag.AD),
+      flags: reply.flags & (Flag.AA | Flag.RA | Flag.AD),
       // Copies: the records belong to whoever made the reply, who may change them later.
       answers: reply.answers.map(copyRecord),
       authorities: reply.authorities.map(copyRecord),
@@ -272,7 +261,6 @@ export class Cache implements Plugin {
     other.delete(key);
     cacheSize.set([server, "success", this.#zonesLabel, ""], this.#success.size);
     cacheSize.set([server, "denial", this.#zonesLabel, ""], this.#denial.size);
-    return ttl;
   }
 
   #shouldPrefetch(e: Entry, now: number, ttl: number): boolean {
@@ -313,7 +301,7 @@ export class Cache implements Plugin {
       return; // the entry stays as it is; the next query tries again
     }
     const reply = q.response as DnsMessage | null;
-    if (reply !== null) this.#store(q, key, server, reply, old);
+    if (reply !== null) this.#remember(q, key, server, reply, old, false);
   }
 
   /**

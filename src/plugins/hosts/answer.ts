@@ -48,7 +48,7 @@ export function answerFromTable(
       data: n.slice(0, -1),
     }));
   } else if (qtype === "A" || qtype === "AAAA") {
-    const ips = (qtype === "A" ? table.v4 : table.v6).get(qname);
+    const ips = table.addresses(qtype === "A" ? 4 : 6, qname);
     if (ips !== undefined) {
       answers = ips.map((ip) => ({
         name: owner,

@@ -75,7 +75,7 @@ function ttls(q: { response: DnsMessage | null }): number[] {
   return [...q.response!.answers, ...q.response!.authorities].map((r) => r.ttl ?? -1);
 }
 
-Deno.test("cache: a hit has the request's id, AA as CoreDNS sets it, and TTLs counted down", async () => {
+Deno.test("cache: a hit has the request's id, the upstream's AA (as CoreDNS 1.15), and TTLs counted down", async () => {
   const { cache, clock } = cacheFrom();
   const b = backend(withA(300, "192.0.2.1"));
   const first = await ask(cache, b.next, "example.test", { id: 1 });
@@ -86,7 +86,7 @@ Deno.test("cache: a hit has the request's id, AA as CoreDNS sets it, and TTLs co
   assert.equal(second.response!.id, 2);
   assert.equal(second.response!.questions[0].name, "EXAMPLE.test");
   assert.deepEqual(ttls(second), [258]);
-  assert.equal(second.response!.flags & Flag.AA, Flag.AA);
+  assert.equal(second.response!.flags & Flag.AA, first.response!.flags & Flag.AA);
   assert.ok((second.response!.flags & Flag.RA) !== 0);
   assert.ok((second.response!.flags & Flag.QR) !== 0);
   assert.ok((second.response!.flags & Flag.RD) !== 0);
@@ -119,9 +119,9 @@ Deno.test("cache: TTLs are capped by `cache TTL` and raised to the minimum", asy
   assert.deepEqual(ttls(await ask(cache, b.next, "long.test")), [20]);
 
   const short = backend(withA(1, "192.0.2.2"));
-  assert.deepEqual(ttls(await ask(cache, short.next, "short.test")), [1]);
+  // Kept for the 5 s minimum even though the record said 1 s, and said so (as CoreDNS does).
+  assert.deepEqual(ttls(await ask(cache, short.next, "short.test")), [5]);
   clock.now += 3_000;
-  // Kept for the 5 s minimum even though the record said 1 s.
   assert.deepEqual(ttls(await ask(cache, short.next, "short.test")), [2]);
   assert.equal(short.calls.n, 1);
 });
@@ -152,7 +152,7 @@ Deno.test("cache: truncated replies are not cached", async () => {
   assert.deepEqual(cache.size, { success: 0, denial: 0 });
 });
 
-Deno.test("cache: NXDOMAIN with an SOA is cached for the SOA minimum, without SOA not at all", async () => {
+Deno.test("cache: NXDOMAIN with an SOA is cached for the SOA's TTL (as CoreDNS: not its MINIMUM), without SOA not at all", async () => {
   const { cache, clock } = cacheFrom();
   const withSoa = backend((q) => {
     const r = replyTo(q.request, Rcode.NXDOMAIN);
@@ -160,8 +160,8 @@ Deno.test("cache: NXDOMAIN with an SOA is cached for the SOA minimum, without SO
     return r;
   });
   const first = await ask(cache, withSoa.next, "gone.example.test");
-  assert.deepEqual(ttls(first), [60]);
-  clock.now += 59_000;
+  assert.deepEqual(ttls(first), [600]);
+  clock.now += 599_000;
   const hit = await ask(cache, withSoa.next, "gone.example.test");
   assert.equal(rcodeOf(hit.response!), Rcode.NXDOMAIN);
   assert.deepEqual(ttls(hit), [1]);
@@ -172,10 +172,61 @@ Deno.test("cache: NXDOMAIN with an SOA is cached for the SOA minimum, without SO
   await ask(cache, bare.next, "bare.example.test");
   await ask(cache, bare.next, "bare.example.test");
   assert.equal(bare.calls.n, 2);
-  const empty = backend((q) => replyTo(q.request)); // NODATA without SOA
+});
+
+Deno.test("cache: NODATA without SOA is cached 5 s, as CoreDNS 1.15 caches it", async () => {
+  const { cache, clock } = cacheFrom();
+  const empty = backend((q) => replyTo(q.request));
   await ask(cache, empty.next, "empty.example.test");
+  clock.now += 4_000;
+  const hit = await ask(cache, empty.next, "empty.example.test");
+  assert.equal(rcodeOf(hit.response!), Rcode.NOERROR);
+  assert.equal(empty.calls.n, 1);
+  clock.now += 1_000;
   await ask(cache, empty.next, "empty.example.test");
   assert.equal(empty.calls.n, 2);
+});
+
+Deno.test("cache: a CNAME chain that stops short is not an answer: a denial with SOA, else not kept", async () => {
+  const chain = (soa: boolean) =>
+    backend((q) => {
+      const r = replyTo(q.request);
+      r.answers.push({
+        name: q.qname.slice(0, -1),
+        type: "CNAME",
+        class: "IN",
+        ttl: 300,
+        data: "b.test",
+      });
+      if (soa) r.authorities.push({ ...SOA });
+      return r;
+    });
+  const { cache } = cacheFrom();
+  const bare = chain(false);
+  await ask(cache, bare.next, "alias.example.test");
+  await ask(cache, bare.next, "alias.example.test");
+  assert.equal(bare.calls.n, 2);
+  assert.deepEqual(cache.size, { success: 0, denial: 0 });
+  const withSoa = chain(true);
+  await ask(cache, withSoa.next, "alias2.example.test");
+  await ask(cache, withSoa.next, "alias2.example.test");
+  assert.equal(withSoa.calls.n, 1);
+  assert.deepEqual(cache.size, { success: 0, denial: 1 });
+  const nxWithAnswer = backend((q) => {
+    const r = replyTo(q.request, Rcode.NXDOMAIN);
+    r.answers.push({
+      name: q.qname.slice(0, -1),
+      type: "CNAME",
+      class: "IN",
+      ttl: 300,
+      data: "gone.test",
+    });
+    r.authorities.push({ ...SOA });
+    return r;
+  });
+  await ask(cache, nxWithAnswer.next, "nx.example.test");
+  await ask(cache, nxWithAnswer.next, "nx.example.test");
+  assert.equal(nxWithAnswer.calls.n, 2);
 });
 
 Deno.test("cache: SERVFAIL is cached for 5 s (servfail 0 turns it off)", async () => {

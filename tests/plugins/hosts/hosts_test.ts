@@ -151,3 +151,20 @@ Deno.test("hosts: a missing file serves the inline entries and loads once it app
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("hosts: a wildcard line answers one label below it, with the asked name, as CoreDNS", async () => {
+  const text = "10.0.0.7 *.wild.example.org\n10.0.0.8 exact.wild.example.org\n";
+  await withHosts(text, "", async (h) => {
+    assert.deepEqual(records(await ask(h.plugin, "Web.wild.example.org.", "A")), [
+      "web.wild.example.org 3600 A 10.0.0.7",
+    ]);
+    assert.deepEqual(records(await ask(h.plugin, "exact.wild.example.org.", "A")), [
+      "exact.wild.example.org 3600 A 10.0.0.8",
+    ]);
+    const nodata = await ask(h.plugin, "web.wild.example.org.", "AAAA");
+    assert.equal(nodata.rcode, Rcode.NOERROR);
+    assert.deepEqual(nodata.reply?.answers, []);
+    assert.equal((await ask(h.plugin, "a.b.wild.example.org.", "A")).rcode, Rcode.SERVFAIL);
+    assert.equal((await ask(h.plugin, "7.0.0.10.in-addr.arpa.", "PTR")).passed, true);
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * A listening UDP socket through libc (see libc.ts): recvmmsg(2) moves up to a batch of
+ * datagrams per call, and the replies made while the batch is handled leave in one sendmmsg(2).
+ * With SO_REUSEPORT, one such socket per worker shares a port and the kernel spreads datagrams.
+ *
+ * The socket is non-blocking and every call but the wait runs on the JS thread (so errno is read
+ * where it was set). When the queue is empty the loop waits in poll(2), which runs on Deno's
+ * blocking thread pool; close() shuts the socket down, which wakes that poll, and the descriptor
+ * is closed only after the poll has returned, so it is never reused under a call.
+ */
+import {
+  EAGAIN,
+  EINTR,
+  errno,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
+  type Libc,
+  libc,
+  libcUnavailableReason,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  POLLIN,
+  SHUT_RDWR,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+} from "./libc.ts";
+import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
+import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
+import { AF_INET6, sockaddr } from "./sockaddr.ts";
+import type { UdpPacketHandler, UdpSocket } from "./udp_types.ts";
+
+/**
+ * Bytes per received datagram. Longer ones are cut (and then fail to decode: FORMERR); CoreDNS
+ * reads UDP queries into 512-byte buffers, so no real query comes near.
+ */
+export const NATIVE_READ_SIZE = 4096;
+/** Bytes per queued reply; a longer reply is sent on its own with sendto(2). */
+const REPLY_SLOT = 4096;
+/** After this many full batches in a row, wait in poll anyway, so timers and other I/O run. */
+const FULL_BATCHES_BEFORE_YIELD = 4;
+/** The longest a poll waits before the loop looks again (a close also wakes it at once). */
+const POLL_MS = 1000;
+
+/** A libc UDP socket bound for listening. */
+export class NativeUdpSocket implements UdpSocket {
+  readonly native = true;
+  #fd: number;
+  readonly #c: Libc;
+  readonly #rx: MessageArena;
+  readonly #tx: MessageArena;
+  readonly #v6: boolean;
+  #queued = 0;
+  #flushPending = false;
+  #inBatch = false;
+  #dropped = 0;
+  #closed = false;
+  #polling = false;
+  #serving = false;
+
+  private constructor(
+    c: Libc,
+    fd: number,
+    v6: boolean,
+    readonly addr: Deno.NetAddr,
+    batch: number,
+  ) {
+    this.#c = c;
+    this.#fd = fd;
+    this.#v6 = v6;
+    this.#rx = new MessageArena(batch, NATIVE_READ_SIZE, c.addressOf);
+    this.#tx = new MessageArena(batch, REPLY_SLOT, c.addressOf);
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * Binds a socket on `hostname` (an IP literal; "::" is dual-stack) and `port` (0: the kernel picks one).
+   * Throws, saying why, when libc is not available here or a call fails (EADDRINUSE...).
+   */
+  static open(hostname: string, port: number, reusePort = false, batch = 32): NativeUdpSocket {
+    const c = libc();
+    if (!c) throw new Error(libcUnavailableReason());
+    if (!MMSG_ARCHES.includes(Deno.build.arch)) {
+      throw new Error(`no mmsghdr layout for ${Deno.build.arch}`);
+    }
+    const sa = sockaddr(hostname, port);
+    if (!sa) throw new Error(`not an IP address: ${hostname}`);
+    const family = sa[0] | (sa[1] << 8);
+    const fd = c.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`socket: errno ${errno(c)}`);
+    const fail = (call: string): never => {
+      const e = errno(c);
+      c.close(fd);
+      throw new Error(`${call}: ${errnoText(e)}`);
+    };
+    const one = new Int32Array([1]);
+    const zero = new Int32Array([0]);
+    const opt = (level: number, name: number, value: Int32Array) =>
+      c.setsockopt(fd, level, name, new Uint8Array(value.buffer), 4) === 0;
+    if (reusePort && !opt(SOL_SOCKET, SO_REUSEADDR, one)) fail("SO_REUSEADDR");
+    if (reusePort && !opt(SOL_SOCKET, SO_REUSEPORT, one)) fail("SO_REUSEPORT");
+    const wildcard6 = family === AF_INET6 && sa.subarray(8, 24).every((b) => b === 0);
+    if (wildcard6 && !opt(IPPROTO_IPV6, IPV6_V6ONLY, zero)) fail("IPV6_V6ONLY");
+    if (c.bind(fd, sa, sa.length) !== 0) fail("bind");
+    const name = new Uint8Array(new ArrayBuffer(SOCKADDR_SLOT));
+    const nameLength = new Uint32Array([SOCKADDR_SLOT]);
+    if (c.getsockname(fd, name, new Uint8Array(nameLength.buffer)) !== 0) fail("getsockname");
+    const local = readPeer(name, new Uint32Array(name.buffer), 0, false);
+    if (!local) fail("getsockname");
+    const addr: Deno.NetAddr = { transport: "udp", hostname: local!.hostname, port: local!.port };
+    return new NativeUdpSocket(c, fd, family === AF_INET6, addr, Math.max(1, batch));
+  }
+
+  async serve(onPacket: UdpPacketHandler): Promise<void> {
+    if (this.#serving) throw new Error("serve() was already called");
+    this.#serving = true;
+    const c = this.#c;
+    const rx = this.#rx;
+    let fullBatches = 0;
+    try {
+      while (!this.#closed) {
+        const n = c.recvmmsg(this.#fd, rx.headers, rx.count, MSG_DONTWAIT, 0n);
+        if (n > 0) {
+          this.#handle(n, onPacket);
+          // A short batch emptied the queue: wait. A full one may have left more: read again,
+          // but yield now and then so timers and other sockets get their turn.
+          if (n === rx.count && ++fullBatches < FULL_BATCHES_BEFORE_YIELD) continue;
+        } else if (n < 0) {
+          const e = errno(c);
+          if (e !== EAGAIN && e !== EINTR) {
+            if (this.#closed) break;
+            throw new Error(`recvmmsg: ${errnoText(e)}`);
+          }
+        }
+        fullBatches = 0;
+        await this.#wait();
+      }
+    } finally {
+      this.#closed = true;
+      this.#release();
+    }
+  }
+
+  #handle(n: number, onPacket: UdpPacketHandler): void {
+    const rx = this.#rx;
+    this.#inBatch = true;
+    try {
+      for (let i = 0; i < n; i++) {
+        const at = rx.dataOffset(i);
+        // A cut datagram (MSG_TRUNC) is handed on cut, as the Deno path does past 64 KiB.
+        const length = (rx.flags(i) & MSG_TRUNC) !== 0 ? NATIVE_READ_SIZE : rx.received(i);
+        const peer = readPeer(rx.bytes, rx.words, rx.nameOffset(i));
+        rx.setNameLength(i, SOCKADDR_SLOT);
+        if (peer === null) continue;
+        onPacket(rx.bytes.subarray(at, at + length), peer, peer);
+      }
+    } finally {
+      this.#inBatch = false;
+      this.#flush();
+    }
+  }
+
+  /** Waits until the socket is readable, closed, or POLL_MS passed. */
+  async #wait(): Promise<void> {
+    const pollfd = this.#rx.pollfd;
+    const view = new DataView(pollfd.buffer, pollfd.byteOffset, 8);
+    view.setInt32(0, this.#fd, true);
+    view.setInt16(4, POLLIN, true);
+    view.setInt16(6, 0, true);
+    this.#polling = true;
+    try {
+      await this.#c.poll(pollfd, 1n, POLL_MS);
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  send(reply: Uint8Array, to: Deno.NetAddr): void {
+    if (this.#closed || this.#fd < 0) return;
+    const tx = this.#tx;
+    if (reply.length > REPLY_SLOT) {
+      this.#sendAlone(reply, to);
+      return;
+    }
+    if (this.#queued === tx.count) this.#flush();
+    const i = this.#queued;
+    const nameWord = tx.nameOffset(i) >> 2;
+    let nameLength: number;
+    if (to instanceof UdpPeer) nameLength = to.writeRaw(tx.words, nameWord);
+    else {
+      const sa = this.#sockaddrOf(to);
+      if (sa === null) {
+        this.#dropped++;
+        return;
+      }
+      tx.bytes.set(sa, nameWord << 2);
+      nameLength = sa.length;
+    }
+    tx.bytes.set(reply, tx.dataOffset(i));
+    tx.setDataLength(i, reply.length);
+    tx.setNameLength(i, nameLength);
+    this.#queued = i + 1;
+    if (!this.#inBatch && !this.#flushPending) {
+      this.#flushPending = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /** Sends the queued replies with as few sendmmsg calls as the kernel allows. */
+  #flush(): void {
+    this.#flushPending = false;
+    const queued = this.#queued;
+    this.#queued = 0;
+    if (queued === 0 || this.#fd < 0) return;
+    const tx = this.#tx;
+    let sent = 0;
+    while (sent < queued) {
+      const headers = sent === 0 ? tx.headers : tx.headersFrom(sent);
+      const n = this.#c.sendmmsg(this.#fd, headers, queued - sent, MSG_DONTWAIT);
+      if (n > 0) {
+        sent += n;
+        continue;
+      }
+      const e = errno(this.#c);
+      if (e === EINTR) continue;
+      if (e === EAGAIN) { // the send buffer is full: drop the rest, as UDP may
+        this.#dropped += queued - sent;
+        return;
+      }
+      this.#dropped++; // this one cannot be sent (unreachable, bad address): skip it
+      sent++;
+    }
+  }
+
+  #sendAlone(reply: Uint8Array, to: Deno.NetAddr): void {
+    let sa: Uint8Array | null;
+    if (to instanceof UdpPeer) {
+      const raw = new Uint8Array(new ArrayBuffer(SOCKADDR_SLOT));
+      sa = raw.subarray(0, to.writeRaw(new Uint32Array(raw.buffer), 0));
+    } else sa = this.#sockaddrOf(to);
+    const ok = sa !== null &&
+      this.#c.sendto(this.#fd, reply, BigInt(reply.length), MSG_DONTWAIT, sa, sa.length) >= 0;
+    if (!ok) this.#dropped++;
+  }
+
+  /** The sockaddr for an address given as text (an IPv4 one mapped on an IPv6 socket). */
+  #sockaddrOf(to: Deno.NetAddr): Uint8Array | null {
+    const v4 = !to.hostname.includes(":");
+    return sockaddr(this.#v6 && v4 ? `::ffff:${to.hostname}` : to.hostname, to.port);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // A pending poll is woken by the shutdown and the loop releases the descriptor after it.
+    if (this.#polling) this.#c.shutdown(this.#fd, SHUT_RDWR);
+    else if (!this.#serving) this.#release();
+  }
+
+  #release(): void {
+    if (this.#fd < 0) return;
+    this.#flush();
+    this.#c.close(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/** errno as text for the common socket errors. */
+function errnoText(e: number): string {
+  const names: Record<number, string> = {
+    1: "EPERM",
+    13: "EACCES (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+    22: "EINVAL",
+    97: "EAFNOSUPPORT",
+    98: "EADDRINUSE (address already in use)",
+    99: "EADDRNOTAVAIL (address not available)",
+  };
+  return names[e] ?? `errno ${e}`;
+}
