@@ -147,3 +147,30 @@ Deno.test("workers: workers 1 serves from the main thread alone", async () => {
     assert.equal((await srv.stop()).code, 0, srv.output);
   }
 });
+
+Deno.test("workers: without the native socket, one thread serves, and the log says why", async () => {
+  const prom = freePort();
+  const corefile = (workers: string) =>
+    `.:{PORT} {\n    bind 127.0.0.1\n    ${workers}\n    prometheus 127.0.0.1:${prom}\n    whoami\n}\n`;
+  for (
+    const [setting, line] of [
+      ["", /\[INFO\] etcdns: serving with one thread on Deno's UDP socket: ETCDNS_UDP=deno/],
+      [
+        "workers 2",
+        /\[WARNING\] etcdns: plugin\/workers: 2 workers need SO_REUSEPORT .*one thread/,
+      ],
+    ] as const
+  ) {
+    const srv = await startEtcdns({ corefile: corefile(setting), env: { ETCDNS_UDP: "deno" } });
+    try {
+      await srv.waitForLine(line);
+      const answers = await askFromManyPorts(srv.port, "example.org", 40);
+      assert.ok(answers.every((a) => a === "127.0.0.1"), answers.join(" "));
+      const m = await scrape(prom);
+      assert.equal(sampleSum(m, "coredns_dns_requests_total"), 40);
+      assert.equal(samplesOf(m, "etcdns_thread_dns_requests_total").length, 0);
+    } finally {
+      assert.equal((await srv.stop()).code, 0, srv.output);
+    }
+  }
+});
