@@ -28,10 +28,13 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from "./libc.ts";
+import { logger } from "../util/log.ts";
 import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
 import { AF_INET6, sockaddr } from "./sockaddr.ts";
 import type { UdpPacketHandler, UdpSocket } from "./udp_types.ts";
+
+const log = logger("etcdns");
 
 /**
  * Bytes per received datagram. Longer ones are cut (and then fail to decode: FORMERR); CoreDNS
@@ -42,6 +45,8 @@ export const NATIVE_READ_SIZE = 4096;
 const REPLY_SLOT = 4096;
 /** After this many full batches in a row, wait in poll anyway, so timers and other I/O run. */
 const FULL_BATCHES_BEFORE_YIELD = 4;
+/** The pause after a failed receive, so that a lasting error cannot spin the loop. */
+const ERROR_PAUSE_MS = 10;
 /** The longest a poll waits before the loop looks again (a close also wakes it at once). */
 const POLL_MS = 1000;
 
@@ -135,7 +140,10 @@ export class NativeUdpSocket implements UdpSocket {
           const e = errno(c);
           if (e !== EAGAIN && e !== EINTR) {
             if (this.#closed) break;
-            throw new Error(`recvmmsg: ${errnoText(e)}`);
+            // Transient (ENOMEM, ENOBUFS): say so, pause, and go on, as the Deno path does.
+            log.warn(`udp ${this.addr.hostname}:${this.addr.port}: recvmmsg: ${errnoText(e)}`);
+            await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
+            continue;
           }
         }
         fullBatches = 0;

@@ -2,7 +2,7 @@
 import { CorefileError, type Directive, type ServerBlock } from "../corefile/types.ts";
 import type { Plugin, PluginList, SetupContext, TlsCertificate } from "../plugin/plugin.ts";
 import { compose } from "./chain.ts";
-import { DnsListener, WILDCARD } from "./listener.ts";
+import { DnsListener, type DnsListenerOptions, WILDCARD } from "./listener.ts";
 import { pluginLogger } from "../util/log.ts";
 import { ReadinessRegistry } from "../plugin/readiness.ts";
 import { serverLabel } from "../plugin/query.ts";
@@ -24,6 +24,17 @@ export interface BuildOptions {
   plugins: PluginList;
   corefilePath: string;
   resources: Resources;
+  /**
+   * Bind UDP with SO_REUSEPORT so that worker threads can bind the same ports (where the native
+   * socket works). A second process on the same port still fails: its TCP bind is refused.
+   */
+  shareUdp?: boolean;
+}
+
+/** A worker thread's listeners serve UDP only, sharing the port; the main thread's serve both. */
+function listenerOptions(opts: BuildOptions): DnsListenerOptions {
+  if (opts.resources.worker) return { udpOnly: true, reusePort: true };
+  return { reusePort: opts.shareUdp ?? false };
 }
 
 /** The directives of a block in chain order; a non-repeatable directive twice is an error. */
@@ -117,7 +128,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         if (!listener) {
           listener = opts.resources.use(
             id,
-            () => new DnsListener(address, key.port, undefined, certificate, opts.resources.worker),
+            () => new DnsListener(address, key.port, undefined, certificate, listenerOptions(opts)),
           );
           listeners.set(id, listener);
           routers.set(listener, new ZoneRouter());

@@ -9,11 +9,11 @@ import { serverLabel } from "../plugin/query.ts";
 import type { TlsCertificate } from "../plugin/plugin.ts";
 import { answerPacket } from "./responder.ts";
 import { copyBytes } from "../dns/bytes.ts";
+import { openUdpSocket, type UdpPath, type UdpSocket } from "../net/udp_listen.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
 import { TlsStreamListener } from "./tls_stream.ts";
-import { openUdpSocket, type UdpSocket } from "../net/udp_listen.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
@@ -21,16 +21,24 @@ const log = logger("etcdns");
 /** The wildcard address we listen on when no `bind` is given: dual-stack where IPv6 exists. */
 export const WILDCARD = "::";
 
+/** How a DnsListener serves UDP. */
+export interface DnsListenerOptions {
+  /** Serve UDP only, no TCP (one of several workers sharing the port; TCP is served once). */
+  udpOnly?: boolean;
+  /** SO_REUSEPORT on the UDP socket, so that each worker's listener binds the same port. */
+  reusePort?: boolean;
+  /** The UDP socket implementation (default "auto": native where available; see udp_listen.ts). */
+  udpPath?: UdpPath;
+}
+
 /**
- * Serves DNS over UDP and TCP on one address and port, or DNS over TLS when given a
- * certificate. A resource, so reloads can keep it.
+ * Serves DNS over UDP and TCP on one address and port (or UDP only), or DNS over TLS when given
+ * a certificate. A resource, so reloads can keep it.
  */
 export class DnsListener implements Resource {
   #router = new ZoneRouter();
   #staged: ZoneRouter | null = null;
   #udp: UdpSocket | null = null;
-  /** Whether UDP binds with SO_REUSEPORT, one socket per thread (see `shareUdpPort`). */
-  #reusePort: boolean;
   #tcp: StreamListener | null = null;
   #sessions = new Set<TcpSession>();
   #closed = false;
@@ -42,28 +50,26 @@ export class DnsListener implements Resource {
    * @param maxConnections TCP connections served at once; past it the longest idle one is
    *   closed for a new one. Default: 1000, or half the open-file limit when that is lower.
    * @param tls the certificate and key (PEM) of a DNS-over-TLS listener: TCP with TLS, no UDP.
-   * @param udpOnly UDP and no TCP, with SO_REUSEPORT: a worker thread's listener (the main
-   *   thread serves TCP).
+   * @param options UDP-only mode, SO_REUSEPORT and the UDP implementation (not with `tls`).
    */
   constructor(
     readonly hostname: string,
     readonly port: number,
     readonly maxConnections: number = maxConnectionsFor(openFileLimit()),
     readonly tls: TlsCertificate | null = null,
-    readonly udpOnly = false,
+    readonly options: DnsListenerOptions = {},
   ) {
     this.#server = this.#label(port);
-    this.#reusePort = udpOnly;
-  }
-
-  /** Binds UDP with SO_REUSEPORT when it starts, so worker threads can bind the same port. */
-  shareUdpPort(): void {
-    this.#reusePort = true;
   }
 
   /** The address actually bound (useful with port 0). */
   get addr(): Deno.NetAddr | null {
-    return ((this.#udp ?? this.#tcp)?.addr as Deno.NetAddr | undefined) ?? null;
+    return this.#udp?.addr ?? (this.#tcp?.addr as Deno.NetAddr | undefined) ?? null;
+  }
+
+  /** Whether UDP is served by the native (recvmmsg/sendmmsg) path; false when no UDP. */
+  get nativeUdp(): boolean {
+    return this.#udp?.native ?? false;
   }
 
   /** CoreDNS's server name: `dns://HOST:PORT`, or `tls://HOST:PORT` for DNS over TLS. */
@@ -90,9 +96,10 @@ export class DnsListener implements Resource {
       if (this.tls) {
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
-        this.#udp = openUdpSocket(hostname, this.port, { reusePort: this.#reusePort });
+        const { udpOnly, reusePort, udpPath: path } = this.options;
+        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path });
         const port = this.#udp.addr.port;
-        if (!this.udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
+        if (!udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }
       this.#server = this.#label(this.addr!.port);
     } catch (err) {
@@ -122,26 +129,24 @@ export class DnsListener implements Resource {
     await Promise.allSettled(this.#loops);
   }
 
+  /**
+   * Answers each datagram. The socket reuses its receive memory, so the query gets its own copy
+   * (decoded records may be views into it). Synchronous answers leave in the socket's batch;
+   * awaited ones (forward) are sent when they resolve.
+   */
   #serveUdp(socket: UdpSocket): Promise<void> {
     const local = socket.addr;
-    return socket.serve((data, remote, replyTo) => {
-      // The socket reuses its memory for the next datagram; the query keeps its own copy
-      // (decoded records may be views into it).
-      const packet = copyBytes(data);
-      const reply = answerPacket(
-        packet,
-        { proto: "udp", remote, local, server: this.#server },
-        this.#router,
-      );
-      if (reply instanceof Promise) reply.then((r) => this.#sendUdp(socket, r, replyTo));
-      else this.#sendUdp(socket, reply, replyTo);
+    const send = (reply: Uint8Array | null, to: Deno.NetAddr) => {
+      if (reply !== null && !this.#closed) socket.send(reply, to);
+    };
+    return socket.serve((packet, remote, replyTo) => {
+      const source = { proto: "udp" as const, remote, local, server: this.#server };
+      const reply = answerPacket(copyBytes(packet), source, this.#router);
+      if (reply instanceof Promise) reply.then((r) => send(r, replyTo));
+      else send(reply, replyTo);
+    }).catch((err) => {
+      if (!this.#closed) log.error(`udp ${this.#server}: stopped serving: ${errorMessage(err)}`);
     });
-  }
-
-  /** Sends a reply without waiting: the socket batches it with the others of its batch. */
-  #sendUdp(socket: UdpSocket, reply: Uint8Array | null, to: Deno.NetAddr): void {
-    if (reply === null || this.#closed) return;
-    socket.send(reply, to);
   }
 
   /**

@@ -107,10 +107,10 @@ export class Server {
         plugins: this.options.plugins,
         corefilePath: this.options.corefilePath ?? "",
         resources,
+        shareUdp: this.options.threads?.nativeUnavailable === null,
       });
       for (const [listener, router] of built.routers) listener.stage(router);
       this.#startWorkers(built.workers, parsed.blocks);
-      if (this.#group) { for (const listener of built.routers.keys()) listener.shareUdpPort(); }
       await this.#pool.start();
       await this.#group?.prepare(parsed.blocks);
     } catch (err) {

@@ -1,5 +1,6 @@
 /** One DNS-over-TCP (or DNS-over-TLS) connection: framing, backpressure and deadlines. */
 import { answerPacket, type PacketSource } from "./responder.ts";
+import { unmapped } from "../net/udp_deno.ts";
 import { frame, FrameReader, writeAll } from "../dns/framing.ts";
 import type { ZoneRouter } from "./router.ts";
 import {
@@ -161,9 +162,5 @@ export class TcpSession {
 
 /** A client's address as users expect to see it: IPv4 clients of a dual-stack socket unmapped. */
 export function clientAddr(addr: Deno.Addr): Deno.NetAddr {
-  const a = addr as Deno.NetAddr;
-  if (a.hostname.startsWith("::ffff:") && a.hostname.includes(".")) {
-    return { transport: a.transport, hostname: a.hostname.slice(7), port: a.port };
-  }
-  return a;
+  return unmapped(addr as Deno.NetAddr);
 }

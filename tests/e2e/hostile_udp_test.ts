@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { udpExchange, udpSweep } from "../helpers/dns_client.ts";
 import { startEtcd } from "../helpers/etcd.ts";
-import { startEtcdns } from "../helpers/etcdns.ts";
+import { startEtcdns, UDP_PATHS } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -32,31 +32,37 @@ function hostsLines(name: string, n: number): string {
     .join("");
 }
 
-Deno.test("a forged name gives exactly one log line and one errors line, escaped", async () => {
-  const closed = freePort(); // nothing listens there: forward fails, errors logs it
-  const srv = await startEtcdns({
-    corefile: `.:{PORT} {\n    errors\n    log\n    forward . 127.0.0.1:${closed} {\n` +
-      `        force_tcp\n    }\n}\n`,
+for (const udp of UDP_PATHS) {
+  Deno.test(`a forged name gives exactly one log line and one errors line, escaped (udp ${udp})`, async () => {
+    const closed = freePort(); // nothing listens there: forward fails, errors logs it
+    const srv = await startEtcdns({
+      env: { ETCDNS_UDP: udp },
+      corefile: `.:{PORT} {\n    errors\n    log\n    forward . 127.0.0.1:${closed} {\n` +
+        `        force_tcp\n    }\n}\n`,
+    });
+    try {
+      const r = await dig(srv.port, "+time=8", FORGED, "A");
+      assert.equal(r.status, "SERVFAIL", r.stdout);
+      const logLine = await srv.waitForLine(/"A IN x\\010/);
+      const errLine = await srv.waitForLine(/^\[ERROR\] plugin\/errors: /);
+      assert.ok(logLine.startsWith("[INFO] 127.0.0.1:"), logLine);
+      assert.ok(logLine.includes(`"A IN ${FORGED_LOGGED} udp `), logLine);
+      assert.ok(
+        errLine.startsWith(`[ERROR] plugin/errors: SERVFAIL ${FORGED_LOGGED} A: `),
+        errLine,
+      );
+      // Nothing the client sent starts a line: no forged "[error]" line anywhere.
+      assert.deepEqual(
+        srv.lines.filter((l) => /^\[error\]|^x$|forged/.test(l) && l !== logLine && l !== errLine),
+        [],
+      );
+      assert.equal(srv.lines.filter((l) => l.includes("forged")).length, 2, srv.output);
+      console.log(`${logLine}\n${errLine}`);
+    } finally {
+      await srv.stop();
+    }
   });
-  try {
-    const r = await dig(srv.port, "+time=8", FORGED, "A");
-    assert.equal(r.status, "SERVFAIL", r.stdout);
-    const logLine = await srv.waitForLine(/"A IN x\\010/);
-    const errLine = await srv.waitForLine(/^\[ERROR\] plugin\/errors: /);
-    assert.ok(logLine.startsWith("[INFO] 127.0.0.1:"), logLine);
-    assert.ok(logLine.includes(`"A IN ${FORGED_LOGGED} udp `), logLine);
-    assert.ok(errLine.startsWith(`[ERROR] plugin/errors: SERVFAIL ${FORGED_LOGGED} A: `), errLine);
-    // Nothing the client sent starts a line: no forged "[error]" line anywhere.
-    assert.deepEqual(
-      srv.lines.filter((l) => /^\[error\]|^x$|forged/.test(l) && l !== logLine && l !== errLine),
-      [],
-    );
-    assert.equal(srv.lines.filter((l) => l.includes("forged")).length, 2, srv.output);
-    console.log(`${logLine}\n${errLine}`);
-  } finally {
-    await srv.stop();
-  }
-});
+}
 
 /** Checks every EDNS size in `sizes` against one server: a reply each, none above `cap`. */
 async function sweep(port: number, sizes: number[], cap: number): Promise<void> {
@@ -81,67 +87,73 @@ async function sweep(port: number, sizes: number[], cap: number): Promise<void> 
   console.log(`${sizes.length} EDNS sizes in ${Math.round(ms)} ms; largest reply ${largest} bytes`);
 }
 
-Deno.test("every EDNS size 0..65535 gets a reply of at most 1232 bytes (bufsize 1000: 1000)", async () => {
-  const hosts = hostsLines("big.example", 120); // 120 A records: about 2 KB in full
-  const srv = await startEtcdns({
-    corefile: `big.example:{PORT} {\n    hosts {\n${hosts}    }\n}\n` +
-      `capped.example:{PORT} {\n    bufsize 1000\n    hosts {\n${
-        hostsLines("big.capped.example", 120)
-      }    }\n}\n`,
-  });
-  try {
-    const all = Array.from({ length: 65536 }, (_, i) => i);
-    await sweep(srv.port, all, 1232);
-    // The OPT echoes the client's size, as CoreDNS's does; the reply itself stays within 1232.
-    const r = parseReply(
-      (await udpExchange(srv.port, makeQuery("big.example", "A", { edns: 65535 })))!,
-    );
-    assert.equal(optOf(r)?.udpPayloadSize, 65535);
-    assert.ok((r.flags & Flag.TC) !== 0);
-
-    // bufsize 1000: every size that matters (each around the bounds, and a dense sample).
-    const capped = [0, 1, 511, 512, 513, 999, 1000, 1001, 1231, 1232, 1233, 4096, 65507, 65535];
-    for (let s = 0; s < 65536; s += 61) capped.push(s);
-    const queries = capped.map((s) => ednsQuery("big.capped.example", s));
-    const replies = await udpSweep(srv.port, queries, { retries: 3, timeoutMs: 2000 });
-    replies.forEach((reply, i) => {
-      assert.ok(reply, `EDNS ${capped[i]}: no reply`);
-      assert.ok(
-        reply.length <= Math.min(Math.max(512, capped[i]), 1000),
-        `EDNS ${capped[i]}: ${reply.length}`,
-      );
+for (const udp of UDP_PATHS) {
+  Deno.test(`every EDNS size 0..65535 gets a reply of at most 1232 bytes (bufsize 1000: 1000) (udp ${udp})`, async () => {
+    const hosts = hostsLines("big.example", 120); // 120 A records: about 2 KB in full
+    const srv = await startEtcdns({
+      env: { ETCDNS_UDP: udp },
+      corefile: `big.example:{PORT} {\n    hosts {\n${hosts}    }\n}\n` +
+        `capped.example:{PORT} {\n    bufsize 1000\n    hosts {\n${
+          hostsLines("big.capped.example", 120)
+        }    }\n}\n`,
     });
-    const c = parseReply(
-      (await udpExchange(srv.port, makeQuery("big.capped.example", "A", { edns: 4096 })))!,
-    );
-    assert.equal(optOf(c)?.udpPayloadSize, 1000);
-    // Whole records only, as many as fit: 12 + 23 (question) + 11 (OPT) + 59 x 16 = 990.
-    assert.equal(c.answers.length, 59);
-  } finally {
-    await srv.stop();
-  }
-});
+    try {
+      const all = Array.from({ length: 65536 }, (_, i) => i);
+      await sweep(srv.port, all, 1232);
+      // The OPT echoes the client's size, as CoreDNS's does; the reply itself stays within 1232.
+      const r = parseReply(
+        (await udpExchange(srv.port, makeQuery("big.example", "A", { edns: 65535 })))!,
+      );
+      assert.equal(optOf(r)?.udpPayloadSize, 65535);
+      assert.ok((r.flags & Flag.TC) !== 0);
 
-Deno.test("31 A records without EDNS: TC and 29 records in 512 bytes, as CoreDNS", async () => {
-  const srv = await startEtcdns({
-    corefile: `.:{PORT} {\n    hosts {\n${hostsLines("many.example.org", 31)}    }\n}\n`,
+      // bufsize 1000: every size that matters (each around the bounds, and a dense sample).
+      const capped = [0, 1, 511, 512, 513, 999, 1000, 1001, 1231, 1232, 1233, 4096, 65507, 65535];
+      for (let s = 0; s < 65536; s += 61) capped.push(s);
+      const queries = capped.map((s) => ednsQuery("big.capped.example", s));
+      const replies = await udpSweep(srv.port, queries, { retries: 3, timeoutMs: 2000 });
+      replies.forEach((reply, i) => {
+        assert.ok(reply, `EDNS ${capped[i]}: no reply`);
+        assert.ok(
+          reply.length <= Math.min(Math.max(512, capped[i]), 1000),
+          `EDNS ${capped[i]}: ${reply.length}`,
+        );
+      });
+      const c = parseReply(
+        (await udpExchange(srv.port, makeQuery("big.capped.example", "A", { edns: 4096 })))!,
+      );
+      assert.equal(optOf(c)?.udpPayloadSize, 1000);
+      // Whole records only, as many as fit: 12 + 23 (question) + 11 (OPT) + 59 x 16 = 990.
+      assert.equal(c.answers.length, 59);
+    } finally {
+      await srv.stop();
+    }
   });
-  try {
-    const wire = (await udpExchange(srv.port, makeQuery("many.example.org", "A")))!;
-    assert.ok(wire.length <= 512, `${wire.length} bytes`);
-    const m = parseReply(wire);
-    assert.equal(m.answers.length, 29);
-    assert.ok((m.flags & Flag.TC) !== 0);
-    const d = await dig(srv.port, "+noedns", "+ignore", "many.example.org", "A");
-    assert.ok(d.flags.includes("tc"), d.stdout);
-    assert.match(d.stdout, /ANSWER: 29,/);
-    assert.match(d.stdout, /MSG SIZE {2}rcvd: 498/);
-    const tcp = await dig(srv.port, "+tcp", "many.example.org", "A");
-    assert.match(tcp.stdout, /ANSWER: 31,/);
-  } finally {
-    await srv.stop();
-  }
-});
+}
+
+for (const udp of UDP_PATHS) {
+  Deno.test(`31 A records without EDNS: TC and 29 records in 512 bytes, as CoreDNS (udp ${udp})`, async () => {
+    const srv = await startEtcdns({
+      env: { ETCDNS_UDP: udp },
+      corefile: `.:{PORT} {\n    hosts {\n${hostsLines("many.example.org", 31)}    }\n}\n`,
+    });
+    try {
+      const wire = (await udpExchange(srv.port, makeQuery("many.example.org", "A")))!;
+      assert.ok(wire.length <= 512, `${wire.length} bytes`);
+      const m = parseReply(wire);
+      assert.equal(m.answers.length, 29);
+      assert.ok((m.flags & Flag.TC) !== 0);
+      const d = await dig(srv.port, "+noedns", "+ignore", "many.example.org", "A");
+      assert.ok(d.flags.includes("tc"), d.stdout);
+      assert.match(d.stdout, /ANSWER: 29,/);
+      assert.match(d.stdout, /MSG SIZE {2}rcvd: 498/);
+      const tcp = await dig(srv.port, "+tcp", "many.example.org", "A");
+      assert.match(tcp.stdout, /ANSWER: 31,/);
+    } finally {
+      await srv.stop();
+    }
+  });
+}
 
 Deno.test("SRV for 31 nodes: all answers fit, only glue is dropped, so no TC", async () => {
   const etcd = await startEtcd();

@@ -12,6 +12,12 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The start script (`deno task start`). */
 export const START = `${ROOT}scripts/start`;
 
+/**
+ * The UDP paths a test runs the server on, through ETCDNS_UDP: the native one (libc
+ * recvmmsg/sendmmsg; "native" fails the start rather than fall back) and Deno's sockets.
+ */
+export const UDP_PATHS = ["native", "deno"] as const;
+
 /** Options for one etcdns process. */
 export interface EtcdnsOptions {
   /** Corefile text; `{PORT}` is replaced by the chosen DNS port. */

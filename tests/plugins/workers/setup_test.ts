@@ -14,7 +14,7 @@ function build(corefile: string, worker = false): { workers: number | null; list
     resources: new ResourcePool(worker).begin(),
   });
   const listeners = [...built.routers.keys()].map((l) =>
-    `${l.tls ? "tls" : l.udpOnly ? "udp" : "dns"} ${l.hostname}:${l.port}`
+    `${l.tls ? "tls" : l.options.udpOnly ? "udp" : "dns"} ${l.hostname}:${l.port}`
   );
   return { workers: built.workers, listeners };
 }
