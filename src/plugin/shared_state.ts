@@ -5,9 +5,10 @@
  * worker, and a worker's replica resource follows that key. Values cross threads by structured
  * clone, so they must be plain data (no classes, no functions).
  *
- * In the main thread `publishState` stores and forwards; in a worker the server calls it with
- * what arrived, which notifies the followers. Without workers nothing is forwarded and the cost
- * is one map write per change.
+ * In the main thread `publishState` forwards (the workers start before any resource publishes,
+ * so none needs an earlier value); in a worker the server calls it with what arrived, which is
+ * kept (a replica may follow only later, when its config is prepared) and handed to the
+ * followers. Without workers nothing is kept or forwarded.
  */
 
 type Follower = (value: unknown) => void;
@@ -15,6 +16,13 @@ type Follower = (value: unknown) => void;
 const latest = new Map<string, unknown>();
 const followers = new Map<string, Set<Follower>>();
 let forward: ((key: string, value: unknown) => void) | null = null;
+/** Whether published values are kept for later followers: in worker threads only. */
+let retain = false;
+
+/** Makes this thread keep every published value for followers that come later (workers). */
+export function retainStates(): void {
+  retain = true;
+}
 
 /** Sets (or clears, with null) where published values go besides this thread's followers. */
 export function forwardStates(sink: ((key: string, value: unknown) => void) | null): void {
@@ -23,7 +31,7 @@ export function forwardStates(sink: ((key: string, value: unknown) => void) | nu
 
 /** Makes `value` the state under `key`: followers here are told, and forwarded to workers. */
 export function publishState(key: string, value: unknown): void {
-  latest.set(key, value);
+  if (retain) latest.set(key, value);
   for (const follower of followers.get(key) ?? []) follower(value);
   forward?.(key, value);
 }
@@ -31,11 +39,6 @@ export function publishState(key: string, value: unknown): void {
 /** Forgets the state under `key` (its resource closed), so a long-running node does not grow. */
 export function dropState(key: string): void {
   latest.delete(key);
-}
-
-/** Every current state, for a worker that starts after they were published. */
-export function publishedStates(): [string, unknown][] {
-  return [...latest];
 }
 
 /**

@@ -7,7 +7,7 @@
 import { buildConfig, type BuiltConfig } from "./config.ts";
 import { ResourcePool } from "../plugin/resources.ts";
 import type { PluginList } from "../plugin/plugin.ts";
-import { publishState } from "../plugin/shared_state.ts";
+import { publishState, retainStates } from "../plugin/shared_state.ts";
 import { metrics } from "../metrics/registry.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
@@ -21,6 +21,7 @@ interface WorkerScope {
 /** Runs this worker thread: answers the main thread's messages until it is terminated. */
 export function runWorkerThread(plugins: PluginList): void {
   const scope = globalThis as unknown as WorkerScope;
+  retainStates();
   const pool = new ResourcePool(true);
   let corefilePath = "";
   let prepared: BuiltConfig | null = null;
@@ -33,7 +34,6 @@ export function runWorkerThread(plugins: PluginList): void {
     switch (message.type) {
       case "init":
         corefilePath = message.corefilePath;
-        for (const [key, value] of message.states) publishState(key, value);
         return null;
       case "prepare": {
         const resources = pool.begin();

@@ -6,7 +6,7 @@
 import type { ServerBlock } from "../corefile/types.ts";
 import type { MetricSnapshot } from "../metrics/registry.ts";
 import { gatherWorkerMetrics } from "../metrics/threads.ts";
-import { forwardStates, publishedStates } from "../plugin/shared_state.ts";
+import { forwardStates } from "../plugin/shared_state.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
@@ -47,7 +47,7 @@ class WorkerHandle {
       for (const done of this.#pending.values()) done({ type: "reply", id: -1, error: e.message });
       this.#pending.clear();
     };
-    this.post({ type: "init", index, corefilePath, states: publishedStates() });
+    this.post({ type: "init", index, corefilePath });
   }
 
   post(message: ToWorker): void {
@@ -84,7 +84,10 @@ class WorkerHandle {
 export class WorkerGroup {
   readonly #workers: WorkerHandle[];
 
-  /** Starts `count - 1` threads running `module` (the main thread is the first worker). */
+  /**
+   * Starts `count - 1` threads running `module` (the main thread is the first worker). Call it
+   * before any resource starts: from then on every published state is forwarded to them.
+   */
   constructor(module: URL, readonly count: number, corefilePath: string) {
     this.#workers = Array.from(
       { length: count - 1 },
