@@ -62,8 +62,11 @@ export async function runServe(args: string[]): Promise<number> {
     threads: {
       module: new URL("./worker.ts", import.meta.url),
       nativeUnavailable: nativeUdpUnavailable(),
+      // During the start a death fails the start; afterwards it stops the node (see below).
+      onWorkerDeath: (message) => workerDied?.(message),
     },
   });
+  let workerDied: ((message: string) => void) | null = null;
 
   const pidfile = values.pidfile as string | undefined;
   if (pidfile) Deno.writeTextFileSync(pidfile, `${Deno.pid}\n`);
@@ -89,7 +92,7 @@ export async function runServe(args: string[]): Promise<number> {
 
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, code = 0) => {
     if (stopping) {
       log.warn(`${signal} again: exiting now`);
       Deno.exit(1);
@@ -98,8 +101,15 @@ export async function runServe(args: string[]): Promise<number> {
     log.info(`${signal}: shutting down`);
     server.stop().then(() => {
       removePidfile();
-      stopped.resolve(0);
+      stopped.resolve(code);
     });
+  };
+  // A dead worker thread leaves its socket bound and unserved: a share of the queries would go
+  // unanswered. As an uncaught error in the main thread would, it ends the process (exit 1, so
+  // systemd's Restart=on-failure brings the node back, with its slot), but gracefully.
+  workerDied = (message) => {
+    log.error(message);
+    stop("a worker thread died", 1);
   };
   addSignal("SIGTERM", () => stop("SIGTERM"));
   addSignal("SIGINT", () => stop("SIGINT"));

@@ -30,7 +30,15 @@ export interface ServerOptions {
    * Worker threads (`workers N`): the module each runs (it calls `runWorkerThread`), and why
    * the native UDP socket cannot be used (null when it can). Absent: one thread, as in tests.
    */
-  threads?: { module: URL; nativeUnavailable: string | null };
+  threads?: {
+    module: URL;
+    nativeUnavailable: string | null;
+    /**
+     * Called when a worker thread dies after the start (an uncaught error, as would end the
+     * process in the main thread). Default: log it; /ready then reports not ready.
+     */
+    onWorkerDeath?: (message: string) => void;
+  };
 }
 
 /** What a (re)load produced, for the startup banner and tests. */
@@ -164,10 +172,13 @@ export class Server {
     if (choice.warning !== null) log.warn(choice.warning);
     if (choice.info !== null) log.info(choice.info);
     if (choice.count > 1) {
+      const onDeath = threads.onWorkerDeath ??
+        ((message: string) => log.error(`${message}; /ready reports it until a restart`));
       this.#group ??= new WorkerGroup(
         threads.module,
         choice.count,
         this.options.corefilePath ?? "",
+        onDeath,
       );
     }
   }

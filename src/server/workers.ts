@@ -33,7 +33,12 @@ class WorkerHandle {
   /** Set when the thread died (an uncaught error); it serves no more. */
   failed: string | null = null;
 
-  constructor(module: URL, readonly index: number, corefilePath: string) {
+  constructor(
+    module: URL,
+    readonly index: number,
+    corefilePath: string,
+    onDeath: (message: string) => void,
+  ) {
     this.#worker = new Worker(module, { type: "module", name: `etcdns worker ${index}` });
     this.#worker.onmessage = (e: MessageEvent<FromWorker>) => {
       const done = this.#pending.get(e.data.id);
@@ -43,9 +48,9 @@ class WorkerHandle {
     this.#worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       this.failed = e.message;
-      log.error(`worker ${index} died: ${e.message}; /ready reports it until a restart`);
       for (const done of this.#pending.values()) done({ type: "reply", id: -1, error: e.message });
       this.#pending.clear();
+      onDeath(`worker ${index} died: ${e.message}`);
     };
     this.post({ type: "init", index, corefilePath });
   }
@@ -87,11 +92,17 @@ export class WorkerGroup {
   /**
    * Starts `count - 1` threads running `module` (the main thread is the first worker). Call it
    * before any resource starts: from then on every published state is forwarded to them.
+   * `onDeath` hears of a thread that died (an uncaught error); it serves no more.
    */
-  constructor(module: URL, readonly count: number, corefilePath: string) {
+  constructor(
+    module: URL,
+    readonly count: number,
+    corefilePath: string,
+    onDeath: (message: string) => void,
+  ) {
     this.#workers = Array.from(
       { length: count - 1 },
-      (_, i) => new WorkerHandle(module, i + 1, corefilePath),
+      (_, i) => new WorkerHandle(module, i + 1, corefilePath, onDeath),
     );
     forwardStates((key, value) => {
       for (const w of this.#workers) w.post({ type: "state", key, value });
