@@ -55,3 +55,44 @@ export function followState(key: string, follower: Follower): () => void {
     if (set.size === 0) followers.delete(key);
   };
 }
+
+/*
+ * Messages between threads: what one thread learns that the others may use too (a cache entry
+ * fetched from upstream). Unlike published state these are not kept: a listener hears what is
+ * sent while it listens. In the main thread a message goes to every worker; in a worker it goes
+ * to the main thread, which hears it and relays it to the other workers.
+ */
+
+const channels = new Map<string, Set<Follower>>();
+let tellSink: ((channel: string, value: unknown) => void) | null = null;
+
+/** Sets (or clears, with null) where `tellOtherThreads` sends: the server's job. */
+export function connectThreads(sink: ((channel: string, value: unknown) => void) | null): void {
+  tellSink = sink;
+}
+
+/** Whether other threads exist to tell (so a sender can skip building a message). */
+export function otherThreads(): boolean {
+  return tellSink !== null;
+}
+
+/** Sends `value` (plain data) to the listeners of `channel` in every other thread. */
+export function tellOtherThreads(channel: string, value: unknown): void {
+  tellSink?.(channel, value);
+}
+
+/** Hands a message from another thread to this thread's listeners: the server's job. */
+export function heardFromThread(channel: string, value: unknown): void {
+  for (const listener of channels.get(channel) ?? []) listener(value);
+}
+
+/** Calls `listener` with every message other threads send on `channel`; returns the stop. */
+export function listenToThreads(channel: string, listener: Follower): () => void {
+  let set = channels.get(channel);
+  if (!set) channels.set(channel, set = new Set());
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0) channels.delete(channel);
+  };
+}

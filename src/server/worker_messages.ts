@@ -14,10 +14,14 @@ export type ToWorker =
   | { type: "abort"; id: number }
   /** A new value of shared state (src/plugin/shared_state.ts). */
   | { type: "state"; key: string; value: unknown }
+  /** A message another thread sent on a channel (src/plugin/shared_state.ts). */
+  | { type: "tell"; channel: string; value: unknown }
   /** Send this thread's metrics. */
   | { type: "metrics"; id: number }
   /** Close everything; the main thread then terminates the worker. */
   | { type: "stop"; id: number };
 
-/** Worker to main: the answer to the request `id`. */
-export type FromWorker = { type: "reply"; id: number; error?: string; metrics?: MetricSnapshot[] };
+/** Worker to main: the answer to the request `id`, or a message for the other threads. */
+export type FromWorker =
+  | { type: "reply"; id: number; error?: string; metrics?: MetricSnapshot[] }
+  | { type: "tell"; channel: string; value: unknown };

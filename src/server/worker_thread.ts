@@ -7,7 +7,12 @@
 import { buildConfig, type BuiltConfig } from "./config.ts";
 import { ResourcePool } from "../plugin/resources.ts";
 import type { PluginList } from "../plugin/plugin.ts";
-import { publishState, retainStates } from "../plugin/shared_state.ts";
+import {
+  connectThreads,
+  heardFromThread,
+  publishState,
+  retainStates,
+} from "../plugin/shared_state.ts";
 import { metrics } from "../metrics/registry.ts";
 import { errorMessage } from "../util/errors.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
@@ -22,6 +27,7 @@ interface WorkerScope {
 export function runWorkerThread(plugins: PluginList): void {
   const scope = globalThis as unknown as WorkerScope;
   retainStates();
+  connectThreads((channel, value) => scope.postMessage({ type: "tell", channel, value }));
   const pool = new ResourcePool(true);
   let corefilePath = "";
   let prepared: BuiltConfig | null = null;
@@ -29,7 +35,7 @@ export function runWorkerThread(plugins: PluginList): void {
   let queue: Promise<void> = Promise.resolve();
 
   const handle = async (
-    message: Exclude<ToWorker, { type: "state" | "metrics" }>,
+    message: Exclude<ToWorker, { type: "state" | "tell" | "metrics" }>,
   ): Promise<FromWorker | null> => {
     switch (message.type) {
       case "init":
@@ -67,6 +73,7 @@ export function runWorkerThread(plugins: PluginList): void {
     const message = event.data;
     // State and metrics go at once: a scrape must not wait behind a reload's etcd read.
     if (message.type === "state") return publishState(message.key, message.value);
+    if (message.type === "tell") return heardFromThread(message.channel, message.value);
     if (message.type === "metrics") {
       return scope.postMessage({ type: "reply", id: message.id, metrics: metrics.snapshot() });
     }

@@ -6,7 +6,7 @@
 import type { ServerBlock } from "../corefile/types.ts";
 import type { MetricSnapshot } from "../metrics/registry.ts";
 import { gatherWorkerMetrics } from "../metrics/threads.ts";
-import { forwardStates } from "../plugin/shared_state.ts";
+import { connectThreads, forwardStates, heardFromThread } from "../plugin/shared_state.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
@@ -38,12 +38,15 @@ class WorkerHandle {
     readonly index: number,
     corefilePath: string,
     onDeath: (message: string) => void,
+    onTell: (channel: string, value: unknown, from: WorkerHandle) => void,
   ) {
     this.#worker = new Worker(module, { type: "module", name: `etcdns worker ${index}` });
     this.#worker.onmessage = (e: MessageEvent<FromWorker>) => {
-      const done = this.#pending.get(e.data.id);
-      this.#pending.delete(e.data.id);
-      done?.(e.data);
+      const message = e.data;
+      if (message.type === "tell") return onTell(message.channel, message.value, this);
+      const done = this.#pending.get(message.id);
+      this.#pending.delete(message.id);
+      done?.(message);
     };
     this.#worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
@@ -102,11 +105,20 @@ export class WorkerGroup {
   ) {
     this.#workers = Array.from(
       { length: count - 1 },
-      (_, i) => new WorkerHandle(module, i + 1, corefilePath, onDeath),
+      (_, i) => new WorkerHandle(module, i + 1, corefilePath, onDeath, relay),
     );
     forwardStates((key, value) => {
       for (const w of this.#workers) w.post({ type: "state", key, value });
     });
+    // What one worker tells reaches the main thread and every other worker.
+    const tell = (channel: string, value: unknown, from: WorkerHandle | null) => {
+      for (const w of this.#workers) if (w !== from) w.post({ type: "tell", channel, value });
+    };
+    function relay(channel: string, value: unknown, from: WorkerHandle): void {
+      heardFromThread(channel, value);
+      tell(channel, value, from);
+    }
+    connectThreads((channel, value) => tell(channel, value, null));
     gatherWorkerMetrics(() => this.#metrics());
   }
 
@@ -143,6 +155,7 @@ export class WorkerGroup {
   /** Closes every worker's resources and ends the threads. */
   async stop(): Promise<void> {
     forwardStates(null);
+    connectThreads(null);
     gatherWorkerMetrics(null);
     await Promise.allSettled(this.#workers.map((w) => w.ask({ type: "stop" }, STOP_TIMEOUT_MS)));
     for (const w of this.#workers) w.terminate();

@@ -1,10 +1,15 @@
 import assert from "node:assert/strict";
 import {
+  connectThreads,
   dropState,
   followState,
   forwardStates,
+  heardFromThread,
+  listenToThreads,
+  otherThreads,
   publishState,
   retainStates,
+  tellOtherThreads,
 } from "../../src/plugin/shared_state.ts";
 
 Deno.test("shared state: followers get the current value and every change; workers get it forwarded", () => {
@@ -32,5 +37,26 @@ Deno.test("shared state: followers get the current value and every change; worke
     dropState("t|b");
   } finally {
     forwardStates(null);
+  }
+});
+
+Deno.test("shared state: messages go to the other threads and reach this thread's listeners", () => {
+  assert.equal(otherThreads(), false);
+  tellOtherThreads("t|c", 1); // no other thread: nowhere to go, no error
+  const sent: unknown[] = [];
+  connectThreads((channel, value) => sent.push([channel, value]));
+  const heard: unknown[] = [];
+  const stop = listenToThreads("t|c", (v) => heard.push(v));
+  try {
+    assert.equal(otherThreads(), true);
+    tellOtherThreads("t|c", 2);
+    assert.deepEqual(sent, [["t|c", 2]]);
+    assert.deepEqual(heard, [], "a thread does not hear itself");
+    heardFromThread("t|c", 3);
+    heardFromThread("t|other", 4);
+    assert.deepEqual(heard, [3]);
+  } finally {
+    stop();
+    connectThreads(null);
   }
 });
