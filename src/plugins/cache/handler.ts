@@ -269,8 +269,7 @@ export class Cache implements Plugin {
     other.delete(key);
     this.#put(map, key, entry, capacity, server);
     if (this.channel !== null && otherThreads()) {
-      const shared = toShared(key, entry, now);
-      if (shared !== null) tellOtherThreads(this.channel, shared);
+      tellOtherThreads(this.channel, toShared(key, entry, now));
     }
   }
 

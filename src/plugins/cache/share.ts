@@ -6,26 +6,15 @@
  * Upstream is then asked about once per name and TTL per node, not once per thread; two threads
  * that miss the same name at the same moment both ask, as two queries racing in one thread do.
  *
- * Only entries of plain record types cross: structured clone turns a Buffer into a Uint8Array,
- * which the encoder of a binary record (TXT, OPT, unknown types) does not take back.
+ * Record data crosses by structured clone, which turns a Buffer (dns-packet's TXT strings and raw
+ * rdata) into a plain Uint8Array; the receiver turns them back, so its encoder gets what it
+ * would have got from the decoder.
  */
+import { Buffer } from "node:buffer";
 import type { ResourceRecord } from "../../dns/message.ts";
 import { listenToThreads } from "../../plugin/shared_state.ts";
 import type { Resource } from "../../plugin/resources.ts";
 import type { Entry, Kind } from "./entry.ts";
-
-/** Record types whose data is text or a plain object, safe to clone across threads. */
-const PLAIN_TYPES: ReadonlySet<string> = new Set([
-  "A",
-  "AAAA",
-  "CNAME",
-  "DNAME",
-  "PTR",
-  "NS",
-  "MX",
-  "SOA",
-  "SRV",
-]);
 
 /** An entry as it crosses threads: plain data, its age instead of a thread's clock reading. */
 export interface SharedEntry {
@@ -41,17 +30,18 @@ export interface SharedEntry {
   ageMs: number;
 }
 
-/** The entry as it is offered to other threads, or null when it holds a binary record. */
-export function toShared(key: string, e: Entry, now: number): SharedEntry | null {
-  const plain = (rrs: readonly ResourceRecord[]) => rrs.every((r) => PLAIN_TYPES.has(r.type));
-  if (!plain(e.answers) || !plain(e.authorities) || !plain(e.additionals)) return null;
+/** The entry as it is offered to other threads. */
+export function toShared(key: string, e: Entry, now: number): SharedEntry {
   const { kind, rcode, flags, answers, authorities, additionals, ttl } = e;
   return { key, kind, rcode, flags, answers, authorities, additionals, ttl, ageMs: now - e.stored };
 }
 
 /** The entry an offered one becomes in this thread. */
 export function fromShared(s: SharedEntry, now: number): Entry {
-  const { kind, rcode, flags, answers, authorities, additionals, ttl } = s;
+  const { kind, rcode, flags, ttl } = s;
+  const answers = s.answers.map(revive);
+  const authorities = s.authorities.map(revive);
+  const additionals = s.additionals.map(revive);
   const stored = now - s.ageMs;
   return {
     kind,
@@ -65,6 +55,20 @@ export function fromShared(s: SharedEntry, now: number): Entry {
     hits: 0,
     lastHit: now,
   };
+}
+
+/** A record as the decoder made it: every Uint8Array in its data a Buffer again. */
+function revive(r: ResourceRecord): ResourceRecord {
+  return { ...r, data: reviveData(r.data) } as ResourceRecord;
+}
+
+function reviveData(v: unknown): unknown {
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (Array.isArray(v)) return v.map(reviveData);
+  if (v !== null && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, reviveData(x)]));
+  }
+  return v;
 }
 
 /** A cache's subscription to what the other threads' caches store; ends with its config. */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   type DnsMessage,
+  encode,
   Flag,
   Rcode,
   rcodeOf,
@@ -396,15 +398,29 @@ Deno.test("cache: what one thread's cache stores fills the others', with the lif
     assert.equal(upstream.calls.n, 1, "the other thread answers from what it was offered");
     assert.deepEqual(ttls(hit), [290]);
 
-    // An entry with a binary record (TXT data are Buffers) stays in its thread.
+    // Binary data (TXT strings are Buffers) crosses as Uint8Array and is a Buffer again.
     const txt = backend((q) => {
       const r = replyTo(q.request);
-      r.answers.push({ type: "TXT", name: q.question.name, class: "IN", ttl: 60, data: ["x"] });
+      r.answers.push({
+        type: "TXT",
+        name: q.question.name,
+        class: "IN",
+        ttl: 60,
+        data: [Buffer.from("hello world")],
+      });
       return r;
     });
     const q = query("text.test", "TXT");
     await a.handle(q, txt.next(q));
-    assert.equal(told.length, 1);
+    assert.equal(told.length, 2);
+    b.adopt(told[1] as SharedEntry);
+    const q2 = query("text.test", "TXT");
+    await b.handle(q2, txt.next(q2));
+    assert.equal(txt.calls.n, 1);
+    const data = q2.response!.answers[0].data as unknown[];
+    assert.ok(Buffer.isBuffer(data[0]));
+    assert.equal(String(data[0]), "hello world");
+    encode(q2.response!); // what the server does with it
   } finally {
     connectThreads(null);
   }
