@@ -33,8 +33,6 @@ export class MessageArena {
   readonly words: Uint32Array;
   /** The mmsghdr array, what recvmmsg/sendmmsg are given. */
   readonly headers: Uint8Array;
-  /** 8 bytes for a struct pollfd, in the arena so that it never moves under poll(2). */
-  readonly pollfd: Uint8Array;
   readonly #iovecs: number;
   readonly #names: number;
   readonly #data: number;
@@ -43,12 +41,11 @@ export class MessageArena {
     this.#iovecs = count * MMSGHDR;
     this.#names = this.#iovecs + count * IOVEC;
     this.#data = this.#names + count * SOCKADDR_SLOT;
-    const size = this.#data + count * slotSize + 8;
+    const size = this.#data + count * slotSize;
     const buffer = new ArrayBuffer(size);
     this.bytes = new Uint8Array(buffer);
     this.words = new Uint32Array(buffer);
     this.headers = this.bytes.subarray(0, this.#iovecs);
-    this.pollfd = this.bytes.subarray(size - 8);
     const base = BigInt(addressOf(this.bytes, this.bytes, 0n));
     const view = new DataView(buffer);
     for (let i = 0; i < count; i++) {

@@ -28,15 +28,9 @@ export class DenoUdpSocket implements UdpSocket {
     return this.#dropped;
   }
 
-  /** Binds `hostname` and `port`; with `reusePort`, Deno's reuseAddress (SO_REUSEADDR/PORT). */
-  static open(hostname: string, port: number, reusePort = false): DenoUdpSocket {
-    const conn = Deno.listenDatagram({
-      transport: "udp",
-      hostname,
-      port,
-      ...(reusePort ? { reuseAddress: true } : {}),
-    });
-    return new DenoUdpSocket(conn);
+  /** Binds `hostname` and `port`; a taken port is an error. */
+  static open(hostname: string, port: number): DenoUdpSocket {
+    return new DenoUdpSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
   }
 
   async serve(onPacket: UdpPacketHandler): Promise<void> {
@@ -54,7 +48,11 @@ export class DenoUdpSocket implements UdpSocket {
         log.warn(`udp ${hostname}:${port}: receive failed: ${errorMessage(err)}`);
         continue;
       }
-      onPacket(packet, unmapped(from), from);
+      try {
+        onPacket(packet, unmapped(from), from);
+      } catch (err) { // the handler must not throw; if it does, the socket keeps serving
+        log.error(`udp ${this.addr.hostname}:${this.addr.port}: ${errorMessage(err)}`);
+      }
     }
   }
 

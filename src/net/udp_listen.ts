@@ -5,6 +5,8 @@
  */
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
+import { libc } from "./libc.ts";
+import { MMSG_ARCHES } from "./mmsg.ts";
 import { DenoUdpSocket } from "./udp_deno.ts";
 import { NativeUdpSocket } from "./udp_native.ts";
 import type { UdpPath, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
@@ -49,7 +51,16 @@ export function openUdpSocket(
   } else {
     once("udp: Deno sockets (asked for)");
   }
-  return DenoUdpSocket.open(hostname, port, reusePort);
+  return DenoUdpSocket.open(hostname, port);
+}
+
+/**
+ * Whether `openUdpSocket` would take the native path here (Linux x86_64/aarch64, --allow-ffi for
+ * libc, ETCDNS_UDP not "deno"): where it would not, sockets cannot share a port, so run one
+ * worker.
+ */
+export function nativeUdpAvailable(options: Pick<UdpSocketOptions, "path"> = {}): boolean {
+  return pathFor(options) !== "deno" && libc() !== null && MMSG_ARCHES.includes(Deno.build.arch);
 }
 
 function once(line: string): void {

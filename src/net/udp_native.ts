@@ -3,10 +3,13 @@
  * datagrams per call, and the replies made while the batch is handled leave in one sendmmsg(2).
  * With SO_REUSEPORT, one such socket per worker shares a port and the kernel spreads datagrams.
  *
- * The socket is non-blocking and every call but the wait runs on the JS thread (so errno is read
- * where it was set). When the queue is empty the loop waits in poll(2), which runs on Deno's
- * blocking thread pool; close() shuts the socket down, which wakes that poll, and the descriptor
- * is closed only after the poll has returned, so it is never reused under a call.
+ * The socket is non-blocking and every call but the long wait runs on the JS thread (so errno is
+ * read where it was set). When the queue empties the loop first lingers a fraction of a
+ * millisecond in ppoll(2) on the JS thread (under load the next datagram comes sooner, and this
+ * costs no thread hop); then it waits in poll(2) on Deno's blocking thread pool, as it also does
+ * every 2 ms under load so that the event loop runs. close() shuts the socket down, which
+ * wakes that poll, and the descriptor is closed only after the poll has returned, so it is never
+ * reused under a call.
  */
 import {
   EAGAIN,
@@ -28,6 +31,7 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from "./libc.ts";
+import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
@@ -43,8 +47,24 @@ const log = logger("etcdns");
 export const NATIVE_READ_SIZE = 4096;
 /** Bytes per queued reply; a longer reply is sent on its own with sendto(2). */
 const REPLY_SLOT = 4096;
-/** After this many full batches in a row, wait in poll anyway, so timers and other I/O run. */
-const FULL_BATCHES_BEFORE_YIELD = 4;
+/**
+ * How long the loop, its queue just emptied, waits on the JS thread for the next datagram before
+ * it waits on Deno's thread pool. A pool wait costs two thread hops (about 10 µs of CPU) per wake,
+ * so under load it would cost as much as answering; a short wait here is one system call. It
+ * blocks the event loop, so it is short, and bounded by LOOP_TURN_MS.
+ */
+const LINGER_NS = 200_000;
+/**
+ * How long (in whole milliseconds, so 1 to 2 ms) the loop reads and lingers without going back
+ * to the event loop (timers, TCP, forward's upstream replies): it then waits through the pool
+ * once, which returns at once when datagrams are queued.
+ */
+const LOOP_TURN_MS = 2;
+/**
+ * Native sockets serving on this thread. Lingering on one blocks the others, so the loops linger
+ * only while they are alone (one listener per worker is the common case).
+ */
+let servingHere = 0;
 /** The pause after a failed receive, so that a lasting error cannot spin the loop. */
 const ERROR_PAUSE_MS = 10;
 /** The longest a poll waits before the loop looks again (a close also wakes it at once). */
@@ -65,6 +85,8 @@ export class NativeUdpSocket implements UdpSocket {
   #closed = false;
   #polling = false;
   #serving = false;
+  /** A struct pollfd (8 bytes), then a struct timespec (16): off V8's heap, so they never move. */
+  readonly #waitArea = new Uint8Array(new ArrayBuffer(24));
 
   private constructor(
     c: Libc,
@@ -127,16 +149,22 @@ export class NativeUdpSocket implements UdpSocket {
     this.#serving = true;
     const c = this.#c;
     const rx = this.#rx;
-    let fullBatches = 0;
+    const pollfd = this.#waitArea.subarray(0, 8);
+    const view = new DataView(this.#waitArea.buffer);
+    view.setInt32(0, this.#fd, true);
+    view.setInt16(4, POLLIN, true);
+    view.setBigInt64(8, BigInt(Math.floor(LINGER_NS / 1e9)), true);
+    view.setBigInt64(16, BigInt(LINGER_NS % 1e9), true);
+    const timespec = this.#waitArea.subarray(8);
+    // Date.now, not performance.now: a V8 builtin, where performance.now is a Deno op (2% of the
+    // loop's time at peak), and whole milliseconds are fine for a turn.
+    let turnStarted = Date.now();
+    servingHere++;
     try {
       while (!this.#closed) {
         const n = c.recvmmsg(this.#fd, rx.headers, rx.count, MSG_DONTWAIT, 0n);
-        if (n > 0) {
-          this.#handle(n, onPacket);
-          // A short batch emptied the queue: wait. A full one may have left more: read again,
-          // but yield now and then so timers and other sockets get their turn.
-          if (n === rx.count && ++fullBatches < FULL_BATCHES_BEFORE_YIELD) continue;
-        } else if (n < 0) {
+        if (n > 0) this.#handle(n, onPacket);
+        else if (n < 0) {
           const e = errno(c);
           if (e !== EAGAIN && e !== EINTR) {
             if (this.#closed) break;
@@ -146,10 +174,17 @@ export class NativeUdpSocket implements UdpSocket {
             continue;
           }
         }
-        fullBatches = 0;
-        await this.#wait();
+        if (this.#closed) break;
+        if (Date.now() - turnStarted < LOOP_TURN_MS) {
+          // A full batch may have left more; a short one emptied the queue: linger for the next.
+          if (n === rx.count) continue;
+          if (servingHere === 1 && c.ppoll(pollfd, 1n, timespec, 0n) > 0) continue;
+        }
+        await this.#wait(pollfd);
+        turnStarted = Date.now();
       }
     } finally {
+      servingHere--;
       this.#closed = true;
       this.#release();
     }
@@ -166,7 +201,11 @@ export class NativeUdpSocket implements UdpSocket {
         const peer = readPeer(rx.bytes, rx.words, rx.nameOffset(i));
         rx.setNameLength(i, SOCKADDR_SLOT);
         if (peer === null) continue;
-        onPacket(rx.bytes.subarray(at, at + length), peer, peer);
+        try {
+          onPacket(rx.bytes.subarray(at, at + length), peer, peer);
+        } catch (err) { // the handler must not throw; if it does, the socket keeps serving
+          log.error(`udp ${this.addr.hostname}:${this.addr.port}: ${errorMessage(err)}`);
+        }
       }
     } finally {
       this.#inBatch = false;
@@ -174,13 +213,8 @@ export class NativeUdpSocket implements UdpSocket {
     }
   }
 
-  /** Waits until the socket is readable, closed, or POLL_MS passed. */
-  async #wait(): Promise<void> {
-    const pollfd = this.#rx.pollfd;
-    const view = new DataView(pollfd.buffer, pollfd.byteOffset, 8);
-    view.setInt32(0, this.#fd, true);
-    view.setInt16(4, POLLIN, true);
-    view.setInt16(6, 0, true);
+  /** Waits on Deno's thread pool until the socket is readable, closed, or POLL_MS passed. */
+  async #wait(pollfd: Uint8Array): Promise<void> {
     this.#polling = true;
     try {
       await this.#c.poll(pollfd, 1n, POLL_MS);

@@ -38,7 +38,9 @@ export interface UdpSocket {
 export interface UdpSocketOptions {
   /**
    * SO_REUSEADDR and SO_REUSEPORT, so that several sockets (one per worker) bind the same port
-   * and the kernel spreads datagrams over them. Default false: a taken port is an error.
+   * and the kernel spreads datagrams over them. Default false: a taken port is an error. Native
+   * path only (see `nativeUdpAvailable`): Deno's sockets cannot share a port (their reuseAddress
+   * hands every datagram to the last socket bound), so the Deno path ignores it.
    */
   reusePort?: boolean;
   /**

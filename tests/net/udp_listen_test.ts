@@ -4,7 +4,12 @@
  * a subprocess without it.
  */
 import assert from "node:assert/strict";
-import { openUdpSocket, type UdpPath, type UdpSocket } from "../../src/net/udp_listen.ts";
+import {
+  nativeUdpAvailable,
+  openUdpSocket,
+  type UdpPath,
+  type UdpSocket,
+} from "../../src/net/udp_listen.ts";
 import { ipv6Text } from "../../src/net/peer.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -151,6 +156,43 @@ for (const path of ["native", "deno"] as UdpPath[]) {
   });
 }
 
+Deno.test("udp: the native path is available to the tests, unless asked for Deno's", () => {
+  assert.equal(nativeUdpAvailable(), true);
+  assert.equal(nativeUdpAvailable({ path: "deno" }), false);
+});
+
+Deno.test("udp deno: reusePort is ignored, so a second socket on the port fails", async () => {
+  const first = openUdpSocket("127.0.0.1", 0, { path: "deno", reusePort: true });
+  try {
+    assert.throws(() =>
+      openUdpSocket("127.0.0.1", first.addr.port, { path: "deno", reusePort: true })
+    );
+  } finally {
+    first.close();
+    await first.serve(() => {}).catch(() => {});
+  }
+});
+
+Deno.test("udp native: a handler that throws does not stop the socket", async () => {
+  const socket = openUdpSocket("127.0.0.1", 0, { path: "native" });
+  let calls = 0;
+  const serving = socket.serve((packet, _remote, replyTo) => {
+    if (calls++ === 0) throw new Error("boom");
+    socket.send(packet.slice(), replyTo);
+  });
+  const c = client();
+  try {
+    await c.send("first", socket.addr.port);
+    await waitFor("the first datagram was handled", () => calls === 1, 2000);
+    await c.send("second", socket.addr.port);
+    assert.equal(await c.receive(), "second");
+  } finally {
+    c.close();
+    socket.close();
+    await serving;
+  }
+});
+
 Deno.test("udp native: two SO_REUSEPORT sockets share a port and both receive", async () => {
   const a = openUdpSocket("127.0.0.1", 0, { path: "native", reusePort: true });
   const b = openUdpSocket("127.0.0.1", a.addr.port, { path: "native", reusePort: true });
@@ -180,8 +222,6 @@ Deno.test("ipv6Text prints addresses as Deno (Rust) does", () => {
   const cases = ["::", "::1", "fe80::1", "2001:db8::1:0:0:1", "2001:db8:0:1:1:1:1:1", "1::"];
   cases.push("::ffff:10.0.0.1", "2001:0:0:1::1");
   for (const want of cases) {
-    const conn = Deno.listenDatagram({ transport: "udp", hostname: "::1", port: 0 });
-    conn.close();
     const bytes = v6Bytes(want);
     assert.equal(ipv6Text(bytes, 0), want);
   }
@@ -205,7 +245,7 @@ function v6Bytes(literal: string): Uint8Array {
 
 Deno.test("udp: without --allow-ffi, auto falls back to Deno sockets and still answers", async () => {
   const script = `
-    import { openUdpSocket } from ${
+    import { nativeUdpAvailable, openUdpSocket } from ${
     JSON.stringify(new URL("../../src/net/udp_listen.ts", import.meta.url).href)
   };
     const s = openUdpSocket("127.0.0.1", 0);
@@ -217,7 +257,7 @@ Deno.test("udp: without --allow-ffi, auto falls back to Deno sockets and still a
     c.close(); s.close(); await serving;
     let refused = false;
     try { openUdpSocket("127.0.0.1", 0, { path: "native" }); } catch { refused = true; }
-    console.log(JSON.stringify({ refused }));
+    console.log(JSON.stringify({ refused, available: nativeUdpAvailable() }));
   `;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--unstable-net", "--allow-net", "--allow-env", "--allow-read", "-"],
@@ -237,5 +277,5 @@ Deno.test("udp: without --allow-ffi, auto falls back to Deno sockets and still a
     lines.join("\n"),
   );
   assert.deepEqual(JSON.parse(lines.at(-2)!), { native: false, echoed: 7 });
-  assert.deepEqual(JSON.parse(lines.at(-1)!), { refused: true });
+  assert.deepEqual(JSON.parse(lines.at(-1)!), { refused: true, available: false });
 });
