@@ -6,7 +6,8 @@ import { bannerLines, Server } from "../server/server.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
-import { libc, libcUnavailableReason } from "../net/libc.ts";
+import { libcUnavailableReason } from "../net/libc.ts";
+import { nativeUdpAvailable } from "../net/udp_listen.ts";
 import { MMSG_ARCHES } from "../net/mmsg.ts";
 
 const log = logger("etcdns");
@@ -118,15 +119,16 @@ export async function runServe(args: string[]): Promise<number> {
 }
 
 /**
- * Why the native UDP socket (SO_REUSEPORT, recvmmsg) cannot serve here, or null when it can: the
- * same conditions under which src/net/udp_listen.ts falls back to Deno's socket.
+ * Why the native UDP socket (SO_REUSEPORT, recvmmsg) cannot serve here, or null when it can:
+ * net's own decision (`nativeUdpAvailable`), explained for the log line.
  */
 function nativeUdpUnavailable(): string | null {
+  if (nativeUdpAvailable()) return null;
   if (Deno.env.get("ETCDNS_UDP") === "deno") return "ETCDNS_UDP=deno asks for Deno's sockets";
   if (!MMSG_ARCHES.includes(Deno.build.arch)) {
     return `native sockets are laid out for ${MMSG_ARCHES.join(" and ")} only`;
   }
-  return libc() === null ? libcUnavailableReason() : null;
+  return libcUnavailableReason() || "libc cannot be loaded through FFI";
 }
 
 function addSignal(signal: Deno.Signal, handler: () => void): void {
