@@ -33,12 +33,13 @@ export async function runCheck(args: string[]): Promise<number> {
   });
   const parsed = server.readCorefile();
   const pool = new ResourcePool();
+  let workers: number | null;
   try {
-    buildConfig(parsed.blocks, {
+    ({ workers } = buildConfig(parsed.blocks, {
       plugins: PLUGINS,
       corefilePath: corefilePath ?? "",
       resources: pool.begin(),
-    });
+    }));
   } finally {
     await pool.abort();
   }
@@ -55,6 +56,12 @@ export async function runCheck(args: string[]): Promise<number> {
       writeLine(b.keys.join(" "));
       writeLine(`    ${b.directives.join(", ") || "(no plugins: every query is REFUSED)"}`);
     }
+    // The thread count is process-wide, so it is not part of any block's listing (nor of --json).
+    writeLine(
+      workers === null
+        ? `workers: one per core (${navigator.hardwareConcurrency} here) where the native UDP socket works, else 1`
+        : `workers: ${workers}`,
+    );
   }
   return 0;
 }

@@ -6,6 +6,9 @@ import { bannerLines, Server } from "../server/server.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
+import { libcUnavailableReason } from "../net/libc.ts";
+import { nativeUdpAvailable } from "../net/udp_listen.ts";
+import { MMSG_ARCHES } from "../net/mmsg.ts";
 
 const log = logger("etcdns");
 
@@ -57,7 +60,14 @@ export async function runServe(args: string[]): Promise<number> {
     plugins: PLUGINS,
     corefilePath: corefilePathFrom(values.conf as string),
     dnsPort,
+    threads: {
+      module: new URL("./worker.ts", import.meta.url),
+      nativeUnavailable: nativeUdpUnavailable(),
+      // During the start a death fails the start; afterwards it stops the node (see below).
+      onWorkerDeath: (message) => workerDied?.(message),
+    },
   });
+  let workerDied: ((message: string) => void) | null = null;
 
   const pidfile = values.pidfile as string | undefined;
   if (pidfile) Deno.writeTextFileSync(pidfile, `${Deno.pid}\n`);
@@ -83,7 +93,7 @@ export async function runServe(args: string[]): Promise<number> {
 
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (signal: string, code = 0) => {
     if (stopping) {
       log.warn(`${signal} again: exiting now`);
       Deno.exit(1);
@@ -92,13 +102,33 @@ export async function runServe(args: string[]): Promise<number> {
     log.info(`${signal}: shutting down`);
     server.stop().then(() => {
       removePidfile();
-      stopped.resolve(0);
+      stopped.resolve(code);
     });
+  };
+  // A dead worker thread leaves its socket bound and unserved: a share of the queries would go
+  // unanswered. As an uncaught error in the main thread would, it ends the process (exit 1, so
+  // systemd's Restart=on-failure brings the node back, with its slot), but gracefully.
+  workerDied = (message) => {
+    log.error(message);
+    stop("a worker thread died", 1);
   };
   addSignal("SIGTERM", () => stop("SIGTERM"));
   addSignal("SIGINT", () => stop("SIGINT"));
   addSignal("SIGUSR1", () => void server.reload("SIGUSR1"));
   return await stopped.promise;
+}
+
+/**
+ * Why the native UDP socket (SO_REUSEPORT, recvmmsg) cannot serve here, or null when it can:
+ * net's own decision (`nativeUdpAvailable`), explained for the log line.
+ */
+function nativeUdpUnavailable(): string | null {
+  if (nativeUdpAvailable()) return null;
+  if (Deno.env.get("ETCDNS_UDP") === "deno") return "ETCDNS_UDP=deno asks for Deno's sockets";
+  if (!MMSG_ARCHES.includes(Deno.build.arch)) {
+    return `native sockets are laid out for ${MMSG_ARCHES.join(" and ")} only`;
+  }
+  return libcUnavailableReason() || "libc cannot be loaded through FFI";
 }
 
 function addSignal(signal: Deno.Signal, handler: () => void): void {

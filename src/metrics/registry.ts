@@ -9,6 +9,29 @@
 
 type LabelValues = readonly string[];
 
+/** One series' value in a snapshot: a count or level, or a histogram's buckets. */
+export type SeriesValue = { n: number } | Buckets;
+
+/** A metric and its series as plain data, to cross threads by structured clone. */
+export interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  labelNames: readonly string[];
+  series: { labels: LabelValues; value: SeriesValue }[];
+  /** A histogram's bucket bounds. */
+  buckets?: readonly number[];
+  /** A gauge's merge rule (see `GaugeMerge`). */
+  merge?: GaugeMerge;
+}
+
+/**
+ * How a gauge combines across threads: "sum" for a level each thread has its own share of
+ * (cache entries), "main" for one the main thread alone keeps (every per-node state, and
+ * process-wide values such as build info): the workers' series are ignored.
+ */
+export type GaugeMerge = "sum" | "main";
+
 interface Series<V> {
   labels: LabelValues;
   value: V;
@@ -39,6 +62,36 @@ abstract class Metric<V> {
     }
     return s;
   }
+
+  /** Every series as plain data, for another thread's /metrics (see merge.ts). */
+  snapshot(): MetricSnapshot {
+    const series = [...this.#series.values()].map((s) => ({
+      labels: s.labels,
+      value: structuredClone(s.value) as SeriesValue,
+    }));
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      labelNames: this.labelNames,
+      series,
+      ...this.snapshotExtra(),
+    };
+  }
+
+  /** What a subclass adds to its snapshot (histogram buckets, gauge merge rule). */
+  protected snapshotExtra(): Partial<MetricSnapshot> {
+    return {};
+  }
+
+  /** Adds a snapshot's series of the same metric into this one. */
+  absorb(snapshot: MetricSnapshot, fromMain: boolean): void {
+    for (const { labels, value } of snapshot.series) {
+      this.absorbValue(this.series(labels).value, value as V, fromMain);
+    }
+  }
+
+  protected abstract absorbValue(into: V, value: V, fromMain: boolean): void;
 
   /** Drops every series (e.g. a gauge whose label set changed). */
   reset(): void {
@@ -79,6 +132,9 @@ export class Counter extends Metric<{ n: number }> {
   protected render(name: string, labels: string, v: { n: number }, out: string[]): void {
     out.push(`${name}${labels} ${v.n}`);
   }
+  protected absorbValue(into: { n: number }, value: { n: number }): void {
+    into.n += value.n;
+  }
 }
 
 /** One counter series, bound once (see `Counter.bind`). */
@@ -94,6 +150,24 @@ export interface HistogramHandle {
 /** A value that goes up and down. */
 export class Gauge extends Metric<{ n: number }> {
   readonly type = "gauge";
+  constructor(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    readonly merge: GaugeMerge = "main",
+  ) {
+    super(name, help, labelNames);
+  }
+  protected override snapshotExtra(): Partial<MetricSnapshot> {
+    return { merge: this.merge };
+  }
+  override absorb(snapshot: MetricSnapshot, fromMain: boolean): void {
+    if (this.merge === "sum" || fromMain) super.absorb(snapshot, fromMain);
+  }
+  protected absorbValue(into: { n: number }, value: { n: number }, fromMain: boolean): void {
+    if (this.merge === "sum") into.n += value.n;
+    else if (fromMain) into.n = value.n;
+  }
   protected initial() {
     return { n: 0 };
   }
@@ -144,6 +218,14 @@ export class Histogram extends Metric<Buckets> {
     const bounds = this.buckets;
     return { observe: (value) => observeInto(b, bounds, value) };
   }
+  protected override snapshotExtra(): Partial<MetricSnapshot> {
+    return { buckets: this.buckets };
+  }
+  protected absorbValue(into: Buckets, value: Buckets): void {
+    value.counts.forEach((c, i) => (into.counts[i] += c));
+    into.sum += value.sum;
+    into.count += value.count;
+  }
   protected render(name: string, labels: string, b: Buckets, out: string[]): void {
     const base = labels === "" ? "" : labels.slice(1, -1) + ",";
     this.buckets.forEach((le, i) => out.push(`${name}_bucket{${base}le="${le}"} ${b.counts[i]}`));
@@ -184,9 +266,14 @@ export class MetricsRegistry {
     return this.#add(new Counter(name, help, labelNames));
   }
 
-  /** Returns the gauge `name`, creating it on first use. */
-  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.#add(new Gauge(name, help, labelNames));
+  /** Returns the gauge `name`, creating it on first use (`merge`: see `GaugeMerge`). */
+  gauge(
+    name: string,
+    help: string,
+    labelNames: readonly string[] = [],
+    merge: GaugeMerge = "main",
+  ): Gauge {
+    return this.#add(new Gauge(name, help, labelNames, merge));
   }
 
   /** Returns the histogram `name`, creating it on first use. */
@@ -197,6 +284,23 @@ export class MetricsRegistry {
     buckets: readonly number[],
   ): Histogram {
     return this.#add(new Histogram(name, help, labelNames, buckets));
+  }
+
+  /** Every metric as plain data, for another thread's /metrics. */
+  snapshot(): MetricSnapshot[] {
+    return [...this.#metrics.values()].map((m) => m.snapshot());
+  }
+
+  /** Adds the series of `snapshots` into this registry (`fromMain`: see `GaugeMerge`). */
+  absorb(snapshots: readonly MetricSnapshot[], fromMain: boolean): void {
+    for (const s of snapshots) {
+      const metric = s.type === "counter"
+        ? this.counter(s.name, s.help, s.labelNames)
+        : s.type === "gauge"
+        ? this.gauge(s.name, s.help, s.labelNames, s.merge)
+        : this.histogram(s.name, s.help, s.labelNames, s.buckets ?? []);
+      metric.absorb(s, fromMain);
+    }
   }
 
   /** The whole registry in the Prometheus text format. */

@@ -154,6 +154,7 @@ class HttpRoute implements Resource {
  * Asks for `path` to be served by `handler` on `address`, for `plugin`. Opens nothing: the
  * server starts the listener (once per address) and then the route. A route kept across a
  * reload keeps its first handler, so handlers must read live state rather than capture config.
+ * HTTP is per node: in a worker thread this asks for nothing and returns null.
  */
 export function useHttpRoute(
   resources: Resources,
@@ -161,11 +162,12 @@ export function useHttpRoute(
   address: HttpAddress,
   path: string,
   handler: HttpHandler,
-): HttpListener {
-  const listener = resources.use(
+): HttpListener | null {
+  const listener = resources.perNode(
     `http|${address.text}`,
     () => new HttpListener(address, plugin),
   );
+  if (listener === null) return null;
   resources.use(`http|${address.text}|${path}`, () => new HttpRoute(listener, path, handler));
   return listener;
 }

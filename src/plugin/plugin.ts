@@ -52,6 +52,11 @@ export interface SetupContext {
    */
   readonly tls?: (certificate: TlsCertificate) => void;
   /**
+   * Sets how many threads serve UDP, for the whole process (the `workers` plugin); the server
+   * refuses two different counts. Absent where no block is being built (unit tests).
+   */
+  readonly workers?: (count: number) => void;
+  /**
    * The whole server block once it is set up: call it later (e.g. from a resource's `start`),
    * not during setup. Absent where no block is being built (unit tests).
    */

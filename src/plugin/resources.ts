@@ -7,6 +7,13 @@
  * builds the new config against the same pool: resources whose key the new config asks for
  * again are handed over as they are (so an unchanged idetcd block keeps its slot), the rest are
  * closed once the new config is serving.
+ *
+ * With `workers N`, every worker thread builds the same config against its own pool. Resources
+ * are then of two kinds: per-worker ones (`use`: UDP listeners, forward's proxies, hosts-file
+ * sources, replicas of the etcd-backed tables) exist once in every thread, and per-node ones
+ * (`perNode`: HTTP listeners, slot claims, watches of etcd, the reload watcher) exist only in
+ * the main thread; a worker's pool hands out null for them. docs/architecture.md, "Where shared
+ * state lives", says which is which and why.
  */
 
 /**
@@ -25,6 +32,13 @@ export interface Resource {
 export interface Resources {
   /** Returns the resource under `key`, creating it with `create` if this pool has none yet. */
   use<T extends Resource>(key: string, create: () => T): T;
+  /**
+   * Like `use`, for what one node runs once, in its main thread (HTTP listeners, slot claims,
+   * etcd watches, the reload watcher): null in a worker thread's pool, where `create` never runs.
+   */
+  perNode<T extends Resource>(key: string, create: () => T): T | null;
+  /** True in a worker thread's pool (see the module comment). */
+  readonly worker: boolean;
 }
 
 interface Entry {
@@ -37,17 +51,25 @@ export class ResourcePool {
   #live = new Map<string, Entry>();
   #pending: Map<string, Entry> | null = null;
 
+  /** @param worker true for a worker thread's pool, which creates no per-node resources. */
+  constructor(readonly worker = false) {}
+
   /** Begins building a config: returns the `Resources` its setup uses. */
   begin(): Resources {
     const pending = new Map<string, Entry>();
     this.#pending = pending;
+    const use = <T extends Resource>(key: string, create: () => T): T => {
+      const entry = pending.get(key) ?? this.#live.get(key) ??
+        { resource: create(), started: false };
+      pending.set(key, entry);
+      return entry.resource as T;
+    };
+    const worker = this.worker;
     return {
-      use: <T extends Resource>(key: string, create: () => T): T => {
-        const entry = pending.get(key) ?? this.#live.get(key) ??
-          { resource: create(), started: false };
-        pending.set(key, entry);
-        return entry.resource as T;
-      },
+      use,
+      perNode: <T extends Resource>(key: string, create: () => T): T | null =>
+        worker ? null : use(key, create),
+      worker,
     };
   }
 

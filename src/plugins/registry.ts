@@ -23,6 +23,7 @@ import { setupReady } from "./ready/setup.ts";
 import { setupReload } from "./reload/setup.ts";
 import { setupTls } from "./tls/setup.ts";
 import { setupWhoami } from "./whoami/setup.ts";
+import { setupWorkers } from "./workers/setup.ts";
 
 /** Every plugin, in chain order. */
 export const PLUGINS: PluginList = new PluginList([
@@ -49,4 +50,7 @@ export const PLUGINS: PluginList = new PluginList([
   { name: "hosts", setup: setupHosts },
   { name: "forward", setup: setupForward, repeatable: true },
   { name: "whoami", setup: setupWhoami },
+  // Process-wide: it adds nothing to the chain, so its place does not matter; last, since it is
+  // ours and not in CoreDNS's plugin.cfg.
+  { name: "workers", setup: setupWorkers },
 ]);

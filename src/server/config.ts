@@ -2,7 +2,7 @@
 import { CorefileError, type Directive, type ServerBlock } from "../corefile/types.ts";
 import type { Plugin, PluginList, SetupContext, TlsCertificate } from "../plugin/plugin.ts";
 import { compose } from "./chain.ts";
-import { DnsListener, WILDCARD } from "./listener.ts";
+import { DnsListener, type DnsListenerOptions, WILDCARD } from "./listener.ts";
 import { pluginLogger } from "../util/log.ts";
 import { ReadinessRegistry } from "../plugin/readiness.ts";
 import { serverLabel } from "../plugin/query.ts";
@@ -14,6 +14,8 @@ export interface BuiltConfig {
   /** Every listener with the router it will serve. */
   routers: Map<DnsListener, ZoneRouter>;
   readiness: ReadinessRegistry;
+  /** The `workers` count the Corefile sets, or null where it sets none. */
+  workers: number | null;
 }
 
 /** What `buildConfig` needs besides the blocks. */
@@ -22,6 +24,17 @@ export interface BuildOptions {
   plugins: PluginList;
   corefilePath: string;
   resources: Resources;
+  /**
+   * Bind UDP with SO_REUSEPORT so that worker threads can bind the same ports (where the native
+   * socket works). A second process on the same port still fails: its TCP bind is refused.
+   */
+  shareUdp?: boolean;
+}
+
+/** A worker thread's listeners serve UDP only, sharing the port; the main thread's serve both. */
+function listenerOptions(opts: BuildOptions): DnsListenerOptions {
+  if (opts.resources.worker) return { udpOnly: true, reusePort: true };
+  return { reusePort: opts.shareUdp ?? false };
 }
 
 /** The directives of a block in chain order; a non-repeatable directive twice is an error. */
@@ -47,6 +60,8 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
   const readiness = new ReadinessRegistry();
   const routers = new Map<DnsListener, ZoneRouter>();
   const listeners = new Map<string, DnsListener>();
+  // Set from setup callbacks, so TypeScript cannot see it change: hence the cast.
+  let workers = null as { count: number; at: Directive } | null;
 
   for (const block of blocks) {
     let addresses = [WILDCARD];
@@ -72,6 +87,17 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         tls: (certificate) => {
           tls = certificate;
         },
+        workers: (count) => {
+          // One process, one count: a second block may repeat it but not contradict it.
+          if (workers !== null && workers.count !== count) {
+            throw new CorefileError(
+              d,
+              `plugin/workers: ${count} workers here, but ${workers.count} at ` +
+                `${workers.at.file}:${workers.at.line}; the count is process-wide`,
+            );
+          }
+          workers ??= { count, at: d };
+        },
         summary: () => ({
           plugins: plugins.map((p) => p.name),
           servers: block.keys.flatMap((k) => addresses.map((a) => serverLabel(a, k.port))),
@@ -92,6 +118,8 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
             "add 'tls CERT KEY' to the block",
         );
       }
+      // DNS over TLS (TCP) is the main thread's; a worker thread serves UDP only.
+      if (key.transport === "tls" && opts.resources.worker) continue;
       for (const address of addresses) {
         // A reload keeps a listener by address and port, so a DNS-over-TLS listener keeps the
         // certificate it started with (a new one needs a restart: Deno cannot swap it live).
@@ -100,7 +128,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         if (!listener) {
           listener = opts.resources.use(
             id,
-            () => new DnsListener(address, key.port, undefined, certificate),
+            () => new DnsListener(address, key.port, undefined, certificate, listenerOptions(opts)),
           );
           listeners.set(id, listener);
           routers.set(listener, new ZoneRouter());
@@ -114,5 +142,5 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
       }
     }
   }
-  return { routers, readiness };
+  return { routers, readiness, workers: workers?.count ?? null };
 }

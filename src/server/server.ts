@@ -13,6 +13,8 @@ import { logger } from "../util/log.ts";
 import { setActiveReadiness } from "../plugin/readiness.ts";
 import type { PluginList } from "../plugin/plugin.ts";
 import { ResourcePool } from "../plugin/resources.ts";
+import { chooseWorkers } from "./worker_count.ts";
+import { WorkerGroup } from "./workers.ts";
 
 const log = logger("etcdns");
 
@@ -24,6 +26,19 @@ export interface ServerOptions {
   corefilePath: string | null;
   /** The default port for keys without one (`-dns.port`). */
   dnsPort: number;
+  /**
+   * Worker threads (`workers N`): the module each runs (it calls `runWorkerThread`), and why
+   * the native UDP socket cannot be used (null when it can). Absent: one thread, as in tests.
+   */
+  threads?: {
+    module: URL;
+    nativeUnavailable: string | null;
+    /**
+     * Called when a worker thread dies after the start (an uncaught error, as would end the
+     * process in the main thread). Default: log it; /ready then reports not ready.
+     */
+    onWorkerDeath?: (message: string) => void;
+  };
 }
 
 /** What a (re)load produced, for the startup banner and tests. */
@@ -38,6 +53,10 @@ export class Server {
   readonly #pool = new ResourcePool();
   #loading: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  /** The worker threads, from the first start on; null with one thread. */
+  #group: WorkerGroup | null = null;
+  /** The worker count chosen at the first start; a reload cannot change it. */
+  #workers = 0;
 
   constructor(readonly options: ServerOptions) {}
 
@@ -81,6 +100,8 @@ export class Server {
     onReloadRequest(null);
     return this.#serialise(async () => {
       this.#stopped = true;
+      await this.#group?.stop();
+      this.#group = null;
       await this.#pool.close();
     });
   }
@@ -94,16 +115,28 @@ export class Server {
         plugins: this.options.plugins,
         corefilePath: this.options.corefilePath ?? "",
         resources,
+        shareUdp: this.options.threads?.nativeUnavailable === null,
       });
       for (const [listener, router] of built.routers) listener.stage(router);
+      this.#startWorkers(built.workers, parsed.blocks);
       await this.#pool.start();
+      await this.#group?.prepare(parsed.blocks);
     } catch (err) {
       await this.#pool.abort();
+      if (this.#workers === 0) {
+        // The first start failed: no worker may outlive it.
+        await this.#group?.stop();
+        this.#group = null;
+      }
       throw err;
     }
+    const group = this.#group;
+    if (group) built.readiness.register({ name: "workers", ready: () => group.serving });
     for (const listener of built.routers.keys()) listener.activate();
     setActiveReadiness(built.readiness);
     await this.#pool.commit();
+    await group?.commit();
+    this.#workers ||= group?.count ?? 1;
     configActivated({ files: parsed.files });
     for (const w of parsed.warnings) log.warn(w);
     return {
@@ -111,6 +144,43 @@ export class Server {
       warnings: parsed.warnings,
       listeners: [...built.routers.keys()],
     };
+  }
+
+  /**
+   * On the first start, chooses the worker count and starts the worker threads; on a reload,
+   * warns when the Corefile asks for another count (it takes a restart).
+   */
+  #startWorkers(configured: number | null, blocks: readonly ServerBlock[]): void {
+    if (this.#workers > 0) {
+      if (configured !== null && configured !== this.#workers) {
+        log.warn(
+          `plugin/workers: ${configured} workers asked, ${this.#workers} running; ` +
+            "a new count takes effect at the next start",
+        );
+      }
+      return;
+    }
+    const threads = this.options.threads;
+    if (!threads) return;
+    const ephemeral = blocks.some((b) => b.keys.some((k) => k.port === 0));
+    const choice = chooseWorkers(
+      configured,
+      threads.nativeUnavailable,
+      navigator.hardwareConcurrency,
+      ephemeral,
+    );
+    if (choice.warning !== null) log.warn(choice.warning);
+    if (choice.info !== null) log.info(choice.info);
+    if (choice.count > 1) {
+      const onDeath = threads.onWorkerDeath ??
+        ((message: string) => log.error(`${message}; /ready reports it until a restart`));
+      this.#group ??= new WorkerGroup(
+        threads.module,
+        choice.count,
+        this.options.corefilePath ?? "",
+        onDeath,
+      );
+    }
   }
 
   /** Runs loads, reloads and stops one at a time. */

@@ -19,6 +19,9 @@ Deno.test(`${N} processes racing for ${N} slots hold ${N} distinct ones`, () =>
         await startNode(etcd, {
           limit: N,
           lease: 3,
+          // 30 nodes share this machine's cores: one thread each, so that starting a second
+          // thread per node (a whole module graph to compile) does not starve the 3 s leases.
+          workers: 1,
           extra: [`address 127.0.1.${i + 1}`],
           waitReady: false,
         }),

@@ -15,6 +15,8 @@ export interface NodeCorefile {
   lease?: number;
   /** Extra lines inside the idetcd block. */
   extra?: string[];
+  /** The `workers` count (default: none, so one thread per core). */
+  workers?: number;
 }
 
 /** The Corefile every node of a test cluster shares (`{PORT}` is filled per node). */
@@ -26,7 +28,10 @@ export function idetcdCorefile(etcd: TestEtcd, o: NodeCorefile = {}): string {
     `pattern ${PATTERN}`,
     ...(o.extra ?? []),
   ];
-  return `.:{PORT} {\n    idetcd {\n${lines.map((l) => `        ${l}\n`).join("")}    }\n}\n`;
+  const workers = o.workers === undefined ? "" : `    workers ${o.workers}\n`;
+  return `.:{PORT} {\n${workers}    idetcd {\n${
+    lines.map((l) => `        ${l}\n`).join("")
+  }    }\n}\n`;
 }
 
 /** Starts one node and, unless `waitReady` is false, waits for its banner. */

@@ -20,6 +20,8 @@ import {
 import type { CounterHandle } from "../../metrics/registry.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
+import { otherThreads, tellOtherThreads } from "../../plugin/shared_state.ts";
+import { fromShared, type SharedEntry, toShared } from "./share.ts";
 import {
   cacheDrops,
   cacheEvictions,
@@ -99,8 +101,21 @@ export class Cache implements Plugin {
   constructor(
     readonly config: CacheConfig,
     readonly clock: () => number = () => performance.now(),
+    /** Where this cache offers what it stores to the same cache in other threads (share.ts). */
+    readonly channel: string | null = null,
   ) {
     this.#zonesLabel = config.zones.join(",");
+  }
+
+  /** Keeps an entry another thread's cache stored, unless this one holds a newer one. */
+  adopt(shared: SharedEntry): void {
+    const now = this.clock();
+    const entry = fromShared(shared, now);
+    if (remaining(entry, now) <= 0) return;
+    const map = entry.kind === "success" ? this.#success : this.#denial;
+    const mine = map.get(shared.key);
+    if (mine !== undefined && mine.stored >= entry.stored) return;
+    this.#put(map, shared.key, entry, this.config[entry.kind].capacity, null);
   }
 
   /** The hot-path counters of one listener, bound once (a hit then records without lookups). */
@@ -251,16 +266,33 @@ export class Cache implements Plugin {
       hits: previous?.hits ?? 0,
       lastHit: previous?.lastHit ?? now,
     };
+    other.delete(key);
+    this.#put(map, key, entry, capacity, server);
+    if (this.channel !== null && otherThreads()) {
+      tellOtherThreads(this.channel, toShared(key, entry, now));
+    }
+  }
+
+  /** Stores `entry`, evicting the oldest past `capacity` (counted for `server`, when known). */
+  #put(
+    map: Map<string, Entry>,
+    key: string,
+    entry: Entry,
+    capacity: number,
+    server: string | null,
+  ): void {
     // Delete first so that the key moves to the end: the map's order is the eviction order.
     if (!map.delete(key) && map.size >= capacity) {
       const oldest = map.keys().next().value;
       if (oldest !== undefined) map.delete(oldest);
-      cacheEvictions.inc([server, kind, this.#zonesLabel, ""]);
+      if (server !== null) cacheEvictions.inc([server, entry.kind, this.#zonesLabel, ""]);
     }
     map.set(key, entry);
-    other.delete(key);
-    cacheSize.set([server, "success", this.#zonesLabel, ""], this.#success.size);
-    cacheSize.set([server, "denial", this.#zonesLabel, ""], this.#denial.size);
+    // An adopted entry has no listener of its own: every listener this cache served sees it.
+    for (const s of server === null ? this.#bound.keys() : [server]) {
+      cacheSize.set([s, "success", this.#zonesLabel, ""], this.#success.size);
+      cacheSize.set([s, "denial", this.#zonesLabel, ""], this.#denial.size);
+    }
   }
 
   #shouldPrefetch(e: Entry, now: number, ttl: number): boolean {

@@ -6,6 +6,8 @@ export const cacheSize = metrics.gauge(
   "coredns_cache_entries",
   "The number of elements in the cache.",
   ["server", "type", "zones", "view"],
+  // Each worker thread has its own cache: the entries add up.
+  "sum",
 );
 
 /** Hits per cache type. */

@@ -1,5 +1,5 @@
 /** cache's setup: `cache [TTL] [ZONES...] { ... }` to a validated config, as CoreDNS parses it. */
-import type { Directive } from "../../corefile/types.ts";
+import { type Directive, keyString } from "../../corefile/types.ts";
 import type { Setup, SetupContext } from "../../plugin/plugin.ts";
 import {
   expectArgs,
@@ -11,6 +11,7 @@ import {
 } from "../../corefile/args.ts";
 import { pluginZones } from "../../plugin/zones.ts";
 import { Cache, type CacheClass, type CacheConfig } from "./handler.ts";
+import { CacheChannel } from "./share.ts";
 
 const PLUGIN = "cache";
 const MAX_TTL = 2 ** 31 - 1;
@@ -120,5 +121,20 @@ function parseServeStale(p: Directive, config: CacheConfig): void {
   }
 }
 
-/** The cache directive's setup. */
-export const setupCache: Setup = (d, ctx) => new Cache(parseCache(d, ctx));
+let configs = 0;
+
+/**
+ * The cache directive's setup. The channel names this block's cache in every thread (its keys
+ * are unique per zone and port, and its settings must match); the resource key is fresh per
+ * setup, so the subscription ends with the config it belongs to.
+ */
+export const setupCache: Setup = (d, ctx) => {
+  const config = parseCache(d, ctx);
+  const channel = `cache ${JSON.stringify([ctx.keys.map(keyString), config])}`;
+  const cache = new Cache(config, undefined, channel);
+  ctx.resources.use(
+    `${channel} ${++configs}`,
+    () => new CacheChannel(channel, (entry) => cache.adopt(entry)),
+  );
+  return cache;
+};

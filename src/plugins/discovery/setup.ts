@@ -93,14 +93,16 @@ class FallbackRoute implements Resource {
 /** Asks for the service and its listener; the listener is shared with health/ready/prometheus. */
 function useDiscovery(resources: Resources, c: DiscoveryConfig, ctx: Parameters<Setup>[1]) {
   const key = `discovery ${JSON.stringify([c.address.text, etcdOptionsKey(c.etcd), c.prefix])}`;
-  const service = resources.use(
+  // All of it is per node: one HTTP service, served by the main thread.
+  const service = resources.perNode(
     key,
     () => new DiscoveryService(c.etcd, new TokenLayout(c.prefix), ctx.log),
   );
-  const listener = resources.use(
+  const listener = resources.perNode(
     `http|${c.address.text}`,
     () => new HttpListener(c.address, P),
   );
+  if (service === null || listener === null) return;
   resources.use(`${key}|route`, () => new FallbackRoute(listener, service.handle));
 }
 

@@ -16,6 +16,7 @@ import { expectArgs, expectNoBlock, fail, parseDuration } from "../../corefile/a
 import { pluginZones } from "../../plugin/zones.ts";
 import { EtcdHostsPlugin } from "./handler.ts";
 import { EtcdHostsSource } from "./source.ts";
+import { HostsReplica } from "../hosts/replica.ts";
 
 const PLUGIN = "etcdhosts";
 
@@ -84,7 +85,8 @@ export const setupEtcdHosts: Setup = (d: Directive, ctx: SetupContext) => {
     config.inlineText,
     config.forceReloadMs,
   ]);
-  const source = ctx.resources.use(resourceKey, () =>
+  // The watch is per node; a worker thread answers from a replica the main thread keeps current.
+  const watched = ctx.resources.perNode(resourceKey, () =>
     new EtcdHostsSource({
       etcd: config.etcd,
       key: config.key,
@@ -93,7 +95,12 @@ export const setupEtcdHosts: Setup = (d: Directive, ctx: SetupContext) => {
       inline: config.inline,
       forceReloadMs: config.forceReloadMs,
       log: ctx.log,
+      stateKey: resourceKey,
     }));
+  const source = watched ?? ctx.resources.use(
+    `${resourceKey}|replica`,
+    () => new HostsReplica(resourceKey, config.inline, config.reverse),
+  );
   ctx.readiness.register({ name: PLUGIN, ready: () => source.loaded });
   return new EtcdHostsPlugin(source, {
     zones: config.zones,

@@ -21,6 +21,8 @@ import { Backoff } from "../../util/backoff.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { type Logger } from "../../util/log.ts";
 import type { Resource } from "../../plugin/resources.ts";
+import { dropState, publishState } from "../../plugin/shared_state.ts";
+import type { PublishedHosts } from "../hosts/replica.ts";
 import {
   badLinesGauge,
   entriesGauge,
@@ -41,6 +43,8 @@ export interface EtcdHostsOptions {
   /** Re-read period in milliseconds; 0 disables the timer (the watch still runs). */
   forceReloadMs: number;
   log: Logger;
+  /** Where each new table's records are published for worker threads (see hosts/replica.ts). */
+  stateKey?: string;
 }
 
 /** The longest `start()` waits for the first load before letting the server serve. */
@@ -126,6 +130,7 @@ export class EtcdHostsSource implements Resource {
   async close(): Promise<void> {
     this.#closed = true;
     this.#closing.abort();
+    if (this.#o.stateKey !== undefined) dropState(this.#o.stateKey);
     if (this.#forceTimer !== undefined) clearInterval(this.#forceTimer);
     this.#forceTimer = undefined;
     await this.#run;
@@ -293,6 +298,9 @@ export class EtcdHostsSource implements Resource {
       }
     }
     this.table = HostsTable.build([records, this.#o.inline], { reverse: this.#o.reverse });
+    if (this.#o.stateKey !== undefined) {
+      publishState(this.#o.stateKey, { records } satisfies PublishedHosts);
+    }
     this.#hasData = true;
     this.#lastServed = modRevision;
     badLinesGauge.set([key], problems.length);

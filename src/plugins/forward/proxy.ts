@@ -15,6 +15,7 @@ import { healthcheckFailures } from "./metrics.ts";
 import { pluginLogger } from "../../util/log.ts";
 import { errorMessage } from "../../util/errors.ts";
 import { escapeText } from "../../dns/present.ts";
+import { listenToThreads, otherThreads, tellOtherThreads } from "../../plugin/shared_state.ts";
 
 const log = pluginLogger("forward");
 
@@ -42,6 +43,8 @@ export class Proxy {
   /** The probe in flight, awaited by close() so that nothing outlives it. */
   #inflight: Promise<boolean> | undefined;
   #closed = false;
+  /** Hears every change of `fails` this thread's probes make (the pool shares it). */
+  onFails: ((fails: number) => void) | null = null;
 
   constructor(readonly upstream: Upstream, readonly probe: ProbeOptions) {}
 
@@ -94,6 +97,7 @@ export class Proxy {
     });
     try {
       await this.upstream.exchange(query, question, this.probe.transport, PROBE_TIMEOUT_MS);
+      if (this.fails !== 0) this.onFails?.(0);
       this.fails = 0;
       return true;
     } catch (err) {
@@ -106,6 +110,7 @@ export class Proxy {
         log.warn(`health check of ${scheme}${this.label} failed: ${escapeText(errorMessage(err))}`);
       }
       this.fails++;
+      this.onFails?.(this.fails);
       return false;
     }
   }
@@ -121,15 +126,46 @@ export class Proxy {
   }
 }
 
+/** What a thread tells the others when its probes change an upstream's fails. */
+interface SharedFails {
+  /** The upstream's place in the pool (the same in every thread: one config, one order). */
+  index: number;
+  fails: number;
+}
+
 /**
  * The upstreams of one forward configuration: a Resource, so that the server closes sockets and
  * stops probes on shutdown, and a reload with the same upstreams keeps connections and health.
+ *
+ * With `workers N` each thread has its own pool (its own sockets), but health is the node's:
+ * when one thread's probes mark an upstream down (or up again), the others on `channel` take
+ * its fails, so a query that reaches another thread does not pay for finding out again.
  */
 export class ProxyPool implements Resource {
-  constructor(readonly proxies: readonly Proxy[]) {}
+  #stop: (() => void) | null = null;
+
+  constructor(readonly proxies: readonly Proxy[], readonly channel: string | null = null) {}
+
+  start(): Promise<void> {
+    const channel = this.channel;
+    if (channel === null) return Promise.resolve();
+    this.proxies.forEach((p, index) => {
+      p.onFails = (fails) => {
+        if (otherThreads()) tellOtherThreads(channel, { index, fails } satisfies SharedFails);
+      };
+    });
+    this.#stop = listenToThreads(channel, (v) => {
+      const { index, fails } = v as SharedFails;
+      const proxy = this.proxies[index];
+      if (proxy) proxy.fails = fails;
+    });
+    return Promise.resolve();
+  }
 
   /** Stops every probe loop and closes every socket. */
   async close(): Promise<void> {
+    this.#stop?.();
+    this.#stop = null;
     await Promise.all(this.proxies.map((p) => p.close()));
   }
 }

@@ -336,7 +336,7 @@ function upstreamTls(c: ForwardConfig, t: To): UpstreamTls {
 }
 
 /** Builds the upstream pool of a config (opens nothing until the first query). */
-export function newProxyPool(c: ForwardConfig): ProxyPool {
+export function newProxyPool(c: ForwardConfig, channel: string | null = null): ProxyPool {
   return new ProxyPool(
     c.to.map((t) =>
       new Proxy(
@@ -353,12 +353,15 @@ export function newProxyPool(c: ForwardConfig): ProxyPool {
         },
       )
     ),
+    channel,
   );
 }
 
 /** The forward directive's setup. */
 export const setupForward: Setup = (d, ctx) => {
   const config = parseForward(d, ctx);
-  const pool = ctx.resources.use(poolKey(config), () => newProxyPool(config));
+  // The key also names the pool in every thread, whose upstreams' health it shares.
+  const key = poolKey(config);
+  const pool = ctx.resources.use(key, () => newProxyPool(config, key));
   return new Forward(config, pool);
 };

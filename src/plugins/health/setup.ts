@@ -22,7 +22,7 @@ export const setupHealth: Setup = (d, ctx) => {
   }
   useHttpRoute(ctx.resources, "health", address, "/health", healthHandler);
   if (lameduckMs > 0) {
-    ctx.resources.use(
+    ctx.resources.perNode(
       `health|lameduck|${address.text}|${lameduckMs}`,
       () => new Lameduck(lameduckMs, ctx.log),
     );

@@ -9,6 +9,7 @@ import { expectArgs, expectNoBlock, fail, parseDuration } from "../../corefile/a
 import { pluginZones } from "../../plugin/zones.ts";
 import { HostsPlugin } from "./handler.ts";
 import { HostsFileSource } from "./source.ts";
+import { HostsReplica } from "./replica.ts";
 
 const PLUGIN = "hosts";
 
@@ -37,7 +38,8 @@ export const setupHosts: Setup = (d: Directive, ctx: SetupContext) => {
   // Blocks with identical settings share one reader; a reload keeps it and its table.
   const key = "hosts:" +
     JSON.stringify([path, zones, block.reverse, block.inlineText, reloadMs]);
-  const source = ctx.resources.use(key, () =>
+  // The file is read once per node, by the main thread; workers answer from replicas of its table.
+  const read = ctx.resources.perNode(key, () =>
     new HostsFileSource({
       path,
       zones,
@@ -45,6 +47,9 @@ export const setupHosts: Setup = (d: Directive, ctx: SetupContext) => {
       inline: block.inline,
       reloadMs,
       log: ctx.log,
+      stateKey: key,
     }));
+  const source = read ??
+    ctx.resources.use(`${key}|replica`, () => new HostsReplica(key, block.inline, block.reverse));
   return new HostsPlugin(source, { zones, ttl: block.ttl, fallthrough: block.fallthrough });
 };

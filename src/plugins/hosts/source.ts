@@ -9,6 +9,8 @@ import { errorMessage } from "../../util/errors.ts";
 import { type Logger } from "../../util/log.ts";
 import type { Resource } from "../../plugin/resources.ts";
 import { metrics } from "../../metrics/registry.ts";
+import { dropState, publishState } from "../../plugin/shared_state.ts";
+import type { PublishedHosts } from "./replica.ts";
 
 const entriesGauge = metrics.gauge(
   "coredns_hosts_entries",
@@ -28,6 +30,8 @@ export interface HostsFileOptions {
   /** The check period in milliseconds; 0 reads once. */
   reloadMs: number;
   log: Logger;
+  /** Where each new table's records are published for worker threads (see replica.ts). */
+  stateKey?: string;
 }
 
 /** How many bad lines one load logs individually; the rest are counted. */
@@ -60,6 +64,7 @@ export class HostsFileSource implements Resource {
   /** Stops the change check. */
   close(): Promise<void> {
     this.#closed = true;
+    if (this.options.stateKey !== undefined) dropState(this.options.stateKey);
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     return Promise.resolve();
@@ -109,6 +114,9 @@ export class HostsFileSource implements Resource {
       this.table = HostsTable.build([records, this.options.inline], {
         reverse: this.options.reverse,
       });
+      if (this.options.stateKey !== undefined) {
+        publishState(this.options.stateKey, { records } satisfies PublishedHosts);
+      }
       this.#mtime = mtime;
       this.#size = stat.size;
       entriesGauge.set([], this.table.size);

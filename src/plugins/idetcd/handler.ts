@@ -10,7 +10,7 @@ import type { HandlerResult, Next, Plugin } from "../../plugin/plugin.ts";
 import type { Fallthrough } from "../../plugin/fallthrough.ts";
 import type { Pattern } from "./pattern.ts";
 import type { SlotRecord } from "./slots.ts";
-import type { SlotView } from "./view.ts";
+import type { SlotLookup } from "./view.ts";
 
 /** The negative TTL (SOA minimum and SOA TTL) of an unclaimed name, in seconds. */
 export const NEGATIVE_TTL = 5;
@@ -26,7 +26,7 @@ export interface SrvService {
 export interface IdetcdHandlerConfig {
   zones: readonly string[];
   pattern: Pattern;
-  view: SlotView;
+  view: SlotLookup;
   /** Answer TTL in seconds. */
   ttl: number;
   srv: readonly SrvService[];

@@ -27,6 +27,7 @@ import { IdetcdPlugin, type SrvService } from "./handler.ts";
 import { Pattern, PatternError } from "./pattern.ts";
 import { SlotLayout } from "./slots.ts";
 import { SlotView } from "./view.ts";
+import { SlotViewReplica } from "./replica.ts";
 
 const P = "idetcd";
 
@@ -200,7 +201,13 @@ export const setupIdetcd: Setup = (d, ctx) => {
   const viewKey = `idetcd/view ${
     JSON.stringify([etcdOptionsKey(c.etcd), c.prefix, c.pattern.source])
   }`;
-  const view = ctx.resources.use(viewKey, () => new SlotView(c.etcd, layout, ctx.log));
+  // Watching and claiming are per node (the main thread); a worker answers from a replica.
+  const watched = ctx.resources.perNode(
+    viewKey,
+    () => new SlotView(c.etcd, layout, ctx.log, viewKey),
+  );
+  const view = watched ??
+    ctx.resources.use(`${viewKey}|replica`, () => new SlotViewReplica(viewKey));
   const claimKey = `idetcd/claim ${
     JSON.stringify([
       viewKey,
@@ -212,22 +219,24 @@ export const setupIdetcd: Setup = (d, ctx) => {
       dnsPort,
     ])
   }`;
-  const claimer = ctx.resources.use(claimKey, () =>
-    new SlotClaimer(
-      {
-        etcd: c.etcd,
-        layout,
-        limit: c.limit,
-        leaseSeconds: c.leaseSeconds,
-        address: c.address,
-        nodeId: c.nodeId,
-        onFull: c.onFull,
-        dnsPort,
-      },
-      view,
-      ctx.log,
-    ));
-  ctx.readiness.register({ name: P, ready: () => claimer.ready() });
+  if (watched !== null) {
+    const claimer = ctx.resources.use(claimKey, () =>
+      new SlotClaimer(
+        {
+          etcd: c.etcd,
+          layout,
+          limit: c.limit,
+          leaseSeconds: c.leaseSeconds,
+          address: c.address,
+          nodeId: c.nodeId,
+          onFull: c.onFull,
+          dnsPort,
+        },
+        watched,
+        ctx.log,
+      ));
+    ctx.readiness.register({ name: P, ready: () => claimer.ready() });
+  }
   return new IdetcdPlugin({
     zones: c.zones,
     pattern: c.pattern,

@@ -11,6 +11,7 @@ import type { Resource } from "../../plugin/resources.ts";
 import { metrics } from "../../metrics/registry.ts";
 import { readSlots, type SlotLayout, type SlotRecord } from "./slots.ts";
 import { errorMessage } from "../../util/errors.ts";
+import { dropState, publishState } from "../../plugin/shared_state.ts";
 
 const badValues = metrics.counter(
   "etcdns_slot_bad_values_total",
@@ -23,8 +24,25 @@ const claimedGauge = metrics.gauge(
   ["pattern"],
 );
 
+/** What answering needs from a view: the watched one, or a worker thread's replica of it. */
+export interface SlotLookup {
+  /** The usable record for a DNS name (lowercased FQDN), if claimed. */
+  get(name: string): SlotRecord | undefined;
+  /** Every usable record, by slot ID. */
+  all(): readonly SlotRecord[];
+  /** The etcd revision the view is complete up to. */
+  readonly revision: number;
+}
+
+/** What a SlotView publishes for the replicas in worker threads: plain data. */
+export interface PublishedSlots {
+  /** Every usable record, by slot ID. */
+  records: readonly SlotRecord[];
+  revision: number;
+}
+
 /** A watched, in-memory copy of all slots of one pattern. */
-export class SlotView implements Resource {
+export class SlotView implements Resource, SlotLookup {
   /** Usable records by DNS name (lowercased FQDN). */
   #byName = new Map<string, SlotRecord>();
   /** Every record by slot ID, including those with bad values (they still occupy the slot). */
@@ -43,6 +61,8 @@ export class SlotView implements Resource {
     readonly etcd: EtcdOptions,
     readonly layout: SlotLayout,
     readonly log: Logger,
+    /** Where each change is published for worker threads (see replica.ts). */
+    readonly stateKey?: string,
   ) {}
 
   /** Whether the view has been read from etcd at least once. */
@@ -131,6 +151,7 @@ export class SlotView implements Resource {
 
   /** Stops the watch and releases the shared client. */
   async close(): Promise<void> {
+    if (this.stateKey !== undefined) dropState(this.stateKey);
     await this.#watch?.close();
     this.#etcd?.release();
     this.#etcd = null;
@@ -175,6 +196,9 @@ export class SlotView implements Resource {
   #changed(): void {
     this.#sorted = null;
     claimedGauge.set([this.layout.pattern.source], this.#byName.size);
+    if (this.stateKey !== undefined) {
+      publishState(this.stateKey, { records: this.all(), revision: this.revision });
+    }
     for (const l of this.#listeners) {
       try {
         l();

@@ -3,7 +3,8 @@
  * /metrics in the Prometheus text format.
  */
 import { type DnsMessage, RCODE_NAMES } from "../../dns/message.ts";
-import { type CounterHandle, type HistogramHandle, metrics } from "../../metrics/registry.ts";
+import { type CounterHandle, type HistogramHandle } from "../../metrics/registry.ts";
+import { exposeAllThreads } from "../../metrics/threads.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 import type { Resource } from "../../plugin/resources.ts";
 import type { BlockSummary, Next, Plugin } from "../../plugin/plugin.ts";
@@ -158,10 +159,13 @@ export class PrometheusPlugin implements Plugin {
   }
 }
 
-/** The /metrics handler: everything every plugin recorded, in the text format (0.0.4). */
-export function metricsHandler(): Response {
+/**
+ * The /metrics handler: everything every plugin recorded, in every thread, in the text format
+ * (0.0.4).
+ */
+export async function metricsHandler(): Promise<Response> {
   updateProcessMetrics();
-  return new Response(metrics.expose(), {
+  return new Response(await exposeAllThreads(), {
     status: 200,
     headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
   });

@@ -20,7 +20,7 @@ export const setupPrometheus: Setup = (d, ctx) => {
   if (summary) {
     // A fresh key per setup: each config reports its own blocks, counted in and out (see
     // PluginEnabled).
-    ctx.resources.use(
+    ctx.resources.perNode(
       `prometheus|enabled|${++configs}`,
       () => new PluginEnabled(ctx.zones, summary),
     );

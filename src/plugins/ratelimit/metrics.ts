@@ -23,4 +23,6 @@ export const trackedClients = metrics.gauge(
   "etcdns_ratelimit_tracked_clients",
   "Number of client sources tracked by the rate limiter (at most max_clients).",
   ["server"],
+  // Each worker thread tracks the clients it serves: the counts add up.
+  "sum",
 );

@@ -13,7 +13,8 @@ export const setupReady: Setup = (d, ctx) => {
   expectNoBlock(d, "ready");
   const address = parseHttpAddress(d.args[0] ?? DEFAULT_READY_ADDRESS, d, "ready");
   // One flag per process, shared by every /ready address, kept while any config uses ready.
-  const shutdown = ctx.resources.use("ready|shutdown", () => new ShutdownFlag());
+  const shutdown = ctx.resources.perNode("ready|shutdown", () => new ShutdownFlag());
+  if (shutdown === null) return null; // a worker thread: /ready is the main thread's
   useHttpRoute(ctx.resources, "ready", address, "/ready", readyHandler(shutdown, ctx.log));
   // ready answers over HTTP only; it adds nothing to the DNS chain (as in CoreDNS).
   return null;

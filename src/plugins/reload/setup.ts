@@ -21,7 +21,8 @@ export const setupReload: Setup = (d, ctx) => {
   expectArgs(d, "reload", 0, 2);
   expectNoBlock(d, "reload");
   const config = parseReload(d.args, d);
-  ctx.resources.use(
+  // Per node: the main thread reloads, and the workers follow it.
+  ctx.resources.perNode(
     `reload|${config.intervalMs}|${config.jitterMs}`,
     () => new CorefileWatcher(config, ctx.log),
   );

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import {
   type DnsMessage,
+  encode,
   Flag,
   Rcode,
   rcodeOf,
@@ -10,6 +12,8 @@ import {
 import { Cache, type CacheConfig } from "../../../src/plugins/cache/handler.ts";
 import { cacheEvictions, cacheHits, servedStale } from "../../../src/plugins/cache/metrics.ts";
 import { parseCache } from "../../../src/plugins/cache/setup.ts";
+import type { SharedEntry } from "../../../src/plugins/cache/share.ts";
+import { connectThreads } from "../../../src/plugin/shared_state.ts";
 import type { Next } from "../../../src/plugin/plugin.ts";
 import type { QueryContext } from "../../../src/plugin/query.ts";
 import { parseCorefile } from "../../../src/corefile/mod.ts";
@@ -370,4 +374,54 @@ Deno.test("cache: capping TTLs never changes the records the backend holds", asy
   const first = await ask(cache, b.next, "held.test");
   assert.deepEqual(ttls(first), [30]);
   assert.equal(held.ttl, 3600);
+});
+
+Deno.test("cache: what one thread's cache stores fills the others', with the life it has left", async () => {
+  const told: unknown[] = [];
+  connectThreads((_, value) => told.push(structuredClone(value)));
+  try {
+    const config = parseCache(
+      parseCorefile(". {\ncache\n}", { file: "Corefile" }).blocks[0].directives[0],
+      { zones: ["."] },
+    );
+    // Two threads' caches: their clocks have different origins, as performance.now() does.
+    const clocks = { a: 5_000, b: 900_000 };
+    const a = new Cache(config, () => clocks.a, "cache test");
+    const b = new Cache(config, () => clocks.b, "cache test");
+    const upstream = backend(withA(300, "192.0.2.1"));
+    await ask(a, upstream.next, "example.test");
+    assert.equal(told.length, 1, "the stored entry is offered to the other threads");
+    clocks.a += 1_000;
+    b.adopt(told[0] as SharedEntry); // at once: a message between threads takes microseconds
+    clocks.b += 10_000;
+    const hit = await ask(b, upstream.next, "example.test");
+    assert.equal(upstream.calls.n, 1, "the other thread answers from what it was offered");
+    assert.deepEqual(ttls(hit), [290]);
+
+    // Binary data (TXT strings are Buffers) crosses as Uint8Array and is a Buffer again.
+    const txt = backend((q) => {
+      const r = replyTo(q.request);
+      r.answers.push({
+        type: "TXT",
+        name: q.question.name,
+        class: "IN",
+        ttl: 60,
+        data: [Buffer.from("hello world")],
+      });
+      return r;
+    });
+    const q = query("text.test", "TXT");
+    await a.handle(q, txt.next(q));
+    assert.equal(told.length, 2);
+    b.adopt(told[1] as SharedEntry);
+    const q2 = query("text.test", "TXT");
+    await b.handle(q2, txt.next(q2));
+    assert.equal(txt.calls.n, 1);
+    const data = q2.response!.answers[0].data as unknown[];
+    assert.ok(Buffer.isBuffer(data[0]));
+    assert.equal(String(data[0]), "hello world");
+    encode(q2.response!); // what the server does with it
+  } finally {
+    connectThreads(null);
+  }
 });

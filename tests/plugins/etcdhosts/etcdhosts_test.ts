@@ -24,7 +24,7 @@ async function a(h: Harness, name: string): Promise<string[]> {
 }
 
 function source(h: Harness) {
-  return (h.plugin as EtcdHostsPlugin).source;
+  return (h.plugin as EtcdHostsPlugin).source as EtcdHostsSource;
 }
 
 async function withEtcd(fn: (etcd: TestEtcd) => Promise<void>): Promise<void> {

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { parseCorefile } from "../../../src/corefile/mod.ts";
+import { PLUGINS } from "../../../src/plugins/registry.ts";
+import { buildConfig } from "../../../src/server/config.ts";
+import { ResourcePool } from "../../../src/plugin/resources.ts";
+import { chooseWorkers } from "../../../src/server/worker_count.ts";
+
+/** Builds a config (opens nothing); returns the worker count and the listeners it asks for. */
+function build(corefile: string, worker = false): { workers: number | null; listeners: string[] } {
+  const { blocks } = parseCorefile(corefile, { directives: PLUGINS.names });
+  const built = buildConfig(blocks, {
+    plugins: PLUGINS,
+    corefilePath: "Corefile",
+    resources: new ResourcePool(worker).begin(),
+  });
+  const listeners = [...built.routers.keys()].map((l) =>
+    `${l.tls ? "tls" : l.options.udpOnly ? "udp" : "dns"} ${l.hostname}:${l.port}`
+  );
+  return { workers: built.workers, listeners };
+}
+
+Deno.test("workers: setup", async (t) => {
+  await t.step("workers N sets the process-wide count; absent, none is set", () => {
+    assert.equal(build(".:1053 {\n workers 2\n whoami\n}\n").workers, 2);
+    assert.equal(build(".:1053 {\n whoami\n}\n").workers, null);
+    // Any block may say it; repeating the same count is fine.
+    const two = ".:1053 {\n workers 4\n whoami\n}\nexample.org:1054 {\n workers 4\n whoami\n}\n";
+    assert.equal(build(two).workers, 4);
+    assert.equal(build(".:1053 {\n whoami\n}\nexample.org:1054 {\n workers 3\n}\n").workers, 3);
+  });
+
+  await t.step("errors name FILE:LINE and what to write", () => {
+    const cases: Array<[string, RegExp]> = [
+      [".:1053 {\n workers\n}\n", /Corefile:2 - plugin\/workers: 'workers' takes 1 argument/],
+      [".:1053 {\n workers 2 3\n}\n", /Corefile:2 - plugin\/workers: 'workers' takes 1 argument/],
+      [".:1053 {\n workers two\n}\n", /Corefile:2 - .*must be a whole number, got 'two'/],
+      [".:1053 {\n workers 0\n}\n", /Corefile:2 - .*between 1 and 256, got 0/],
+      [".:1053 {\n workers 2 {\n x\n }\n}\n", /Corefile:2 - plugin\/workers: .*block/],
+      [
+        ".:1053 {\n workers 2\n}\nexample.org:1054 {\n workers 3\n}\n",
+        /Corefile:5 - plugin\/workers: 3 workers here, but 2 at Corefile:2; the count is process-wide/,
+      ],
+    ];
+    for (const [corefile, expected] of cases) {
+      assert.throws(() => build(corefile), expected, corefile);
+    }
+  });
+
+  await t.step("a worker thread's config listens on UDP only, and not for DNS over TLS", () => {
+    const corefile = ".:1053 {\n bind 127.0.0.1\n workers 2\n whoami\n}\n";
+    assert.deepEqual(build(corefile).listeners, ["dns 127.0.0.1:1053"]);
+    assert.deepEqual(build(corefile, true).listeners, ["udp 127.0.0.1:1053"]);
+  });
+});
+
+Deno.test("workers: the count", async (t) => {
+  const native = null;
+  const none = "no libc FFI";
+  await t.step("absent: one per core where the native socket works, else one", () => {
+    assert.deepEqual(chooseWorkers(null, native, 8), { count: 8, warning: null, info: null });
+    const fallback = chooseWorkers(null, none, 8);
+    assert.equal(fallback.count, 1);
+    assert.equal(fallback.warning, null);
+    assert.match(fallback.info!, /one thread on Deno's UDP socket: no libc FFI/);
+    assert.deepEqual(chooseWorkers(null, native, 1), { count: 1, warning: null, info: null });
+  });
+  await t.step("explicit: honoured where it can be, else a warning and one", () => {
+    assert.deepEqual(chooseWorkers(3, native, 2), { count: 3, warning: null, info: null });
+    assert.deepEqual(chooseWorkers(1, none, 8), { count: 1, warning: null, info: null });
+    const refused = chooseWorkers(2, none, 8);
+    assert.equal(refused.count, 1);
+    assert.match(
+      refused.warning!,
+      /^plugin\/workers: 2 workers need .* no libc FFI; serving with one/,
+    );
+  });
+  await t.step("port 0 cannot be shared between threads", () => {
+    assert.equal(chooseWorkers(null, native, 4, true).count, 1);
+    assert.match(chooseWorkers(2, native, 4, true).warning!, /port 0/);
+  });
+});
