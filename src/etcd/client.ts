@@ -5,7 +5,6 @@
 import { Buffer } from "node:buffer";
 import type { Etcd3, IOptions } from "etcd3";
 import { describeEndpoints, type EtcdOptions } from "./options.ts";
-import { allowIpEndpointsOverTls } from "./tls_ip.ts";
 import { classifyTlsError, loadEtcdTls, probeEtcdTls } from "./tls_check.ts";
 
 export { EtcdTlsError } from "./tls_check.ts";
@@ -136,7 +135,10 @@ const passThrough = {
 export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {}): Promise<Etcd3> {
   const { Etcd3, isRecoverableError } = await loadEtcd3();
   const hosts = await resolveEndpoints(opts, extra.resolveSrv);
-  if (hosts.some((h) => h.startsWith("https://"))) allowIpEndpointsOverTls();
+  if (hosts.some((h) => h.startsWith("https://"))) {
+    // node:tls and node:net load only for https endpoints.
+    (await import("./tls_ip.ts")).allowIpEndpointsOverTls();
+  }
   const options: IOptions = {
     hosts,
     dialTimeout: opts.timeoutMs,

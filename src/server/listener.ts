@@ -12,7 +12,6 @@ import { copyBytes } from "../dns/bytes.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import { clientAddr, type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
-import { TlsStreamListener } from "./tls_stream.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
@@ -78,6 +77,8 @@ export class DnsListener implements Resource {
     const hostname = this.hostname;
     try {
       if (this.tls) {
+        // node:tls and node:net load only for a tls:// block.
+        const { TlsStreamListener } = await import("./tls_stream.ts");
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
         this.#udp = Deno.listenDatagram({ transport: "udp", hostname, port: this.port });
