@@ -4,15 +4,18 @@
  *
  * Each scenario starts a fresh server and measures, in MiB:
  *   idle    RSS once it has settled after start;
- *   load    RSS settled after dnsperf ran valid queries for --seconds at --qps;
- *   peak    the process's highest RSS (VmHWM) by the end of the flood;
- *   flood   RSS settled after --flood malformed packets (bar: under 1.2 x idle).
+ *   peak    the process's highest RSS (VmHWM) by the end of the flood that follows;
+ *   flood   RSS settled after --flood malformed packets (bar: under 1.2 x idle);
+ *   load    RSS settled after dnsperf then ran valid queries for --seconds at --qps
+ *           (with the CPU seconds the server spent on them, to weigh heap flags).
  *
  * Usage: scripts/deno run -A scripts/bench/memory.ts [--scenario whoami,hosts,cache-forward,example]
  *          [--peer] [--seconds 5] [--qps 20000] [--flood 200000] [--flood-pps N]
  *          [--v8-flags FLAGS]
- * --peer measures CoreDNS too (not for `example`, whose plugins CoreDNS lacks); --v8-flags passes
- * DENO_V8_FLAGS to etcdns, to compare heap settings before putting one in scripts/flags.
+ * The flood is closed-loop by default (as fast as the server answers); --flood-pps N sends
+ * open-loop at N packets per second instead. --peer measures CoreDNS too (not for `example`,
+ * whose plugins CoreDNS lacks); --v8-flags passes DENO_V8_FLAGS to etcdns, to compare heap
+ * settings before putting one in scripts/flags.
  */
 import { parseArgs } from "node:util";
 import { startDnsmasq } from "../../tests/helpers/dnsmasq.ts";
@@ -80,6 +83,8 @@ interface Row {
   peak: number;
   flood: number;
   floodPps: number;
+  /** CPU seconds the server spent on the load. */
+  loadCpu: number;
 }
 
 /** Starts `server` on `corefile`; resolves once it printed its banner; output is discarded. */
@@ -133,6 +138,14 @@ async function launch(server: Server, corefile: string, dir: string) {
   return { pid: child.pid, stop };
 }
 
+/** CPU time (user + system) `pid` has used, in seconds, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name (which may hold spaces) start at state, field 3.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks
+}
+
 /** Runs dnsperf with `queries` (lines "NAME TYPE") for SECONDS at most QPS. */
 async function load(port: number, queries: string): Promise<void> {
   const file = await Deno.makeTempFile({ suffix: ".queries" });
@@ -164,16 +177,24 @@ async function measure(
     // Idle: whatever start-up allocated and the first collections leave behind.
     await new Promise((r) => setTimeout(r, 1000));
     const idle = await waitForSettledRss(proc.pid, { samples: 8, timeoutMs: 10_000 });
-    await load(port, queries);
-    const afterLoad = await waitForSettledRss(proc.pid, { timeoutMs: 15_000 });
-    const flood = await floodMalformed(port, { count: FLOOD, pps: FLOOD_PPS });
+    // The flood comes first, so that what it leaves is compared with the idle figure alone.
+    // Closed loop (at most 128 unanswered) unless --flood-pps is given: the server then handles
+    // nearly every packet, where an open-loop flood mostly fills the kernel's socket buffer.
+    const flood = await floodMalformed(
+      port,
+      FLOOD_PPS ? { count: FLOOD, pps: FLOOD_PPS } : { count: FLOOD, window: 32, unanswered: 128 },
+    );
     const peak = memoryStatus(proc.pid).peakKiB;
     const afterFlood = await waitForSettledRss(proc.pid, { timeoutMs: 20_000 });
+    const cpuBefore = cpuSeconds(proc.pid);
+    await load(port, queries);
+    const loadCpu = cpuSeconds(proc.pid) - cpuBefore;
+    const afterLoad = await waitForSettledRss(proc.pid, { timeoutMs: 15_000 });
     const floodPps = Math.round(flood.sent / (flood.ms / 1000));
     console.error(
-      `  idle ${toMiB(idle)}, load ${toMiB(afterLoad)}, peak ${toMiB(peak)}, ` +
-        `flood ${toMiB(afterFlood)} MiB (${flood.sent} packets at ${floodPps}/s, ` +
-        `${flood.answered} answered)`,
+      `  idle ${toMiB(idle)}, flood peak ${toMiB(peak)}, after flood ${toMiB(afterFlood)} ` +
+        `(${flood.sent} packets at ${floodPps}/s, ${flood.answered} answered), ` +
+        `after load ${toMiB(afterLoad)} MiB (${loadCpu.toFixed(2)} CPU s)`,
     );
     return {
       scenario,
@@ -183,6 +204,7 @@ async function measure(
       peak,
       flood: afterFlood,
       floodPps,
+      loadCpu,
     };
   } finally {
     await proc.stop();
@@ -248,13 +270,13 @@ for (const scenario of values.scenario.split(",")) {
 }
 
 console.log(
-  "| scenario | server | idle MiB | after load MiB | peak MiB | after flood MiB | flood/idle |",
+  "| scenario | server | idle MiB | flood peak MiB | after flood MiB | flood/idle | after load MiB | load CPU s |",
 );
-console.log("|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   console.log(
-    `| ${r.scenario} | ${r.server} | ${toMiB(r.idle)} | ${toMiB(r.load)} | ${toMiB(r.peak)} | ${
-      toMiB(r.flood)
-    } | ${(r.flood / r.idle).toFixed(2)} |`,
+    `| ${r.scenario} | ${r.server} | ${toMiB(r.idle)} | ${toMiB(r.peak)} | ${toMiB(r.flood)} | ${
+      (r.flood / r.idle).toFixed(2)
+    } | ${toMiB(r.load)} | ${r.loadCpu.toFixed(2)} |`,
   );
 }

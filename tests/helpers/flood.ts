@@ -32,13 +32,19 @@ export interface FloodOptions {
   timeoutMs?: number;
   /** Packets per second at most (default: as fast as the sockets take them). */
   pps?: number;
+  /**
+   * Keep at most this many packets unanswered: the flood then goes as fast as the server
+   * answers, so it handles (nearly) every packet instead of the kernel dropping most of them.
+   * A reply missing for 100 ms counts as lost. Default: no limit (an open-loop flood).
+   */
+  unanswered?: number;
 }
 
 /** What a flood did. */
 export interface FloodResult {
   /** Packets sent. */
   sent: number;
-  /** Replies read back (FORMERR), counted until `settleMs` after the last send. */
+  /** Replies read back (FORMERR), counted until 500 ms after the last send. */
   answered: number;
   /** How long sending took. */
   ms: number;
@@ -58,15 +64,33 @@ export async function floodMalformed(port: number, opts: FloodOptions): Promise<
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let sent = 0;
   let answered = 0;
+  let lost = 0;
+  let wake: (() => void) | null = null;
   const readers = conns.map(async (c) => {
     const buffer = new Uint8Array(512);
     try {
       for (;;) {
         await c.receive(buffer);
         answered++;
+        wake?.();
       }
     } catch { /* closed */ }
   });
+  /** Waits until at most `limit` packets are unanswered, writing off as lost what a 100 ms
+   * wait without progress leaves. */
+  const answeredUpTo = async (limit: number) => {
+    while (sent - answered - lost > limit) {
+      const before = answered;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, 100);
+      });
+      clearTimeout(timer);
+      wake = null;
+      if (answered === before) lost = sent - answered;
+    }
+  };
   let ms = 0;
   try {
     while (sent < opts.count && Date.now() < deadline) {
@@ -78,6 +102,7 @@ export async function floodMalformed(port: number, opts: FloodOptions): Promise<
         batch.push(conns[sent % conns.length].send(p, target));
       }
       await Promise.all(batch);
+      if (opts.unanswered !== undefined) await answeredUpTo(opts.unanswered);
       if (opts.pps) {
         const ahead = sent / opts.pps * 1000 - (performance.now() - started);
         if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
