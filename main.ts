@@ -3,12 +3,7 @@
  *
  * `etcdns [flags]` serves (CoreDNS's flags); `etcdns check|hosts|slots|discovery ...` are tools.
  */
-import { runCheck } from "./src/cli/check.ts";
-import { runDiscoveryCommand } from "./src/cli/discovery.ts";
 import { UsageError } from "./src/cli/flags.ts";
-import { runHostsCommand } from "./src/cli/hosts.ts";
-import { runServe } from "./src/cli/serve.ts";
-import { runSlotsCommand } from "./src/cli/slots.ts";
 import { CorefileError } from "./src/corefile/types.ts";
 import { errorMessage } from "./src/util/errors.ts";
 
@@ -22,12 +17,17 @@ const USAGE = `usage:
 
 type Command = (args: string[]) => Promise<number>;
 
+/** Each command's module loads when it runs, so serving never loads the tools' code (YAML,
+ * the hosts editor) and the tools never load the server's. String literals, so `deno compile`
+ * embeds every one. */
+const runServe: Command = async (args) => (await import("./src/cli/serve.ts")).runServe(args);
+
 const COMMANDS: Record<string, Command> = {
   serve: runServe,
-  check: runCheck,
-  hosts: runHostsCommand,
-  slots: runSlotsCommand,
-  discovery: runDiscoveryCommand,
+  check: async (args) => (await import("./src/cli/check.ts")).runCheck(args),
+  hosts: async (args) => (await import("./src/cli/hosts.ts")).runHostsCommand(args),
+  slots: async (args) => (await import("./src/cli/slots.ts")).runSlotsCommand(args),
+  discovery: async (args) => (await import("./src/cli/discovery.ts")).runDiscoveryCommand(args),
   help: () => {
     console.log(USAGE);
     return Promise.resolve(0);

@@ -1,5 +1,4 @@
 /** `etcdns [flags]`: serve DNS from a Corefile, with CoreDNS's flags. */
-import { existsSync } from "node:fs";
 import { VERSION } from "../version.ts";
 import { PLUGINS } from "../plugins/registry.ts";
 import { bannerLines, Server } from "../server/server.ts";
@@ -39,7 +38,17 @@ export function parsePort(text: string, what: string): number {
 /** Which Corefile to read: -conf, else ./Corefile if present, else null (the default config). */
 export function corefilePathFrom(conf: string | undefined): string | null {
   if (conf !== undefined && conf !== "") return conf;
-  return existsSync("Corefile") ? "Corefile" : null;
+  return exists("Corefile") ? "Corefile" : null;
+}
+
+/** Whether `path` exists (Deno's own call: node:fs would load Node's file system layer). */
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs the server until SIGTERM/SIGINT. Returns the process exit code. */

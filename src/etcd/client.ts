@@ -3,9 +3,8 @@
  * credentials, call deadlines and the retry policy.
  */
 import { Buffer } from "node:buffer";
-import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
+import type { Etcd3, IOptions } from "etcd3";
 import { describeEndpoints, type EtcdOptions } from "./options.ts";
-import { allowIpEndpointsOverTls } from "./tls_ip.ts";
 import { classifyTlsError, loadEtcdTls, probeEtcdTls } from "./tls_check.ts";
 
 export { EtcdTlsError } from "./tls_check.ts";
@@ -27,6 +26,19 @@ export interface ConnectOptions {
   resolveSrv?: SrvResolver;
   /** Shake hands with the https endpoints before returning (default true). */
   probeTls?: boolean;
+}
+
+/** npm:etcd3 with gRPC and protobufjs: about 17 MB of resident memory once loaded. */
+type Etcd3Module = typeof import("etcd3");
+let etcd3Module: Promise<Etcd3Module> | null = null;
+
+/**
+ * Loads npm:etcd3 on first use, so a server whose Corefile has no etcd plugin (and the commands
+ * that never reach etcd) never pays for it. The specifier is a string literal, so `deno
+ * compile` still embeds the package.
+ */
+function loadEtcd3(): Promise<Etcd3Module> {
+  return etcd3Module ??= import("etcd3");
 }
 
 const defaultResolveSrv: SrvResolver = (name) => Deno.resolveDns(name, "SRV");
@@ -88,7 +100,7 @@ function hostPort(host: string, port: number): string {
  * which would refuse all calls for 5 s after three failures and so delay recovery when etcd
  * comes back.
  */
-function retryPolicy(attempts: number) {
+function retryPolicy(attempts: number, isRecoverableError: (err: Error) => boolean) {
   return {
     async execute<T>(fn: (ctx: { attempt: number }) => Promise<T>): Promise<T> {
       for (let attempt = 0;; attempt++) {
@@ -121,8 +133,12 @@ const passThrough = {
  * to check; an `EtcdTlsError` means the TLS settings cannot work, and servers stop at start.
  */
 export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {}): Promise<Etcd3> {
+  const { Etcd3, isRecoverableError } = await loadEtcd3();
   const hosts = await resolveEndpoints(opts, extra.resolveSrv);
-  if (hosts.some((h) => h.startsWith("https://"))) allowIpEndpointsOverTls();
+  if (hosts.some((h) => h.startsWith("https://"))) {
+    // node:tls and node:net load only for https endpoints.
+    (await import("./tls_ip.ts")).allowIpEndpointsOverTls();
+  }
   const options: IOptions = {
     hosts,
     dialTimeout: opts.timeoutMs,
@@ -135,7 +151,7 @@ export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {})
       "grpc.max_receive_message_length": -1,
     },
     faultHandling: {
-      global: retryPolicy(Math.max(2, hosts.length)) as unknown as NonNullable<
+      global: retryPolicy(Math.max(2, hosts.length), isRecoverableError) as unknown as NonNullable<
         IOptions["faultHandling"]
       >["global"],
       host: () =>

@@ -10,7 +10,7 @@
  * start. `classifyTlsError` names the cause in gRPC's and Deno's error texts.
  */
 import { Buffer } from "node:buffer";
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import { type EtcdOptions, isInlinePem, tlsLabel } from "./options.ts";
 
 /** A TLS setting that cannot work: a bad file, or etcd refusing the handshake. Fatal at start. */
@@ -47,7 +47,15 @@ async function readFile(path: string | undefined, what: string): Promise<Buffer 
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
-function parseCerts(pem: Buffer, source: string, what: string): X509Certificate[] {
+/** node:crypto, imported by `loadEtcdTls`: only a server with etcd TLS settings loads it. */
+type Crypto = typeof import("node:crypto");
+
+function parseCerts(
+  crypto: Crypto,
+  pem: Buffer,
+  source: string,
+  what: string,
+): X509Certificate[] {
   const path = tlsLabel(source);
   const blocks = pem.toString("latin1").match(PEM_CERT) ?? [];
   if (blocks.length === 0) {
@@ -58,7 +66,7 @@ function parseCerts(pem: Buffer, source: string, what: string): X509Certificate[
   }
   return blocks.map((b) => {
     try {
-      return new X509Certificate(b);
+      return new crypto.X509Certificate(b);
     } catch (err) {
       throw new EtcdTlsError(
         `etcd tls: the ${what} file '${path}' holds a certificate that does not parse (${
@@ -81,12 +89,13 @@ export async function loadEtcdTls(opts: EtcdOptions): Promise<EtcdTlsFiles> {
     readFile(tls.key, "key"),
     readFile(tls.cert, "certificate"),
   ]);
-  if (ca) parseCerts(ca, tls.ca!, "CA");
+  const crypto = await import("node:crypto");
+  if (ca) parseCerts(crypto, ca, tls.ca!, "CA");
   if (cert && key) {
-    const [leaf] = parseCerts(cert, tls.cert!, "certificate");
+    const [leaf] = parseCerts(crypto, cert, tls.cert!, "certificate");
     let privateKey;
     try {
-      privateKey = createPrivateKey(key);
+      privateKey = crypto.createPrivateKey(key);
     } catch (err) {
       throw new EtcdTlsError(
         `etcd tls: the key file '${tlsLabel(tls.key)}' is not a usable private key (${

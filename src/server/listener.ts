@@ -13,7 +13,6 @@ import { openUdpSocket, type UdpPath, type UdpSocket } from "../net/udp_listen.t
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
-import { TlsStreamListener } from "./tls_stream.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
@@ -94,6 +93,8 @@ export class DnsListener implements Resource {
     const hostname = this.hostname;
     try {
       if (this.tls) {
+        // node:tls and node:net load only for a tls:// block.
+        const { TlsStreamListener } = await import("./tls_stream.ts");
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
         const { udpOnly, reusePort, udpPath: path } = this.options;

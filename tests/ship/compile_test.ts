@@ -148,6 +148,15 @@ Deno.test("compile: bakes in exactly scripts/flags and embeds etcd3's proto file
     for (const f of flags.filter((f) => f.startsWith("--unstable-"))) {
       assert.ok(unstable.features.includes(f.slice("--unstable-".length)), f);
     }
+    const v8Flags = JSON.parse(/"v8_flags":(\[[^\]]*\])/.exec(text)![1]) as string[];
+    const wantV8 = flags.filter((f) => f.startsWith("--v8-flags="))
+      .flatMap((f) => f.slice("--v8-flags=".length).split(","));
+    for (const f of wantV8) assert.ok(v8Flags.includes(f), `${f} is baked in: ${v8Flags}`);
+    // Modules imported lazily (import("...") with a string literal) are embedded too: the
+    // binary's file table names each file.
+    for (const lazy of ["serve.ts", "hosts.ts", "tls_stream.ts", "tls_ip.ts"]) {
+      assert.ok(text.includes(`{"File":{"n":"${lazy}"`), `${lazy} is in the binary`);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
