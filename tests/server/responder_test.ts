@@ -198,7 +198,7 @@ Deno.test("plugins that pass on to a synchronous answer make no promise; a throw
   assert.ok(failed instanceof Uint8Array);
   assert.equal(rcodeOf(parseReply(failed)), Rcode.SERVFAIL);
 
-  const later: Plugin = { name: "later", handle: async (q, next) => await next() };
+  const later: Plugin = { name: "later", handle: async (_q, next) => await next() };
   const promised = answerPacket(
     makeQuery("example.org"),
     source,
