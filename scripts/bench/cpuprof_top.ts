@@ -1,6 +1,6 @@
 /**
  * Summarises a V8 `.cpuprofile` (from `deno run --cpu-prof`): self time per function, highest
- * first, as a share of the samples.
+ * first, as a share of the busy samples (idle ones are counted apart).
  *
  *   deno run -A scripts/bench/cpuprof_top.ts PROFILE.cpuprofile [TOP]
  */
@@ -26,7 +26,10 @@ for (const id of profile.samples) {
   const name = nameOf.get(id) ?? "?";
   self.set(name, (self.get(name) ?? 0) + 1);
 }
-const total = profile.samples.length;
+const idle = self.get("(idle) :0") ?? 0;
+self.delete("(idle) :0");
+const total = profile.samples.length - idle;
+console.log(`${total} busy samples, ${idle} idle`);
 const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(top));
 for (const [name, count] of rows) {
   console.log(`${((100 * count) / total).toFixed(1).padStart(5)}%  ${name}`);
