@@ -65,6 +65,20 @@ export class QueryContext {
     this.opt = optOf(request);
   }
 
+  /**
+   * The question's name as answer records spell it: lowercased, without the trailing dot ("."
+   * for the root). The question's own string when it is already so spelled (the usual case),
+   * which costs no new string and lets name compression match it at once.
+   */
+  get owner(): string {
+    const qname = this.qname;
+    if (qname === ".") return ".";
+    const asked = this.question.name;
+    return asked.length === qname.length - 1 && qname.startsWith(asked)
+      ? asked
+      : qname.slice(0, -1);
+  }
+
   /** Whether the client set the DNSSEC OK bit. */
   get do(): boolean {
     return this.opt !== undefined && (this.opt.flags & 0x8000) !== 0;
