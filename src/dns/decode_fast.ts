@@ -32,7 +32,8 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
     class: classes.toString((buf[off + 2] << 8) | buf[off + 3]),
   };
   off += 4;
-  const additionals: DnsRecord[] = [];
+  // Literals, not push: a push onto [] reserves room for 17 records.
+  let additionals: DnsRecord[] = [];
   if (buf[11] === 1) {
     // The root name, type OPT, and an empty RDATA: 11 bytes.
     if (off + 11 > len || buf[off] !== 0) return null;
@@ -49,7 +50,7 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
       flag_do: ((flags >> 15) & 0x1) === 1,
       options: [],
     };
-    additionals.push(opt);
+    additionals = [opt];
   }
   const flags = (buf[2] << 8) | buf[3];
   return {
@@ -66,26 +67,67 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
 /** Where the last `readName` stopped. */
 let nameEnd = 0;
 
+/**
+ * Names decoded before, by a hash of their wire form: a query name repeats (clients ask the same
+ * names again), and building it a character at a time is most of what decoding allocates. Each
+ * hit is checked byte for byte, so a collision (or a hostile client's crafted one) only costs a
+ * miss; the table is a fixed array, so its memory is bounded whatever arrives.
+ */
+const NAME_SLOTS = 4096;
+const nameSlots: (string | undefined)[] = new Array(NAME_SLOTS).fill(undefined);
+
 /** An uncompressed ASCII name at `off` as dns-packet spells it, or null to decline. */
 function readName(buf: Uint8Array, off: number): string | null {
   const len = buf.length;
-  let name = "";
+  const first = off;
   let total = 0;
+  let hash = 0x811c9dc5; // FNV-1a over the wire bytes, length bytes included
   for (;;) {
     if (off >= len) return null;
     const n = buf[off++];
+    hash = Math.imul(hash ^ n, 0x01000193);
     if (n === 0) break;
     if (n > 63 || off + n > len) return null; // a pointer, a bad label or an overflow
     total += n + 1;
     if (total > 254) return null;
-    if (name.length > 0) name += ".";
     for (let i = off; i < off + n; i++) {
       const c = buf[i];
       if (c >= 0x80) return null; // UTF-8 decoding is dns-packet's business
-      name += String.fromCharCode(c);
+      hash = Math.imul(hash ^ c, 0x01000193);
     }
     off += n;
   }
   nameEnd = off;
-  return name.length === 0 ? "." : name;
+  if (total === 0) return ".";
+  const slot = (hash >>> 0) & (NAME_SLOTS - 1);
+  const known = nameSlots[slot];
+  if (known !== undefined && spells(known, buf, first, total)) return known;
+  const name = buildName(buf, first);
+  nameSlots[slot] = name;
+  return name;
+}
+
+/** Whether `name` is the wire name at `off`, `total` bytes long without its final zero. */
+function spells(name: string, buf: Uint8Array, off: number, total: number): boolean {
+  if (name.length !== total - 1) return false;
+  let j = 0;
+  for (;;) {
+    const n = buf[off++];
+    if (n === 0) return true;
+    if (j > 0 && name.charCodeAt(j++) !== 0x2e) return false;
+    for (let i = off; i < off + n; i++) if (name.charCodeAt(j++) !== buf[i]) return false;
+    off += n;
+  }
+}
+
+/** The dotted name at `off`, which `readName` has checked. */
+function buildName(buf: Uint8Array, off: number): string {
+  let name = "";
+  for (;;) {
+    const n = buf[off++];
+    if (n === 0) return name;
+    if (name.length > 0) name += ".";
+    for (let i = off; i < off + n; i++) name += String.fromCharCode(buf[i]);
+    off += n;
+  }
 }

@@ -1,13 +1,6 @@
 /** EDNS and size handling of replies: the OPT echo and UDP truncation. */
 import { Buffer } from "node:buffer";
-import {
-  type DnsMessage,
-  type DnsRecord,
-  type EdnsOption,
-  encode,
-  type OptRecord,
-  rcodeOf,
-} from "./message.ts";
+import { type DnsMessage, type EdnsOption, encode, type OptRecord, rcodeOf } from "./message.ts";
 import { truncateWire } from "./compress.ts";
 
 /**
@@ -48,29 +41,32 @@ export function finishEdns(
   maxSize: number = ADVERTISED_UDP_SIZE,
 ): void {
   const rcode = rcodeOf(reply);
-  const ede = requestOpt ? extendedErrorsOf(reply) : [];
-  const additionals: DnsRecord[] = reply.additionals.some((r) => r.type === "OPT")
-    ? reply.additionals.filter((r) => r.type !== "OPT")
-    : reply.additionals;
+  // This runs for every reply: the common one (no OPT yet) makes no closure and no copy.
+  let additionals = reply.additionals;
+  let ede: EdnsOption[] | null = null;
+  for (let i = 0; i < additionals.length; i++) {
+    const r = additionals[i];
+    if (r.type === "OPT") {
+      if (requestOpt) ede = r.options.filter((o) => o.code === EDE_OPTION);
+      additionals = additionals.filter((a) => a.type !== "OPT");
+      break;
+    }
+  }
   if (requestOpt) {
-    additionals.push({
+    const opt: OptRecord = {
       type: "OPT",
       name: ".",
       udpPayloadSize: Math.min(Math.max(512, requestOpt.udpPayloadSize), maxSize),
       extendedRcode: rcode >> 4,
       ednsVersion: 0,
       flags: requestOpt.flags & 0x8000,
-      options: ede,
-    });
+      options: ede ?? [],
+    };
+    // A push onto an empty array reserves room for 17; a literal holds just the one.
+    if (additionals.length === 0) additionals = [opt];
+    else additionals.push(opt);
   }
   reply.additionals = additionals;
-}
-
-function extendedErrorsOf(reply: DnsMessage): EdnsOption[] {
-  for (const r of reply.additionals) {
-    if (r.type === "OPT") return r.options.filter((o) => o.code === EDE_OPTION);
-  }
-  return [];
 }
 
 /**

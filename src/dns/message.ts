@@ -293,11 +293,24 @@ export function replyTo(request: DnsMessage, rcode: number = Rcode.NOERROR): Dns
   };
 }
 
+/**
+ * Recent `fqdn` results. Query names repeat, and a remembered result is one string with its hash
+ * already computed, so the map lookups that follow (zones, hosts, cache) cost no new string.
+ * Bounded: it starts over when full.
+ */
+const fqdnMemo = new Map<string, string>();
+const FQDN_MEMO_SIZE = 4096;
+
 /** Lowercases a name and makes it fully qualified (trailing dot); "" and "." give ".". */
 export function fqdn(name: string): string {
+  const known = fqdnMemo.get(name);
+  if (known !== undefined) return known;
   if (name === "" || name === ".") return ".";
   const lower = name.toLowerCase();
-  return lower.endsWith(".") ? lower : lower + ".";
+  const full = lower.endsWith(".") ? lower : lower + ".";
+  if (fqdnMemo.size >= FQDN_MEMO_SIZE) fqdnMemo.clear();
+  fqdnMemo.set(name, full);
+  return full;
 }
 
 /** Whether `name` equals `zone` or lies under it. Both must be lowercased FQDNs. */

@@ -15,8 +15,12 @@ import type { Readiness } from "./readiness.ts";
  */
 export type HandlerResult = number | void;
 
-/** Calls the rest of the chain. */
-export type Next = () => Promise<HandlerResult>;
+/**
+ * Calls the rest of the chain. Its result is synchronous when every later handler answered
+ * synchronously (no promise on the common path), and it may throw what they throw: use
+ * `await`, or check for a promise, never `.then` on it directly.
+ */
+export type Next = () => HandlerResult | Promise<HandlerResult>;
 
 /** A configured plugin instance in one server block's chain. */
 export interface Plugin {

@@ -20,8 +20,8 @@ export class QueryContext {
   readonly qclass: string;
   /** The request's OPT record, if it has EDNS. */
   readonly opt: OptRecord | undefined;
-  /** `performance.now()` when the packet was read. */
-  readonly startedAt: number = performance.now();
+  #startedAt = -1;
+  #finishedAt = -1;
   /** The reply a plugin wrote, or null. The server encodes and sends it after the chain. */
   response: DnsMessage | null = null;
   /** The plugin that wrote the reply first ("" while none has, or when the server answered). */
@@ -55,12 +55,28 @@ export class QueryContext {
     readonly zone: string,
     /** The listener, named as CoreDNS names servers in metrics: `dns://:53`, `dns://127.0.0.1:53`. */
     readonly server: string = serverLabel(local.hostname, local.port),
+    /** The question's name as `fqdn` gives it, when the caller has it already (routing did). */
+    qname?: string,
   ) {
     this.question = request.questions[0];
-    this.qname = fqdn(this.question.name);
+    this.qname = qname ?? fqdn(this.question.name);
     this.qtype = this.question.type;
     this.qclass = this.question.class ?? "IN";
     this.opt = optOf(request);
+  }
+
+  /**
+   * The question's name as answer records spell it: lowercased, without the trailing dot ("."
+   * for the root). The question's own string when it is already so spelled (the usual case),
+   * which costs no new string and lets name compression match it at once.
+   */
+  get owner(): string {
+    const qname = this.qname;
+    if (qname === ".") return ".";
+    const asked = this.question.name;
+    return asked.length === qname.length - 1 && qname.startsWith(asked)
+      ? asked
+      : qname.slice(0, -1);
   }
 
   /** Whether the client set the DNSSEC OK bit. */
@@ -91,15 +107,34 @@ export class QueryContext {
     this.response = null;
   }
 
-  /** Registers a hook that runs after the reply is sent (log, metrics). */
+  /**
+   * `performance.now()` when the first plugin that measures asked (registered a sent hook or
+   * read this), as CoreDNS's log and metrics take `time.Now()` when their ServeDNS starts; a
+   * query nobody measures reads no clock.
+   */
+  get startedAt(): number {
+    if (this.#startedAt < 0) this.#startedAt = performance.now();
+    return this.#startedAt;
+  }
+
+  /** Milliseconds from `startedAt` to the reply's encoding (read in sent hooks). */
+  get durationMs(): number {
+    const end = this.#finishedAt < 0 ? performance.now() : this.#finishedAt;
+    return end - this.startedAt;
+  }
+
+  /** Registers a hook that runs after the reply is sent (log, metrics); starts the clock. */
   onSent(hook: SentHook): void {
+    if (this.#startedAt < 0) this.#startedAt = performance.now();
     (this.#sentHooks ??= []).push(hook);
   }
 
   /** Runs the sent hooks; the server calls this once, with the reply as encoded. */
   sent(reply: DnsMessage, size: number, rcode: number): void {
     const hooks = this.#sentHooks;
-    if (hooks) { for (const h of hooks) h(this, reply, size, rcode); }
+    if (hooks === null) return;
+    this.#finishedAt = performance.now(); // one clock read shared by every hook
+    for (const h of hooks) h(this, reply, size, rcode);
   }
 }
 

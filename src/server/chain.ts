@@ -22,9 +22,9 @@ export function compose(plugins: readonly Plugin[]): Chain {
   const run = (q: QueryContext, i: number): HandlerResult | Promise<HandlerResult> => {
     const plugin = plugins[i];
     if (plugin === undefined) return Rcode.SERVFAIL;
-    const result = plugin.handle(q, () => next(q, i + 1));
+    const result = plugin.handle(q, () => run(q, i + 1));
     if (result !== undefined && typeof result !== "number") {
-      return Promise.resolve(result).then((r) => {
+      return result.then((r) => {
         markWriter(q, plugin);
         return r;
       });
@@ -32,15 +32,13 @@ export function compose(plugins: readonly Plugin[]): Chain {
     markWriter(q, plugin);
     return result;
   };
-  // What a plugin's `next` gives: always a promise, never a synchronous throw.
-  const next = (q: QueryContext, i: number): Promise<HandlerResult> => {
+  const chain = ((q: QueryContext) => {
     try {
-      return Promise.resolve(run(q, i));
+      return Promise.resolve(run(q, 0));
     } catch (err) {
       return Promise.reject(err);
     }
-  };
-  const chain = ((q: QueryContext) => next(q, 0)) as Chain;
+  }) as Chain;
   chain.run = (q) => run(q, 0);
   return chain;
 }

@@ -81,7 +81,8 @@ export function answerPacket(
     if (opt.ednsVersion !== 0) return errorReply(request, Rcode.BADVERS);
   }
 
-  const route = router.match(fqdn(request.questions[0].name));
+  const qname = fqdn(request.questions[0].name);
+  const route = router.match(qname);
   const q = new QueryContext(
     request,
     packet.length,
@@ -90,6 +91,7 @@ export function answerPacket(
     source.local,
     route?.zone ?? ".",
     source.server,
+    qname,
   );
   if (route?.bufsize !== undefined) q.bufsize = q.echoLimit = route.bufsize;
   if (!route || !route.chain) return finish(q, replyTo(request, Rcode.REFUSED));

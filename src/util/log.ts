@@ -15,11 +15,24 @@ export interface Logger {
 const debugEnabled = Deno.env.get("ETCDNS_DEBUG") === "1";
 
 const encoder = new TextEncoder();
+/** Where lines are encoded, reused: the log plugin writes one line per query. */
+let lineBuffer = new Uint8Array(1024);
+const LINE_BUFFER_MAX = 16384;
 
 /** Writes one line to stdout without buffering, so logs interleave correctly with child output. */
 export function writeLine(line: string): void {
-  const bytes = encoder.encode(line + "\n");
-  let written = 0;
+  // UTF-8 needs at most 3 bytes per UTF-16 unit, so encodeInto never stops short; a rare long
+  // line gets its own bytes rather than growing the shared buffer for good.
+  const need = 3 * line.length + 1;
+  let bytes: Uint8Array;
+  if (need > LINE_BUFFER_MAX) bytes = encoder.encode(line + "\n");
+  else {
+    if (need > lineBuffer.length) lineBuffer = new Uint8Array(LINE_BUFFER_MAX);
+    const n = encoder.encodeInto(line, lineBuffer).written;
+    lineBuffer[n] = 0x0a;
+    bytes = lineBuffer.subarray(0, n + 1);
+  }
+  let written = Deno.stdout.writeSync(bytes);
   while (written < bytes.length) {
     written += Deno.stdout.writeSync(bytes.subarray(written));
   }

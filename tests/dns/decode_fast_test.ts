@@ -102,3 +102,19 @@ Deno.test("decode() still decodes what the fast path declines", () => {
   assert.equal(decodeFast(withCookie), null);
   assert.deepStrictEqual(decode(withCookie), referenceDecode(withCookie));
 });
+
+Deno.test("a remembered name is given back only for the very same bytes", () => {
+  // Names that differ in case, by one byte, or in label boundaries, one after another, and
+  // again: each decodes to its own spelling (the name table checks every hit byte for byte).
+  const names = ["www.example.org", "WWW.example.org", "www.example.orh", "ww.wexample.org"];
+  for (let round = 0; round < 3; round++) {
+    for (const name of names) {
+      assert.equal(decodeFast(makeQuery(name))!.questions[0].name, name);
+    }
+  }
+  // Many distinct names fill the table past its size; every one still decodes as itself.
+  for (let i = 0; i < 10000; i++) {
+    const name = `host${i}.example.org`;
+    assert.equal(decodeFast(makeQuery(name))!.questions[0].name, name);
+  }
+});

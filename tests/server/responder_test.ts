@@ -3,7 +3,7 @@ import { Flag, optOf, Rcode, rcodeOf, replyTo } from "../../src/dns/message.ts";
 import type { Plugin } from "../../src/plugin/plugin.ts";
 import { PluginError } from "../../src/plugin/plugin.ts";
 import { compose } from "../../src/server/chain.ts";
-import { respond } from "../../src/server/responder.ts";
+import { answerPacket, respond } from "../../src/server/responder.ts";
 import { ZoneRouter } from "../../src/server/router.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
 
@@ -180,4 +180,30 @@ Deno.test("UDP replies never exceed the block's bufsize, whatever EDNS size the 
     }, router);
     assert.equal(parseReply(tcp!).answers.length, 300);
   }
+});
+
+Deno.test("plugins that pass on to a synchronous answer make no promise; a throw is SERVFAIL", async () => {
+  const passing: Plugin = { name: "pass", handle: (_q, next) => next() };
+  const sync = answerPacket(makeQuery("example.org"), source, routerWith(".", passing, answering));
+  assert.ok(sync instanceof Uint8Array);
+  assert.equal(parseReply(sync).answers.length, 1);
+
+  const throwing: Plugin = {
+    name: "throws",
+    handle() {
+      throw new Error("boom");
+    },
+  };
+  const failed = answerPacket(makeQuery("example.org"), source, routerWith(".", passing, throwing));
+  assert.ok(failed instanceof Uint8Array);
+  assert.equal(rcodeOf(parseReply(failed)), Rcode.SERVFAIL);
+
+  const later: Plugin = { name: "later", handle: async (_q, next) => await next() };
+  const promised = answerPacket(
+    makeQuery("example.org"),
+    source,
+    routerWith(".", later, answering),
+  );
+  assert.ok(promised instanceof Promise);
+  assert.equal(parseReply((await promised)!).answers.length, 1);
 });

@@ -44,10 +44,18 @@ export function matchPolicy(
   return null;
 }
 
+/** The decision for a query no policy refuses: one object, shared (decide runs per query). */
+const ALLOWED: { readonly action: AclAction; readonly zone: string } = Object.freeze({
+  action: "allow",
+  zone: "",
+});
+
 /** The acl plugin of one server block, with every `acl` directive's rule. */
 export class Acl implements Plugin {
   readonly name = "acl";
   readonly #allowed = new Map<string, CounterHandle>();
+  #lastRemote = "";
+  #lastSource: Address | null = null;
 
   constructor(readonly rules: AclRule[]) {}
 
@@ -58,14 +66,26 @@ export class Acl implements Plugin {
       const zone = matchZone(qname, rule.zones);
       if (zone === undefined) continue;
       // As CoreDNS: a source that does not parse is blocked.
-      source ??= parseAddress(remote, true);
+      source ??= this.#parseRemote(remote);
       if (source === null) return { action: "block", zone };
       const policy = matchPolicy(rule.policies, source, qtype);
       if (policy === null) continue;
       if (policy.action === "allow") break;
       return { action: policy.action, zone };
     }
-    return { action: "allow", zone: "" };
+    return ALLOWED;
+  }
+
+  /**
+   * The client's address, parsed once per distinct client in a row (a busy client repeats). Not
+   * `transient`: the result is kept, and the scratch buffer is shared with other parsers.
+   */
+  #parseRemote(remote: string): Address | null {
+    if (remote !== this.#lastRemote) {
+      this.#lastSource = parseAddress(remote);
+      this.#lastRemote = remote;
+    }
+    return this.#lastSource;
   }
 
   handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult> {

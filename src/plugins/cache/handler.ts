@@ -145,7 +145,8 @@ export class Cache implements Plugin {
     while (this.#tasks.size > 0) await Promise.allSettled([...this.#tasks]);
   }
 
-  async handle(q: QueryContext, next: Next): Promise<HandlerResult> {
+  /** A hit answers synchronously (no promise); a miss or a stale check waits on the chain. */
+  handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult> {
     if (
       matchZone(q.qname, this.config.zones) === undefined ||
       opcodeOf(q.request) !== Opcode.QUERY || q.qtype === "AXFR" || q.qtype === "IXFR"
@@ -168,11 +169,9 @@ export class Cache implements Plugin {
     let ttl = remaining(entry, now);
     if (ttl <= 0) {
       if (this.config.staleVerify) {
-        const result = await this.#verifyStale(q, next, key, server);
-        if (result !== null) return result.value;
-      } else {
-        this.#refreshAfterSend(q, next, key, server, entry);
+        return this.#serveVerified(q, next, key, server, counters, entry);
       }
+      this.#refreshAfterSend(q, next, key, server, entry);
       counters.servedStale.inc();
       ttl = 0;
     } else if (this.#shouldPrefetch(entry, now, ttl)) {
@@ -181,18 +180,34 @@ export class Cache implements Plugin {
     q.write(toReply(entry, q, ttl));
   }
 
+  /** serve_stale verify: asks the chain first, and serves the stale entry if that fails. */
+  async #serveVerified(
+    q: QueryContext,
+    next: Next,
+    key: string,
+    server: string,
+    counters: Counters,
+    entry: Entry,
+  ): Promise<HandlerResult> {
+    const result = await this.#verifyStale(q, next, key, server);
+    if (result !== null) return result.value;
+    counters.servedStale.inc();
+    q.write(toReply(entry, q, 0));
+  }
+
   /** The entry for `key` that may still be served (fresh, or stale within serve_stale). */
   #lookup(key: string, now: number): Entry | undefined {
-    const stale = this.config.staleSeconds;
-    const usable = (e: Entry | undefined): e is Entry => {
-      if (e === undefined) return false;
-      const ttl = remaining(e, now);
-      return ttl > 0 || (stale > 0 && -ttl < stale);
-    };
     const denial = this.#denial.get(key);
-    if (usable(denial)) return denial;
+    if (this.#usable(denial, now)) return denial;
     const success = this.#success.get(key);
-    return usable(success) ? success : undefined;
+    return this.#usable(success, now) ? success : undefined;
+  }
+
+  #usable(e: Entry | undefined, now: number): e is Entry {
+    if (e === undefined) return false;
+    const ttl = remaining(e, now);
+    const stale = this.config.staleSeconds;
+    return ttl > 0 || (stale > 0 && -ttl < stale);
   }
 
   async #miss(q: QueryContext, next: Next, key: string, server: string): Promise<HandlerResult> {

@@ -32,17 +32,28 @@ export class ErrorsPlugin implements Plugin {
     this.#counts = consolidate.map(() => 0);
   }
 
-  async handle(q: QueryContext, next: Next): Promise<HandlerResult> {
+  handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult> {
+    // Synchronous when the rest of the chain is: no promise on the common path.
+    let result;
     try {
-      return await next();
+      result = next();
     } catch (err) {
-      const rcode = err instanceof PluginError ? err.rcode : 2;
-      const line = `${RCODE_NAMES[rcode] ?? rcode} ${presentName(q.qname)} ${q.qtype}: ${
-        describe(err, this.stacktrace)
-      }`;
-      if (!this.#consolidated(line)) this.log.error(line);
-      return rcode;
+      return this.#failed(q, err);
     }
+    if (result !== undefined && typeof result !== "number") {
+      return result.then((r) => r, (err) => this.#failed(q, err));
+    }
+    return result;
+  }
+
+  /** Logs what a handler threw and gives its rcode. */
+  #failed(q: QueryContext, err: unknown): number {
+    const rcode = err instanceof PluginError ? err.rcode : 2;
+    const line = `${RCODE_NAMES[rcode] ?? rcode} ${presentName(q.qname)} ${q.qtype}: ${
+      describe(err, this.stacktrace)
+    }`;
+    if (!this.#consolidated(line)) this.log.error(line);
+    return rcode;
   }
 
   /** Counts `line` against the first matching rule; the first match in a period starts a timer. */

@@ -35,7 +35,7 @@ export function answerFromTable(
   if (qtype !== "PTR" && matchZone(qname, options.zones) === undefined) return next();
 
   let answers: ResourceRecord[] = [];
-  const owner = qname === "." ? "." : qname.slice(0, -1);
+  const owner = q.owner;
   if (qtype === "PTR") {
     const names = table.ptr.get(qname);
     // CoreDNS passes an unknown address on whatever `fallthrough` says.

@@ -21,8 +21,16 @@ export class Loadbalance implements Plugin {
 
   constructor(readonly config: LoadbalanceConfig) {}
 
-  async handle(q: QueryContext, next: Next): Promise<HandlerResult> {
-    const result = await next();
+  handle(q: QueryContext, next: Next): HandlerResult | Promise<HandlerResult> {
+    // Synchronous when the rest of the chain is: no promise on the common path.
+    const result = next();
+    if (result !== undefined && typeof result !== "number") {
+      return result.then((r) => this.#balance(q, r));
+    }
+    return this.#balance(q, result);
+  }
+
+  #balance(q: QueryContext, result: HandlerResult): HandlerResult {
     const reply = q.response;
     if (reply === null || rcodeOf(reply) !== Rcode.NOERROR) return result;
     if (q.qtype === "AXFR" || q.qtype === "IXFR") return result;

@@ -44,7 +44,22 @@ const bracket = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
 
 /** Formats a duration as Go's `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"` does. */
 export function formatSeconds(ms: number): string {
-  return `${Number((ms / 1000).toFixed(9))}s`;
+  // Whole nanoseconds over 1e9 is the double Go prints; JavaScript prints it the same way
+  // (shortest round-trip digits) from 1e-6 up, and with an exponent below: toFixed there.
+  const seconds = Math.round(ms * 1e6) / 1e9;
+  return seconds >= 1e-6 ? `${seconds}s` : `${Number((ms / 1000).toFixed(9))}s`;
+}
+
+/** `{>rflags}` by flags value: a handful of distinct values, each spelled once. */
+const rflagsSpelled = new Map<number, string>();
+
+function rflagsOf(flags: number): string {
+  let spelled = rflagsSpelled.get(flags);
+  if (spelled === undefined) {
+    spelled = FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, n]) => n).join(",");
+    if (rflagsSpelled.size < 256) rflagsSpelled.set(flags, spelled);
+  }
+  return spelled;
 }
 
 const PLACEHOLDERS: Readonly<Record<string, (e: LogEntry) => string>> = {
@@ -60,8 +75,7 @@ const PLACEHOLDERS: Readonly<Record<string, (e: LogEntry) => string>> = {
   duration: (e) => formatSeconds(e.durationMs),
   rcode: (e) => RCODE_NAMES[e.rcode] ?? String(e.rcode),
   rsize: (e) => String(e.rsize),
-  ">rflags": (e) =>
-    FLAG_NAMES.filter(([bit]) => (e.rflags & bit) !== 0).map(([, n]) => n).join(","),
+  ">rflags": (e) => rflagsOf(e.rflags & 0xfff0), // the named bits; the rcode bits vary
   ">bufsize": (e) => String(e.q.opt?.udpPayloadSize ?? 512),
   ">do": (e) => String(e.q.do),
   ">id": (e) => String(e.q.request.id),

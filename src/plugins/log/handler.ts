@@ -40,7 +40,7 @@ export class LogPlugin implements Plugin {
   }
 
   #write(q: QueryContext, reply: DnsMessage, rsize: number, rcode: number): void {
-    const durationMs = performance.now() - q.startedAt;
+    const durationMs = q.durationMs;
     const { classes, minDurationMs, format } = this.config;
     if (classes.size > 0) {
       const delegation = reply.answers.length === 0 &&

@@ -152,7 +152,7 @@ export class PrometheusPlugin implements Plugin {
     const proto = q.proto === "udp" ? 0 : 1;
     z.request(type, family, proto).inc();
     if (q.do) z.do().inc();
-    z.duration(type).observe((performance.now() - q.startedAt) / 1000);
+    z.duration(type).observe(q.durationMs / 1000);
     z.requestSize(proto).observe(q.requestSize);
     z.responseSize(proto).observe(size);
     z.response(rcode, q.writer).inc();
