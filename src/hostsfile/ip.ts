@@ -5,6 +5,7 @@
  * Hand-written rather than through node:net because a 100,000-line hosts file must load fast
  * and we need the family decision CoreDNS makes (an IPv4-mapped IPv6 address is IPv4).
  */
+import { ipv6GroupsText } from "../net/ipv6_text.ts";
 
 /** A parsed address: its family as answered (4 for A, 6 for AAAA) and its canonical text. */
 export interface ParsedIp {
@@ -38,7 +39,7 @@ export function parseIp(literal: string): ParsedIp | null {
     const lo = groups[7];
     return { family: 4, text: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}` };
   }
-  return { family: 6, text: formatV6(groups) };
+  return { family: 6, text: ipv6GroupsText(groups) };
 }
 
 /** Parses a dotted quad in s[from, to) into a 32-bit number, or null. */
@@ -131,29 +132,6 @@ function expand(groups: number[], gap: number): number[] | null {
   if (groups.length > 7) return null;
   const zeros = new Array<number>(8 - groups.length).fill(0);
   return [...groups.slice(0, gap), ...zeros, ...groups.slice(gap)];
-}
-
-/** RFC 5952 text: lowercase, no leading zeros, the longest run of 2+ zero groups as "::". */
-function formatV6(g: readonly number[]): string {
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return g.map((x) => x.toString(16)).join(":");
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
-  return `${head}::${tail}`;
 }
 
 const HEX = "0123456789abcdef";

@@ -3,6 +3,7 @@
  * text form the plugins see (acl, log, whoami, ratelimit), and the raw bytes a reply is sent to.
  */
 import { AF_INET, AF_INET6 } from "./sockaddr.ts";
+import { ipv6GroupsText } from "./ipv6_text.ts";
 
 /** Bytes per sockaddr slot: a sockaddr_in6 (28 bytes), rounded up to keep slots aligned. */
 export const SOCKADDR_SLOT = 32;
@@ -87,24 +88,7 @@ export function ipv6Text(bytes: Uint8Array, at: number): string {
   if (isV4Mapped(bytes, at)) return `::ffff:${v4Text(bytes, at + 12)}`;
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((bytes[at + 2 * i] << 8) | bytes[at + 2 * i + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
-  if (bestLen < 2) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return ipv6GroupsText(groups);
 }
 
 /**
