@@ -5,6 +5,7 @@ import { bannerLines, Server } from "../server/server.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
+import { pathExists } from "../corefile/glob.ts";
 import { libcUnavailableReason } from "../net/libc.ts";
 import { nativeUdpAvailable } from "../net/udp_listen.ts";
 import { MMSG_ARCHES } from "../net/mmsg.ts";
@@ -38,17 +39,7 @@ export function parsePort(text: string, what: string): number {
 /** Which Corefile to read: -conf, else ./Corefile if present, else null (the default config). */
 export function corefilePathFrom(conf: string | undefined): string | null {
   if (conf !== undefined && conf !== "") return conf;
-  return exists("Corefile") ? "Corefile" : null;
-}
-
-/** Whether `path` exists (Deno's own call: node:fs would load Node's file system layer). */
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return pathExists("Corefile") ? "Corefile" : null;
 }
 
 /** Runs the server until SIGTERM/SIGINT. Returns the process exit code. */

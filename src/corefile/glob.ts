@@ -105,7 +105,8 @@ function matches(items: Item[], name: string): boolean {
   return p === items.length;
 }
 
-function exists(path: string): boolean {
+/** Whether `path` exists (Deno's own call: node:fs would load Node's file system layer). */
+export function pathExists(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;
@@ -139,5 +140,5 @@ export function expandGlob(pattern: string): string[] {
     }
     current = next;
   }
-  return current.filter((path) => path !== "" && exists(path));
+  return current.filter((path) => path !== "" && pathExists(path));
 }
