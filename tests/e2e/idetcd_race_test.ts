@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { digShort } from "../helpers/dig.ts";
 import { slotValues, startNode, waitClaimed, withIdetcdCluster } from "../helpers/idetcd.ts";
-import { waitFor } from "../helpers/wait.ts";
+import { GiveUp, waitFor } from "../helpers/wait.ts";
 
 const N = 30;
 
@@ -28,7 +28,18 @@ Deno.test(`${N} processes racing for ${N} slots hold ${N} distinct ones`, () =>
       );
     }
     const spawned = performance.now() - t0;
-    await waitFor(`${N} keys`, async () => (await slotValues(client)).size === N, 120_000, 100);
+    await waitFor(
+      `${N} keys`,
+      async () => {
+        const dead = procs.find((p) => p.exited);
+        if (dead) throw new GiveUp(`etcdns :${dead.port} exited (${dead.exited?.code})`);
+        const keys = (await slotValues(client)).size;
+        if (keys < N) throw new Error(`${keys} so far`);
+        return true;
+      },
+      120_000,
+      100,
+    );
     const allClaimed = performance.now() - t0;
     const slots = await Promise.all(procs.map((p) => waitClaimed(p, 60_000)));
     console.log(

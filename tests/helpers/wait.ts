@@ -1,6 +1,12 @@
 /** Waiting on conditions, never on fixed sleeps. */
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value. */
+/** Thrown by a `waitFor` check when waiting longer cannot help (say, the process died). */
+export class GiveUp extends Error {}
+
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes; returns that value.
+ * Other errors from `check` are retried; a GiveUp ends the wait at once.
+ */
 export async function waitFor<T>(
   what: string,
   check: () => T | Promise<T>,
@@ -14,6 +20,7 @@ export async function waitFor<T>(
       const value = await check();
       if (value) return value as NonNullable<T>;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
