@@ -25,6 +25,8 @@ export interface LoadResult {
   noerror: number;
   lost: number;
   qps: number;
+  /** dnsperf's mean latency of answered queries, in seconds. */
+  meanLatency: number;
   /** Seconds per answered query, when asked for; lost queries are not in it. */
   latencies: number[];
   /** The command line, with QUERIES for the data file and PORT for the port. */
@@ -81,6 +83,7 @@ export async function dnsperf(opts: LoadOptions): Promise<LoadResult> {
       noerror: Number(/Response codes:.*\bNOERROR (\d+)/.exec(stats)?.[1] ?? 0),
       lost: field(/Queries lost:\s+(\d+)/),
       qps: field(/Queries per second:\s+([\d.]+)/),
+      meanLatency: field(/Average Latency \(s\):\s+([\d.]+)/),
       latencies: opts.latencies ? verboseLatencies(text) : [],
       command,
     };

@@ -86,7 +86,7 @@ for (const name of chosen) {
     corefilePath: "",
     resources: pool.begin(),
   });
-  for (const [listener, router] of built.routers) listener.stage(router);
+  for (const [listener, router] of built.routers) listener.stage(router, built.udp);
   await pool.start();
   await pool.commit();
   const router = [...built.routers].find(([l]) => l.port === ports[0])![1] as ZoneRouter;

@@ -31,6 +31,8 @@ export interface Sample {
   cpuUs: number;
   /** Share of the fixed-rate run's queries answered NOERROR. */
   cpuAnswered: number;
+  /** Mean latency (seconds) of the fixed-rate run: what coalescing trades for CPU. */
+  cpuLatency: number;
   /** Seconds; Infinity when lost queries reach the 99th percentile. */
   p99: number;
   rssAfter: number;
@@ -80,6 +82,7 @@ export async function measureOnce(sc: Scenario, fx: Fixtures, plan: LoadPlan): P
       peakSent: NaN,
       cpuUs: NaN,
       cpuAnswered: NaN,
+      cpuLatency: NaN,
       p99: NaN,
       rssAfter: NaN,
       rssSettled: NaN,
@@ -95,6 +98,7 @@ export async function measureOnce(sc: Scenario, fx: Fixtures, plan: LoadPlan): P
       const used = cpuSeconds(server.pid) - before;
       sample.cpuUs = fixed.completed > 0 ? (used * 1e6) / fixed.completed : NaN;
       sample.cpuAnswered = fixed.sent > 0 ? fixed.noerror / fixed.sent : NaN;
+      sample.cpuLatency = fixed.meanLatency;
     }
     if (sc.loads.p99 && sample.peakQps > 0) {
       const half = await load("p99", sample.peakQps / 2, true);

@@ -112,7 +112,9 @@ export function table(outcomes: Outcome[], rate: number): string {
     const m = all.get(sc.id);
     if (!m) {
       const why = o.unavailable ? `not available: ${o.unavailable}` : `failed: ${o.errors[0]}`;
-      return `| ${[sc.label, escapeCell(why.split("\n")[0]), ...Array(9).fill("—")].join(" | ")} |`;
+      return `| ${
+        [sc.label, escapeCell(why.split("\n")[0]), ...Array(10).fill("—")].join(" | ")
+      } |`;
     }
     const peer = sc.peer ? all.get(sc.peer) : undefined;
     const rounds = o.errors.length
@@ -128,6 +130,7 @@ export function table(outcomes: Outcome[], rate: number): string {
       ratio(m.peakQps, peer?.peakQps),
       fixed(m.cpuUs, 1),
       ratio(m.cpuUs, dnsmasq?.cpuUs),
+      ms(m.cpuLatency),
       ms(m.p99),
       mb(m.rssIdle),
       mb(m.rssAfter),
@@ -137,8 +140,8 @@ export function table(outcomes: Outcome[], rate: number): string {
   });
   return [
     `| server | peak qps | × echo | × CoreDNS | CPU µs/query @ ${rate} qps | × dnsmasq | ` +
-    "p99 ms @ ½ peak | RSS idle MB | after load MB | settled MB | bars |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "mean ms at that rate | p99 ms @ ½ peak | RSS idle MB | after load MB | settled MB | bars |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }
@@ -148,14 +151,17 @@ export function roundsTable(outcomes: Outcome[]): string {
   const rows = outcomes.flatMap((o) =>
     o.samples.map((s, i) =>
       `| ${o.scenario.id} | ${i + 1} | ${fixed(s.peakQps, 0)} | ${fixed(s.cpuUs, 1)} | ` +
-      `${fixed(s.cpuAnswered * 100, 1)} | ${ms(s.p99)} | ${mb(s.rssIdle)} | ${mb(s.rssAfter)} | ` +
+      `${fixed(s.cpuAnswered * 100, 1)} | ${ms(s.cpuLatency)} | ${ms(s.p99)} | ${
+        mb(s.rssIdle)
+      } | ` +
+      `${mb(s.rssAfter)} | ` +
       `${mb(s.rssSettled)} |`
     )
   );
   return [
-    "| scenario | round | peak qps | CPU µs/query | NOERROR % at fixed rate | p99 ms | RSS idle MB | " +
-    "after load MB | settled MB |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| scenario | round | peak qps | CPU µs/query | NOERROR % at fixed rate | mean ms at fixed rate | " +
+    "p99 ms | RSS idle MB | after load MB | settled MB |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n");
 }

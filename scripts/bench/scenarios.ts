@@ -230,6 +230,18 @@ export const SCENARIOS: readonly Scenario[] = [
     start: (fx) => startEtcdnsOn(fx.fill(withWorkers(fx, "workers 1"))),
   },
   {
+    id: "etcdns-hosts-nocoalesce",
+    // The same, answering each datagram at once: what the default's coalescing trades.
+    label: "etcdns `hosts`, `workers 1`, `coalesce off`",
+    family: "etcdns",
+    queries: "hosts",
+    loads: { peak: false, cpu: true, p99: false },
+    peer: "coredns-hosts",
+    unavailable: always,
+    start: (fx) =>
+      startEtcdnsOn(fx.fill(withWorkers(fx, "workers 1 {\n        coalesce off\n    }"))),
+  },
+  {
     id: "etcdns-hosts-workers",
     label: "etcdns `hosts`, `workers 2`",
     family: "etcdns",

@@ -15,6 +15,8 @@ const UDP_READ_SIZE = 65535;
 /** A Deno UDP socket bound for listening. */
 export class DenoUdpSocket implements UdpSocket {
   readonly native = false;
+  /** Kept for the interface; Deno's socket hands over one datagram per call, so none coalesce. */
+  coalesceUs = 0;
   #dropped = 0;
   #closed = false;
 

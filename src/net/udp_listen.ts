@@ -12,6 +12,7 @@ import { NativeUdpSocket } from "./udp_native.ts";
 import type { UdpPath, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
 
 export type { UdpPacketHandler, UdpPath, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
+export { DEFAULT_COALESCE_US } from "./udp_native.ts";
 
 const debug = logger("etcdns").debug;
 const logged = new Set<string>();
@@ -40,7 +41,13 @@ export function openUdpSocket(
   const reusePort = options.reusePort ?? false;
   if (path !== "deno") {
     try {
-      const socket = NativeUdpSocket.open(hostname, port, reusePort, options.batch);
+      const socket = NativeUdpSocket.open(
+        hostname,
+        port,
+        reusePort,
+        options.batch,
+        options.coalesceUs,
+      );
       once(`udp: native sockets (recvmmsg/sendmmsg, batch ${options.batch ?? 32})`);
       return socket;
     } catch (err) {

@@ -20,6 +20,11 @@ export interface UdpSocket {
   /** Replies dropped so far (socket buffer full, unreachable peer, or a send error). */
   readonly dropped: number;
   /**
+   * The coalescing window in microseconds, 0 for none (see UdpSocketOptions); settable while
+   * serving. The Deno path keeps the value and does not coalesce.
+   */
+  coalesceUs: number;
+  /**
    * Receives until close(), calling `onPacket` for each datagram; resolves once closed.
    * Call once.
    */
@@ -51,6 +56,12 @@ export interface UdpSocketOptions {
   path?: UdpPath;
   /** Datagrams moved per recvmmsg/sendmmsg call (native path). Default 32. */
   batch?: number;
+  /**
+   * While datagrams come less than a fraction of a millisecond apart, sleep this many
+   * microseconds after emptying the queue, so that one wake-up serves several (native path;
+   * see udp_native.ts). 0 turns it off. Default DEFAULT_COALESCE_US.
+   */
+  coalesceUs?: number;
 }
 
 /** Which implementation a socket uses. */

@@ -56,15 +56,24 @@ export interface SetupContext {
    */
   readonly tls?: (certificate: TlsCertificate) => void;
   /**
-   * Sets how many threads serve UDP, for the whole process (the `workers` plugin); the server
-   * refuses two different counts. Absent where no block is being built (unit tests).
+   * Sets how many threads serve UDP and how they read it, for the whole process (the `workers`
+   * plugin); the server refuses two blocks that disagree. Absent where no block is being built
+   * (unit tests).
    */
-  readonly workers?: (count: number) => void;
+  readonly workers?: (setting: WorkersSetting) => void;
   /**
    * The whole server block once it is set up: call it later (e.g. from a resource's `start`),
    * not during setup. Absent where no block is being built (unit tests).
    */
   readonly summary?: () => BlockSummary;
+}
+
+/** What the `workers` plugin sets for the whole process; null leaves the default. */
+export interface WorkersSetting {
+  /** Threads that serve UDP (default: one per core where the native socket works). */
+  readonly count: number | null;
+  /** The UDP coalescing window in microseconds, 0 for none (default DEFAULT_COALESCE_US). */
+  readonly coalesceUs: number | null;
 }
 
 /** A server certificate and its private key, PEM text (not file names). */

@@ -1,8 +1,15 @@
 /** Builds a runnable config from parsed server blocks: plugin chains, routers, listeners. */
 import { CorefileError, type Directive, type ServerBlock } from "../corefile/types.ts";
-import type { Plugin, PluginList, SetupContext, TlsCertificate } from "../plugin/plugin.ts";
+import type {
+  Plugin,
+  PluginList,
+  SetupContext,
+  TlsCertificate,
+  WorkersSetting,
+} from "../plugin/plugin.ts";
 import { compose } from "./chain.ts";
-import { DnsListener, type DnsListenerOptions, WILDCARD } from "./listener.ts";
+import { DnsListener, type DnsListenerOptions, type UdpTuning, WILDCARD } from "./listener.ts";
+import { DEFAULT_COALESCE_US } from "../net/udp_listen.ts";
 import { pluginLogger } from "../util/log.ts";
 import { ReadinessRegistry } from "../plugin/readiness.ts";
 import { serverLabel } from "../plugin/query.ts";
@@ -16,6 +23,8 @@ export interface BuiltConfig {
   readiness: ReadinessRegistry;
   /** The `workers` count the Corefile sets, or null where it sets none. */
   workers: number | null;
+  /** How the listeners read UDP (the `workers` block's `coalesce`, else the default). */
+  udp: UdpTuning;
 }
 
 /** What `buildConfig` needs besides the blocks. */
@@ -60,8 +69,9 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
   const readiness = new ReadinessRegistry();
   const routers = new Map<DnsListener, ZoneRouter>();
   const listeners = new Map<string, DnsListener>();
-  // Set from setup callbacks, so TypeScript cannot see it change: hence the cast.
-  let workers = null as { count: number; at: Directive } | null;
+  // Set from setup callbacks, so TypeScript cannot see them change: hence the casts.
+  let count = null as { value: number; at: Directive } | null;
+  let coalesce = null as { value: number; at: Directive } | null;
 
   for (const block of blocks) {
     let addresses = [WILDCARD];
@@ -87,16 +97,22 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
         tls: (certificate) => {
           tls = certificate;
         },
-        workers: (count) => {
-          // One process, one count: a second block may repeat it but not contradict it.
-          if (workers !== null && workers.count !== count) {
-            throw new CorefileError(
-              d,
-              `plugin/workers: ${count} workers here, but ${workers.count} at ` +
-                `${workers.at.file}:${workers.at.line}; the count is process-wide`,
-            );
+        workers: (setting: WorkersSetting) => {
+          // One process, one setting: a second block may repeat it but not contradict it.
+          if (setting.count !== null) {
+            agree(d, count, setting.count, (n) => `${n} workers`, "the count");
+            count ??= { value: setting.count, at: d };
           }
-          workers ??= { count, at: d };
+          if (setting.coalesceUs !== null) {
+            agree(
+              d,
+              coalesce,
+              setting.coalesceUs,
+              (us) => (us === 0 ? "coalesce off" : `coalesce ${us}us`),
+              "the window",
+            );
+            coalesce ??= { value: setting.coalesceUs, at: d };
+          }
         },
         summary: () => ({
           plugins: plugins.map((p) => p.name),
@@ -142,5 +158,26 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
       }
     }
   }
-  return { routers, readiness, workers: workers?.count ?? null };
+  return {
+    routers,
+    readiness,
+    workers: count?.value ?? null,
+    udp: { coalesceUs: coalesce?.value ?? DEFAULT_COALESCE_US },
+  };
+}
+
+/** Throws unless a process-wide `workers` value agrees with the one an earlier block set. */
+function agree(
+  d: Directive,
+  earlier: { value: number; at: Directive } | null,
+  value: number,
+  describe: (value: number) => string,
+  what: string,
+): void {
+  if (earlier === null || earlier.value === value) return;
+  throw new CorefileError(
+    d,
+    `plugin/workers: ${describe(value)} here, but ${describe(earlier.value)} at ` +
+      `${earlier.at.file}:${earlier.at.line}; ${what} is process-wide`,
+  );
 }

@@ -9,7 +9,12 @@ import { serverLabel } from "../plugin/query.ts";
 import type { TlsCertificate } from "../plugin/plugin.ts";
 import { answerPacket } from "./responder.ts";
 import { copyBytes } from "../dns/bytes.ts";
-import { openUdpSocket, type UdpPath, type UdpSocket } from "../net/udp_listen.ts";
+import {
+  DEFAULT_COALESCE_US,
+  openUdpSocket,
+  type UdpPath,
+  type UdpSocket,
+} from "../net/udp_listen.ts";
 import type { Resource } from "../plugin/resources.ts";
 import { ZoneRouter } from "./router.ts";
 import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
@@ -30,6 +35,12 @@ export interface DnsListenerOptions {
   udpPath?: UdpPath;
 }
 
+/** How a config tunes its listeners' UDP sockets (the `workers` plugin); applied on activate. */
+export interface UdpTuning {
+  /** The coalescing window in microseconds, 0 for none (see UdpSocketOptions.coalesceUs). */
+  coalesceUs: number;
+}
+
 /**
  * Serves DNS over UDP and TCP on one address and port (or UDP only), or DNS over TLS when given
  * a certificate. A resource, so reloads can keep it.
@@ -37,6 +48,8 @@ export interface DnsListenerOptions {
 export class DnsListener implements Resource {
   #router = new ZoneRouter();
   #staged: ZoneRouter | null = null;
+  #tuning: UdpTuning = { coalesceUs: DEFAULT_COALESCE_US };
+  #stagedTuning: UdpTuning | null = null;
   #udp: UdpSocket | null = null;
   #tcp: StreamListener | null = null;
   #sessions = new Set<TcpSession>();
@@ -77,15 +90,19 @@ export class DnsListener implements Resource {
     return this.tls ? label.replace(/^dns:/, "tls:") : label;
   }
 
-  /** Stages the router of a config being built; `activate` makes it live. */
-  stage(router: ZoneRouter): void {
+  /** Stages the router (and UDP tuning) of a config being built; `activate` makes it live. */
+  stage(router: ZoneRouter, tuning: UdpTuning): void {
     this.#staged = router;
+    this.#stagedTuning = tuning;
   }
 
-  /** Makes the staged router live. */
+  /** Makes the staged router and tuning live. */
   activate(): void {
     if (this.#staged) this.#router = this.#staged;
+    if (this.#stagedTuning) this.#tuning = this.#stagedTuning;
+    if (this.#udp) this.#udp.coalesceUs = this.#tuning.coalesceUs;
     this.#staged = null;
+    this.#stagedTuning = null;
   }
 
   async start(): Promise<void> {
@@ -98,7 +115,8 @@ export class DnsListener implements Resource {
         this.#tcp = await TlsStreamListener.listen(hostname, this.port, this.tls);
       } else {
         const { udpOnly, reusePort, udpPath: path } = this.options;
-        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path });
+        const { coalesceUs } = this.#tuning;
+        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path, coalesceUs });
         const port = this.#udp.addr.port;
         if (!udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }

@@ -117,7 +117,7 @@ export class Server {
         resources,
         shareUdp: this.options.threads?.nativeUnavailable === null,
       });
-      for (const [listener, router] of built.routers) listener.stage(router);
+      for (const [listener, router] of built.routers) listener.stage(router, built.udp);
       this.#startWorkers(built.workers, parsed.blocks);
       await this.#pool.start();
       await this.#group?.prepare(parsed.blocks);

@@ -45,7 +45,7 @@ export function runWorkerThread(plugins: PluginList): void {
         const resources = pool.begin();
         try {
           const built = buildConfig(message.blocks, { plugins, corefilePath, resources });
-          for (const [listener, router] of built.routers) listener.stage(router);
+          for (const [listener, router] of built.routers) listener.stage(router, built.udp);
           await pool.start();
           prepared = built;
         } catch (err) {

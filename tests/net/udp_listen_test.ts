@@ -218,6 +218,62 @@ Deno.test("udp native: two SO_REUSEPORT sockets share a port and both receive", 
   }
 });
 
+/**
+ * Sends `count` datagrams to `port` from a separate process, one every `gapUs`, and counts the
+ * replies (the server's loop blocks its own thread while it lingers or gathers, so the sender must
+ * not share it). Returns the replies received.
+ */
+async function pacedSender(port: number, count: number, gapUs: number): Promise<number> {
+  const code = `
+    const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const to = { transport: "udp", hostname: "127.0.0.1", port: ${port} };
+    let got = 0;
+    const reading = (async () => { for await (const _ of s) if (++got === ${count}) break; })();
+    const start = performance.now();
+    for (let i = 0; i < ${count}; i++) {
+      while (performance.now() - start < i * ${gapUs / 1000}) { /* pace */ }
+      await s.send(new Uint8Array([i & 255]), to);
+    }
+    await Promise.race([reading, new Promise((r) => setTimeout(r, 2000))]);
+    console.log(got);
+    Deno.exit(0);`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--unstable-net", code],
+    stdout: "piped",
+  }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim());
+}
+
+Deno.test("udp native: a steady stream is gathered into fewer reads, and every datagram answered", async () => {
+  const socket = openUdpSocket("127.0.0.1", 0, { path: "native", coalesceUs: 1000 });
+  assert.equal(socket.coalesceUs, 1000);
+  const serving = echo(socket);
+  try {
+    // One datagram every 100 µs: a 1 ms window gathers several per wake-up.
+    const count = 200; // few enough that the replies fit the sender's receive buffer
+    assert.equal(await pacedSender(socket.addr.port, count, 100), count);
+    const reads = (socket as unknown as { reads: number }).reads;
+    assert.ok(reads < count / 2, `${reads} reads for ${count} datagrams`);
+    // After the stream, a lone datagram is still answered at once (the window has ended).
+    const c = client();
+    try {
+      const t0 = performance.now();
+      await c.send("alone", socket.addr.port);
+      assert.equal(await c.receive(), "alone");
+      assert.ok(performance.now() - t0 < 500, "a lone datagram waited");
+    } finally {
+      c.close();
+    }
+    // Settable while serving; 0 turns it off and datagrams are still answered.
+    socket.coalesceUs = 0;
+    assert.equal(socket.coalesceUs, 0);
+    assert.equal(await pacedSender(socket.addr.port, 200, 100), 200);
+  } finally {
+    socket.close();
+    await serving;
+  }
+});
+
 Deno.test("ipv6Text prints addresses as Deno (Rust) does", () => {
   const cases = ["::", "::1", "fe80::1", "2001:db8::1:0:0:1", "2001:db8:0:1:1:1:1:1", "1::"];
   cases.push("::ffff:10.0.0.1", "2001:0:0:1::1");

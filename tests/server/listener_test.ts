@@ -7,6 +7,7 @@ import { DnsListener } from "../../src/server/listener.ts";
 import { compose } from "../../src/server/chain.ts";
 import { ZoneRouter } from "../../src/server/router.ts";
 import { Rcode } from "../../src/dns/message.ts";
+import { DEFAULT_COALESCE_US } from "../../src/net/udp_listen.ts";
 import type { Plugin } from "../../src/plugin/plugin.ts";
 import { udpExchange } from "../helpers/dns_client.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
@@ -28,7 +29,7 @@ function router(seen: Deno.NetAddr[], delayMs = 0): ZoneRouter {
 }
 
 async function listen(l: DnsListener, r: ZoneRouter): Promise<DnsListener> {
-  l.stage(r);
+  l.stage(r, { coalesceUs: DEFAULT_COALESCE_US });
   await l.start();
   return l;
 }

@@ -24,7 +24,15 @@ Deno.test("bench: median ignores unmeasured values and sorts numerically", () =>
 
 Deno.test("bench: p99 counts lost queries as the slowest", () => {
   const latencies = Array.from({ length: 99 }, (_, i) => (i + 1) / 1e5);
-  const run = { sent: 100, completed: 99, noerror: 99, qps: 0, command: "", latencies };
+  const run = {
+    sent: 100,
+    completed: 99,
+    noerror: 99,
+    qps: 0,
+    meanLatency: 0,
+    command: "",
+    latencies,
+  };
   assert.equal(percentile({ ...run, lost: 1 }, 99), 99 / 1e5);
   assert.equal(percentile({ ...run, lost: 2 }, 99), Infinity);
   assert.equal(percentile({ ...run, lost: 0 }, 50), 50 / 1e5);
@@ -56,7 +64,7 @@ Deno.test({
         assert.deepEqual(o.errors, [], said);
         assert.equal(o.samples.length, 1, said);
         const s = o.samples[0];
-        for (const key of ["rssIdle", "peakQps", "cpuUs", "rssAfter", "rssSettled"]) {
+        for (const key of ["rssIdle", "peakQps", "cpuUs", "cpuLatency", "rssAfter", "rssSettled"]) {
           assert.ok((s[key] ?? 0) > 0, `${o.id} ${key} = ${s[key]}\n${said}`);
         }
         assert.ok(s.cpuAnswered! > 0.9, `${o.id} answered ${s.cpuAnswered}`);

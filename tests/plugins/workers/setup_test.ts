@@ -4,9 +4,13 @@ import { PLUGINS } from "../../../src/plugins/registry.ts";
 import { buildConfig } from "../../../src/server/config.ts";
 import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { chooseWorkers } from "../../../src/server/worker_count.ts";
+import { DEFAULT_COALESCE_US } from "../../../src/net/udp_listen.ts";
 
 /** Builds a config (opens nothing); returns the worker count and the listeners it asks for. */
-function build(corefile: string, worker = false): { workers: number | null; listeners: string[] } {
+function build(
+  corefile: string,
+  worker = false,
+): { workers: number | null; coalesceUs: number; listeners: string[] } {
   const { blocks } = parseCorefile(corefile, { directives: PLUGINS.names });
   const built = buildConfig(blocks, {
     plugins: PLUGINS,
@@ -16,7 +20,7 @@ function build(corefile: string, worker = false): { workers: number | null; list
   const listeners = [...built.routers.keys()].map((l) =>
     `${l.tls ? "tls" : l.options.udpOnly ? "udp" : "dns"} ${l.hostname}:${l.port}`
   );
-  return { workers: built.workers, listeners };
+  return { workers: built.workers, coalesceUs: built.udp.coalesceUs, listeners };
 }
 
 Deno.test("workers: setup", async (t) => {
@@ -29,16 +33,35 @@ Deno.test("workers: setup", async (t) => {
     assert.equal(build(".:1053 {\n whoami\n}\nexample.org:1054 {\n workers 3\n}\n").workers, 3);
   });
 
+  await t.step("coalesce sets the UDP window for the whole process; absent, the default", () => {
+    assert.equal(build(".:1053 {\n whoami\n}\n").coalesceUs, DEFAULT_COALESCE_US);
+    const off = build(".:1053 {\n workers {\n coalesce off\n }\n whoami\n}\n");
+    assert.deepEqual([off.workers, off.coalesceUs], [null, 0]);
+    const both = build(".:1053 {\n workers 3 {\n coalesce 250us\n }\n}\n");
+    assert.deepEqual([both.workers, both.coalesceUs], [3, 250]);
+    assert.equal(build(".:1053 {\n workers {\n coalesce 0.5ms\n }\n}\n").coalesceUs, 500);
+    // One block sets the count, another the window: both hold.
+    const split = ".:1053 {\n workers 2\n}\nexample.org:1054 {\n workers {\n coalesce 0\n }\n}\n";
+    assert.deepEqual([build(split).workers, build(split).coalesceUs], [2, 0]);
+  });
+
   await t.step("errors name FILE:LINE and what to write", () => {
     const cases: Array<[string, RegExp]> = [
-      [".:1053 {\n workers\n}\n", /Corefile:2 - plugin\/workers: 'workers' takes 1 argument/],
-      [".:1053 {\n workers 2 3\n}\n", /Corefile:2 - plugin\/workers: 'workers' takes 1 argument/],
+      [".:1053 {\n workers\n}\n", /Corefile:2 - plugin\/workers: 'workers' needs a count, a block/],
+      [".:1053 {\n workers 2 3\n}\n", /Corefile:2 - plugin\/workers: 'workers' takes 0 to 1 arg/],
       [".:1053 {\n workers two\n}\n", /Corefile:2 - .*must be a whole number, got 'two'/],
       [".:1053 {\n workers 0\n}\n", /Corefile:2 - .*between 1 and 256, got 0/],
-      [".:1053 {\n workers 2 {\n x\n }\n}\n", /Corefile:2 - plugin\/workers: .*block/],
+      [".:1053 {\n workers 2 {\n x\n }\n}\n", /Corefile:3 - plugin\/workers: unknown property 'x'/],
+      [".:1053 {\n workers {\n coalesce\n }\n}\n", /Corefile:3 - .*'coalesce' takes 1 arg/],
+      [".:1053 {\n workers {\n coalesce 5\n }\n}\n", /Corefile:3 - .*duration such as/],
+      [".:1053 {\n workers {\n coalesce 2ms\n }\n}\n", /Corefile:3 - .*at most 1ms.*'2ms'/],
+      [
+        ".:1053 {\n workers {\n coalesce 50us\n }\n}\nexample.org:1054 {\n workers 2 {\n coalesce off\n }\n}\n",
+        /Corefile:7 - plugin\/workers: coalesce off here, but coalesce 50us at Corefile:2; the window is process-wide/,
+      ],
       [
         ".:1053 {\n workers 2\n}\nexample.org:1054 {\n workers 3\n}\n",
-        /Corefile:5 - plugin\/workers: 3 workers here, but 2 at Corefile:2; the count is process-wide/,
+        /Corefile:5 - plugin\/workers: 3 workers here, but 2 workers at Corefile:2; the count is process-wide/,
       ],
     ];
     for (const [corefile, expected] of cases) {
