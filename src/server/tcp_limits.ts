@@ -19,6 +19,14 @@ export const TCP_WRITE_TIMEOUT_MS = 10_000;
 export const TCP_MAX_IN_FLIGHT = 16;
 /** Bytes of replies waiting to be written, per connection; past it we stop reading. */
 export const TCP_MAX_QUEUED_BYTES = 256 * 1024;
+/**
+ * Bytes of replies waiting to be written over all of a thread's connections. Per-connection
+ * limits alone let a thousand clients that never read hold a quarter of a gigabyte of replies
+ * (and the queries' garbage with it); past this, connections that already have replies waiting
+ * stop reading, and past twice this, such a connection is closed rather than given another
+ * reply. Clients that read their replies have none waiting and are served as before.
+ */
+export const TCP_MAX_QUEUED_BYTES_TOTAL = 16 * 1024 * 1024;
 /** The connection limit per listener when the descriptor limit allows it. */
 export const TCP_MAX_CONNECTIONS = 1000;
 /** The fewest connections per listener, however low the descriptor limit. */

@@ -7,6 +7,7 @@ import {
   TCP_IDLE_TIMEOUT_MS,
   TCP_MAX_IN_FLIGHT,
   TCP_MAX_QUEUED_BYTES,
+  TCP_MAX_QUEUED_BYTES_TOTAL,
   TCP_QUERY_TIMEOUT_MS,
   TCP_WRITE_TIMEOUT_MS,
 } from "./tcp_limits.ts";
@@ -29,14 +30,23 @@ export interface StreamListener {
   close(): void;
 }
 
+/** Bytes of replies waiting over all of this thread's sessions (TCP_MAX_QUEUED_BYTES_TOTAL). */
+let queuedTotal = 0;
+
+/** Bytes of replies waiting to be written over all of this thread's TCP sessions. */
+export function tcpQueuedBytes(): number {
+  return queuedTotal;
+}
+
 /**
  * One TCP connection: reads framed queries, answers them concurrently and writes the replies
  * whole, one after another.
  *
  * Backpressure: at most TCP_MAX_IN_FLIGHT queries may be unanswered or unwritten, and at most
  * TCP_MAX_QUEUED_BYTES of replies queued; past either it stops reading until writes drain, so a
- * client that pipelines without reading fills its own socket buffers, not our heap. A write that
- * makes no progress for TCP_WRITE_TIMEOUT_MS closes the connection.
+ * client that pipelines without reading fills its own socket buffers, not our heap. The same
+ * holds over all sessions together (TCP_MAX_QUEUED_BYTES_TOTAL) for sessions with replies
+ * waiting. A write that makes no progress for TCP_WRITE_TIMEOUT_MS closes the connection.
  *
  * DNS over TLS (RFC 7858) is the same session over a TLS `StreamConn`: the handshake comes first
  * and must finish within TCP_IDLE_TIMEOUT_MS, and meanwhile the connection counts as idle, so a
@@ -74,7 +84,10 @@ export class TcpSession {
   async run(): Promise<void> {
     if (this.conn.handshake && !await this.#handshake(this.conn.handshake())) return;
     while (!this.#closed) {
-      if (this.#inFlight >= TCP_MAX_IN_FLIGHT || this.#queuedBytes >= TCP_MAX_QUEUED_BYTES) {
+      if (
+        this.#inFlight >= TCP_MAX_IN_FLIGHT || this.#queuedBytes >= TCP_MAX_QUEUED_BYTES ||
+        (this.#queuedBytes > 0 && queuedTotal >= TCP_MAX_QUEUED_BYTES_TOTAL)
+      ) {
         await this.#changed();
         continue;
       }
@@ -115,9 +128,15 @@ export class TcpSession {
       this.#notify();
       return;
     }
+    if (this.#queuedBytes > 0 && queuedTotal >= 2 * TCP_MAX_QUEUED_BYTES_TOTAL) {
+      // Replies pile up across sessions and this one's client is not reading either.
+      this.close();
+      return;
+    }
     const framed = frame(reply);
     this.#queue.push(framed);
     this.#queuedBytes += framed.length;
+    queuedTotal += framed.length;
     if (!this.#writing) this.#flush();
   }
 
@@ -129,6 +148,7 @@ export class TcpSession {
       const ok = await writeAll((b) => this.conn.write(b), framed, TCP_WRITE_TIMEOUT_MS);
       if (this.#closed) break; // #close already dropped the count of what was queued
       this.#queuedBytes -= framed.length;
+      queuedTotal -= framed.length;
       this.#inFlight--;
       if (!ok) this.close();
       this.#notify();
@@ -141,6 +161,7 @@ export class TcpSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    queuedTotal -= this.#queuedBytes;
     this.#queuedBytes = 0;
     try {
       this.conn.close();
