@@ -20,7 +20,10 @@ export class DenoUdpSocket implements UdpSocket {
   #dropped = 0;
   #closed = false;
 
-  private constructor(readonly conn: Deno.DatagramConn) {}
+  private constructor(
+    readonly conn: Deno.DatagramConn,
+    private readonly onDropped?: (count: number) => void,
+  ) {}
 
   get addr(): Deno.NetAddr {
     return this.conn.addr as Deno.NetAddr;
@@ -31,8 +34,13 @@ export class DenoUdpSocket implements UdpSocket {
   }
 
   /** Binds `hostname` and `port`; a taken port is an error. */
-  static open(hostname: string, port: number): DenoUdpSocket {
-    return new DenoUdpSocket(Deno.listenDatagram({ transport: "udp", hostname, port }));
+  /** Binds `hostname`:`port`; `onDropped` as in UdpSocketOptions. */
+  static open(
+    hostname: string,
+    port: number,
+    onDropped?: (count: number) => void,
+  ): DenoUdpSocket {
+    return new DenoUdpSocket(Deno.listenDatagram({ transport: "udp", hostname, port }), onDropped);
   }
 
   async serve(onPacket: UdpPacketHandler): Promise<void> {
@@ -60,7 +68,10 @@ export class DenoUdpSocket implements UdpSocket {
 
   send(reply: Uint8Array, to: Deno.NetAddr): void {
     if (this.#closed) return;
-    this.conn.send(reply, to).catch(() => this.#dropped++);
+    this.conn.send(reply, to).catch(() => {
+      this.#dropped++;
+      this.onDropped?.(1);
+    });
   }
 
   close(): void {

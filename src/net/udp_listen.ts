@@ -41,13 +41,7 @@ export function openUdpSocket(
   const reusePort = options.reusePort ?? false;
   if (path !== "deno") {
     try {
-      const socket = NativeUdpSocket.open(
-        hostname,
-        port,
-        reusePort,
-        options.batch,
-        options.coalesceUs,
-      );
+      const socket = NativeUdpSocket.open(hostname, port, { ...options, reusePort });
       once(`udp: native sockets (recvmmsg/sendmmsg, batch ${options.batch ?? 32})`);
       return socket;
     } catch (err) {
@@ -58,7 +52,7 @@ export function openUdpSocket(
   } else {
     once("udp: Deno sockets (asked for)");
   }
-  return DenoUdpSocket.open(hostname, port);
+  return DenoUdpSocket.open(hostname, port, options.onDropped);
 }
 
 /**

@@ -40,7 +40,7 @@ import { logger } from "../util/log.ts";
 import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
 import { AF_INET6, sockaddr } from "./sockaddr.ts";
-import type { UdpPacketHandler, UdpSocket } from "./udp_types.ts";
+import type { UdpPacketHandler, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
 
 const log = logger("etcdns");
 
@@ -96,6 +96,7 @@ export class NativeUdpSocket implements UdpSocket {
   #flushPending = false;
   #inBatch = false;
   #dropped = 0;
+  #onDropped: ((count: number) => void) | null = null;
   #reads = 0;
   #closed = false;
   #polling = false;
@@ -147,13 +148,8 @@ export class NativeUdpSocket implements UdpSocket {
    * Binds a socket on `hostname` (an IP literal; "::" is dual-stack) and `port` (0: the kernel picks one).
    * Throws, saying why, when libc is not available here or a call fails (EADDRINUSE...).
    */
-  static open(
-    hostname: string,
-    port: number,
-    reusePort = false,
-    batch = 32,
-    coalesceUs = DEFAULT_COALESCE_US,
-  ): NativeUdpSocket {
+  static open(hostname: string, port: number, options: UdpSocketOptions = {}): NativeUdpSocket {
+    const { reusePort = false, batch = 32, coalesceUs = DEFAULT_COALESCE_US } = options;
     const c = libc();
     if (!c) throw new Error(libcUnavailableReason());
     if (!MMSG_ARCHES.includes(Deno.build.arch)) {
@@ -186,6 +182,7 @@ export class NativeUdpSocket implements UdpSocket {
     const addr: Deno.NetAddr = { transport: "udp", hostname: local!.hostname, port: local!.port };
     const socket = new NativeUdpSocket(c, fd, family === AF_INET6, addr, Math.max(1, batch));
     socket.coalesceUs = coalesceUs;
+    socket.#onDropped = options.onDropped ?? null;
     return socket;
   }
 
@@ -304,7 +301,7 @@ export class NativeUdpSocket implements UdpSocket {
     else {
       const sa = this.#sockaddrOf(to);
       if (sa === null) {
-        this.#dropped++;
+        this.#drop(1);
         return;
       }
       tx.bytes.set(sa, nameWord << 2);
@@ -338,10 +335,10 @@ export class NativeUdpSocket implements UdpSocket {
       const e = errno(this.#c);
       if (e === EINTR) continue;
       if (e === EAGAIN) { // the send buffer is full: drop the rest, as UDP may
-        this.#dropped += queued - sent;
+        this.#drop(queued - sent);
         return;
       }
-      this.#dropped++; // this one cannot be sent (unreachable, bad address): skip it
+      this.#drop(1); // this one cannot be sent (unreachable, bad address): skip it
       sent++;
     }
   }
@@ -354,7 +351,12 @@ export class NativeUdpSocket implements UdpSocket {
     } else sa = this.#sockaddrOf(to);
     const ok = sa !== null &&
       this.#c.sendto(this.#fd, reply, BigInt(reply.length), MSG_DONTWAIT, sa, sa.length) >= 0;
-    if (!ok) this.#dropped++;
+    if (!ok) this.#drop(1);
+  }
+
+  #drop(count: number): void {
+    this.#dropped += count;
+    this.#onDropped?.(count);
   }
 
   /** The sockaddr for an address given as text (an IPv4 one mapped on an IPv6 socket). */

@@ -62,6 +62,11 @@ export interface UdpSocketOptions {
    * see udp_native.ts). 0 turns it off. Default DEFAULT_COALESCE_US.
    */
   coalesceUs?: number;
+  /**
+   * Called with how many replies were just dropped (the send buffer was full, the peer was
+   * unreachable, or a send failed), for a metric: UDP may drop, but an operator should see it.
+   */
+  onDropped?: (count: number) => void;
 }
 
 /** Which implementation a socket uses. */

@@ -5,6 +5,7 @@
  */
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
+import { metrics } from "../metrics/registry.ts";
 import { serverLabel } from "../plugin/query.ts";
 import type { TlsCertificate } from "../plugin/plugin.ts";
 import { answerPacket } from "./responder.ts";
@@ -21,6 +22,13 @@ import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
 
 const log = logger("etcdns");
+
+/** UDP replies the kernel would not take, per server (exposed when prometheus is configured). */
+const repliesDropped = metrics.counter(
+  "etcdns_udp_replies_dropped_total",
+  "UDP replies that could not be sent: the socket's send buffer was full or the client unreachable.",
+  ["server"],
+);
 
 /** The wildcard address we listen on when no `bind` is given: dual-stack where IPv6 exists. */
 export const WILDCARD = "::";
@@ -116,7 +124,8 @@ export class DnsListener implements Resource {
       } else {
         const { udpOnly, reusePort, udpPath: path } = this.options;
         const { coalesceUs } = this.#tuning;
-        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path, coalesceUs });
+        const onDropped = (count: number) => repliesDropped.inc([this.#server], count);
+        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path, coalesceUs, onDropped });
         const port = this.#udp.addr.port;
         if (!udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }

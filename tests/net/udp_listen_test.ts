@@ -144,6 +144,18 @@ for (const path of ["native", "deno"] as UdpPath[]) {
     assert.ok(performance.now() - started < 500, "serve ended well before the poll timeout");
   });
 
+  Deno.test(`udp ${path}: a reply that cannot be sent is dropped, counted and reported`, async () => {
+    const reported: number[] = [];
+    const socket = openUdpSocket("127.0.0.1", 0, { path, onDropped: (n) => reported.push(n) });
+    try {
+      socket.send(new Uint8Array(12), { transport: "udp", hostname: "not-an-address", port: 53 });
+      await waitFor("the drop", () => socket.dropped === 1, 2000);
+      assert.deepEqual(reported, [1]);
+    } finally {
+      socket.close();
+    }
+  });
+
   Deno.test(`udp ${path}: a taken port is an error without reusePort`, async () => {
     const first = openUdpSocket("127.0.0.1", 0, { path });
     try {
