@@ -13,7 +13,7 @@
  */
 import { cpuUsage } from "node:process";
 import { parseCorefile } from "../../src/corefile/mod.ts";
-import { buildConfig } from "../../src/server/config.ts";
+import { buildConfig, loadPlugins } from "../../src/server/config.ts";
 import { answerPacket, type PacketSource } from "../../src/server/responder.ts";
 import type { ZoneRouter } from "../../src/server/router.ts";
 import { ResourcePool } from "../../src/plugin/resources.ts";
@@ -81,6 +81,7 @@ for (const name of chosen) {
   const ports = distinctPorts(3);
   const pool = new ResourcePool();
   const parsed = parseCorefile(scenario.corefile(ports), { file: `<${name}>`, dnsPort: 53 });
+  await loadPlugins(parsed.blocks, PLUGINS);
   const built = buildConfig(parsed.blocks, {
     plugins: PLUGINS,
     corefilePath: "",

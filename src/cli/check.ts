@@ -1,6 +1,6 @@
 /** `etcdns check [-conf FILE] [--json]`: validates a Corefile without serving it. */
 import { keyString } from "../corefile/types.ts";
-import { buildConfig, orderDirectives } from "../server/config.ts";
+import { buildConfig, loadPlugins, orderDirectives } from "../server/config.ts";
 import { ResourcePool } from "../plugin/resources.ts";
 import { Server } from "../server/server.ts";
 import { PLUGINS } from "../plugins/registry.ts";
@@ -35,6 +35,7 @@ export async function runCheck(args: string[]): Promise<number> {
   const pool = new ResourcePool();
   let workers: number | null;
   try {
+    await loadPlugins(parsed.blocks, PLUGINS);
     ({ workers } = buildConfig(parsed.blocks, {
       plugins: PLUGINS,
       corefilePath: corefilePath ?? "",

@@ -97,10 +97,13 @@ export interface BlockSummary {
  */
 export type Setup = (directive: Directive, ctx: SetupContext) => Plugin | null;
 
-/** A registry entry: a directive name and how to set it up. */
+/**
+ * A registry entry: a directive name and how to load its setup. Loading is deferred so that a
+ * process (and each worker thread) compiles only the plugins its Corefile names.
+ */
 export interface PluginSpec {
   readonly name: string;
-  readonly setup: Setup;
+  readonly load: () => Promise<Setup>;
   /** Whether a server block may use the directive more than once (forward). Default false. */
   readonly repeatable?: boolean;
 }
@@ -114,10 +117,30 @@ export class PluginList {
   /** The directive names, for the Corefile parser's unknown-directive check. */
   readonly names: ReadonlySet<string>;
   readonly #position: ReadonlyMap<string, number>;
+  readonly #setups = new Map<string, Setup>();
 
   constructor(readonly specs: readonly PluginSpec[]) {
     this.names = new Set(specs.map((p) => p.name));
     this.#position = new Map(specs.map((p, i) => [p.name, i]));
+  }
+
+  /** Loads the setups of the named directives (unknown names are left to the config check). */
+  async load(names: Iterable<string>): Promise<void> {
+    const wanted = [...new Set(names)].filter((n) => this.names.has(n) && !this.#setups.has(n));
+    const setups = await Promise.all(wanted.map((n) => this.spec(n)!.load()));
+    wanted.forEach((n, i) => this.#setups.set(n, setups[i]));
+  }
+
+  /** Loads every plugin's setup (for tools and tests that build many Corefiles). */
+  loadAll(): Promise<void> {
+    return this.load(this.names);
+  }
+
+  /** The setup of a directive loaded by `load`; throws for one that was not loaded. */
+  setupOf(name: string): Setup {
+    const setup = this.#setups.get(name);
+    if (!setup) throw new Error(`plugin/${name}: used before PluginList.load loaded it`);
+    return setup;
   }
 
   /** The spec of a directive, or undefined for an unknown one. */

@@ -64,7 +64,15 @@ export function orderDirectives(block: ServerBlock, plugins: PluginList): Direct
   return [...block.directives].sort((a, b) => plugins.position(a.name) - plugins.position(b.name));
 }
 
-/** Sets up every plugin of every block and wires blocks to listeners. Opens nothing. */
+/** Loads the setups of the plugins the blocks name (call before `buildConfig`). */
+export function loadPlugins(blocks: readonly ServerBlock[], plugins: PluginList): Promise<void> {
+  return plugins.load(blocks.flatMap((b) => b.directives.map((d) => d.name)));
+}
+
+/**
+ * Sets up every plugin of every block and wires blocks to listeners. Opens nothing. The
+ * plugins' setups must be loaded (`loadPlugins`).
+ */
 export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions): BuiltConfig {
   const readiness = new ReadinessRegistry();
   const routers = new Map<DnsListener, ZoneRouter>();
@@ -80,7 +88,6 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
     const zones = [...new Set(block.keys.map((k) => k.zone))];
     const plugins: Plugin[] = [];
     for (const d of orderDirectives(block, opts.plugins)) {
-      const spec = opts.plugins.spec(d.name)!;
       const ctx: SetupContext = {
         keys: block.keys,
         zones,
@@ -119,7 +126,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
           servers: block.keys.flatMap((k) => addresses.map((a) => serverLabel(a, k.port))),
         }),
       };
-      const plugin = spec.setup(d, ctx);
+      const plugin = opts.plugins.setupOf(d.name)(d, ctx);
       if (plugin) plugins.push(plugin);
     }
     const chain = plugins.length > 0 ? compose(plugins) : null;

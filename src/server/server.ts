@@ -5,7 +5,7 @@
  */
 import { defaultCorefile, loadCorefile, parseCorefile } from "../corefile/mod.ts";
 import { keyString, type ServerBlock } from "../corefile/types.ts";
-import { buildConfig } from "./config.ts";
+import { buildConfig, loadPlugins } from "./config.ts";
 import { configActivated, onReloadRequest } from "../plugin/lifecycle.ts";
 import type { DnsListener } from "./listener.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -111,6 +111,7 @@ export class Server {
     const resources = this.#pool.begin();
     let built;
     try {
+      await loadPlugins(parsed.blocks, this.options.plugins);
       built = buildConfig(parsed.blocks, {
         plugins: this.options.plugins,
         corefilePath: this.options.corefilePath ?? "",

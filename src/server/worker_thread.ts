@@ -4,7 +4,7 @@
  * it on its own UDP sockets. It follows the main thread's prepare/commit/abort, so a reload that
  * fails in any thread leaves every thread on the old config.
  */
-import { buildConfig, type BuiltConfig } from "./config.ts";
+import { buildConfig, type BuiltConfig, loadPlugins } from "./config.ts";
 import { ResourcePool } from "../plugin/resources.ts";
 import type { PluginList } from "../plugin/plugin.ts";
 import {
@@ -44,6 +44,7 @@ export function runWorkerThread(plugins: PluginList): void {
       case "prepare": {
         const resources = pool.begin();
         try {
+          await loadPlugins(message.blocks, plugins);
           const built = buildConfig(message.blocks, { plugins, corefilePath, resources });
           for (const [listener, router] of built.routers) listener.stage(router, built.udp);
           await pool.start();

@@ -4,6 +4,9 @@ import { PLUGINS } from "../../../src/plugins/registry.ts";
 import { buildConfig } from "../../../src/server/config.ts";
 import { ResourcePool } from "../../../src/plugin/resources.ts";
 
+// buildConfig sets up loaded plugins only; these tests build many Corefiles.
+await PLUGINS.loadAll();
+
 /** The bufsize of each zone's route, from a Corefile, without opening anything. */
 function sizes(corefile: string): Record<string, number | undefined> {
   const { blocks } = parseCorefile(corefile, { directives: PLUGINS.names });

@@ -10,6 +10,9 @@ import { pluginLogger } from "../../../src/util/log.ts";
 import { ReadinessRegistry } from "../../../src/plugin/readiness.ts";
 import { ResourcePool, type Resources } from "../../../src/plugin/resources.ts";
 
+// build() sets up plugins synchronously, so load them all first.
+await PLUGINS.loadAll();
+
 /** One config built from Corefile text, as the server builds it, without DNS listeners. */
 export interface Built {
   plugins: Plugin[];
@@ -24,7 +27,6 @@ export function build(corefile: string, resources: Resources): Built {
   for (const block of parsed.blocks) {
     const chain: Plugin[] = [];
     for (const d of orderDirectives(block, PLUGINS)) {
-      const spec = PLUGINS.specs.find((p) => p.name === d.name)!;
       const ctx: SetupContext = {
         keys: block.keys,
         zones: [...new Set(block.keys.map((k) => k.zone))],
@@ -38,7 +40,7 @@ export function build(corefile: string, resources: Resources): Built {
           servers: block.keys.map((k) => `dns://:${k.port}`),
         }),
       };
-      const plugin = spec.setup(d, ctx);
+      const plugin = PLUGINS.setupOf(d.name)(d, ctx);
       if (plugin) chain.push(plugin);
     }
     plugins.push(...chain);

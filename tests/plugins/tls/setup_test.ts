@@ -5,6 +5,9 @@ import { buildConfig } from "../../../src/server/config.ts";
 import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { makeServerCert, type TestCerts } from "../../helpers/tls_certs.ts";
 
+// buildConfig sets up loaded plugins only; these tests build many Corefiles.
+await PLUGINS.loadAll();
+
 /** Builds a config from a Corefile (opens nothing); returns each listener's id-like summary. */
 function build(corefile: string): string[] {
   const { blocks } = parseCorefile(corefile, { directives: PLUGINS.names });

@@ -6,6 +6,9 @@ import { ResourcePool } from "../../../src/plugin/resources.ts";
 import { chooseWorkers } from "../../../src/server/worker_count.ts";
 import { DEFAULT_COALESCE_US } from "../../../src/net/udp_listen.ts";
 
+// buildConfig sets up loaded plugins only; these tests build many Corefiles.
+await PLUGINS.loadAll();
+
 /** Builds a config (opens nothing); returns the worker count and the listeners it asks for. */
 function build(
   corefile: string,
