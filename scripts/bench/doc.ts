@@ -165,8 +165,9 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 
 Two thirds of etcdns's RSS are the deno binary's own code paged in (the runtime, V8, FFI and,
 under \`deno run\`, the CLI's module loading). Its JavaScript heap is 9 MB (7 MB live). Each
-further worker thread adds about 17 MB (an isolate and its own copy of the modules). Loading only the plugins a
-Corefile names would save about 2 MB per thread (measured with a registry cut down to whoami's).
+further worker thread adds about 17 MB (an isolate and its own copy of the modules). Each thread
+loads only the plugins its Corefile names (about 2 MB less per thread for whoami than loading
+all 21).
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
 pages in less; it cannot be built here (denort comes from Deno's download host): on a machine with
 internet, \`deno task compile\`, start the binary with a Corefile and read
