@@ -71,8 +71,8 @@ const LOOP_TURN_MS = 2;
 let servingHere = 0;
 /**
  * The default coalescing window, in microseconds. At a steady 15,000 queries/s on the hosts
- * benchmark it cut server CPU per query from 19 to 14 µs and raised the mean latency from 29 to
- * 115 µs (scripts/bench; see docs/benchmarks.md).
+ * benchmark it cut server CPU per query from 17.2 to 10.6 µs and raised the mean latency from
+ * 0.043 to 0.097 ms (docs/benchmarks.md); longer windows buy little more.
  */
 export const DEFAULT_COALESCE_US = 100;
 /** The most gathered in one window for the loop to keep sleeping: more, and batches form anyway. */
