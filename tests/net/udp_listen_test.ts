@@ -11,6 +11,7 @@ import {
   type UdpSocket,
 } from "../../src/net/udp_listen.ts";
 import { ipv6Text } from "../../src/net/peer.ts";
+import { NativeUdpSocket } from "../../src/net/udp_native.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const text = new TextEncoder();
@@ -257,14 +258,14 @@ async function pacedSender(port: number, count: number, gapUs: number): Promise<
 }
 
 Deno.test("udp native: a steady stream is gathered into fewer reads, and every datagram answered", async () => {
-  const socket = openUdpSocket("127.0.0.1", 0, { path: "native", coalesceUs: 1000 });
+  const socket = NativeUdpSocket.open("127.0.0.1", 0, { coalesceUs: 1000 });
   assert.equal(socket.coalesceUs, 1000);
   const serving = echo(socket);
   try {
     // One datagram every 100 µs: a 1 ms window gathers several per wake-up.
     const count = 200; // few enough that the replies fit the sender's receive buffer
     assert.equal(await pacedSender(socket.addr.port, count, 100), count);
-    const reads = (socket as unknown as { reads: number }).reads;
+    const reads = socket.reads;
     assert.ok(reads < count / 2, `${reads} reads for ${count} datagrams`);
     // After the stream, a lone datagram is still answered at once (the window has ended).
     const c = client();
