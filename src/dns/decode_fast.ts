@@ -1,20 +1,24 @@
 /**
  * The decoding fast path for the shape the hot path sees nearly always: a query with one
- * question and at most an option-less OPT.
+ * question and at most an OPT (dig sends a cookie option with every query).
  *
  * It returns null for anything else, and the caller then uses `dns-packet`. Whatever it accepts
  * it turns into exactly what `dns-packet` gives (the same objects): tests/dns/decode_fast_test.ts
  * compares them on random and mutated input. When in doubt it declines, so odd or malformed
  * input always takes the `dns-packet` path and fails (or not) just as it would there.
  */
-import { classes, OPT_TYPE, types } from "./codes.ts";
-import type { DnsMessage, DnsRecord, OptRecord, Question } from "./message.ts";
+import { classes, OPT_TYPE, optionName, types } from "./codes.ts";
+import type { DnsMessage, DnsRecord, EdnsOption, OptRecord, Question } from "./message.ts";
 
 const QR = 0x8000;
+/** EDNS options dns-packet decodes into fields of their own. */
+const CLIENT_SUBNET = 8;
+const TCP_KEEPALIVE = 11;
+const KEY_TAG = 14;
 
 /**
- * Decodes a query made of a header, one question and optionally one OPT record without
- * options, with no name compression and ASCII names. Returns null for anything else.
+ * Decodes a query made of a header, one question and optionally one OPT record, with no name
+ * compression and ASCII names. Returns null for anything else.
  */
 export function decodeFast(buf: Uint8Array): DnsMessage | null {
   const len = buf.length;
@@ -35,10 +39,13 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
   // Literals, not push: a push onto [] reserves room for 17 records.
   let additionals: DnsRecord[] = [];
   if (buf[11] === 1) {
-    // The root name, type OPT, and an empty RDATA: 11 bytes.
+    // The root name, type OPT, then its options (RDATA).
     if (off + 11 > len || buf[off] !== 0) return null;
     if (((buf[off + 1] << 8) | buf[off + 2]) !== OPT_TYPE) return null;
-    if (buf[off + 9] !== 0 || buf[off + 10] !== 0) return null;
+    const end = off + 11 + ((buf[off + 9] << 8) | buf[off + 10]);
+    if (end > len) return null;
+    const options = end === off + 11 ? [] : readOptions(buf, off + 11, end);
+    if (options === null) return null;
     const flags = (buf[off + 7] << 8) | buf[off + 8];
     const opt: OptRecord = {
       name: ".",
@@ -48,7 +55,7 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
       ednsVersion: buf[off + 6],
       flags,
       flag_do: ((flags >> 15) & 0x1) === 1,
-      options: [],
+      options,
     };
     additionals = [opt];
   }
@@ -62,6 +69,35 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
     authorities: [],
     additionals,
   };
+}
+
+/**
+ * The EDNS options between `off` and `end`, as dns-packet gives them (`data` a view into `buf`),
+ * or null to decline: a client subnet (dns-packet decodes its address), or a list that does not
+ * split into whole options.
+ */
+function readOptions(buf: Uint8Array, off: number, end: number): EdnsOption[] | null {
+  const options: EdnsOption[] = [];
+  while (off < end) {
+    if (off + 4 > end) return null;
+    const code = (buf[off] << 8) | buf[off + 1];
+    const size = (buf[off + 2] << 8) | buf[off + 3];
+    const at = off + 4;
+    off = at + size;
+    if (off > end || code === CLIENT_SUBNET) return null;
+    const option: EdnsOption = { code, type: optionName(code), data: buf.subarray(at, off) };
+    if (code === TCP_KEEPALIVE && size > 0) {
+      if (size !== 2) return null;
+      option.timeout = (buf[at] << 8) | buf[at + 1];
+    } else if (code === KEY_TAG) {
+      if (size % 2 !== 0) return null;
+      const tags: number[] = [];
+      for (let i = at; i < off; i += 2) tags.push((buf[i] << 8) | buf[i + 1]);
+      option.tags = tags;
+    }
+    options.push(option);
+  }
+  return options;
 }
 
 /** Where the last `readName` stopped. */

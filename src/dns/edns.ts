@@ -1,5 +1,4 @@
 /** EDNS and size handling of replies: the OPT echo and UDP truncation. */
-import { Buffer } from "node:buffer";
 import { type DnsMessage, type EdnsOption, encode, type OptRecord, rcodeOf } from "./message.ts";
 import { truncateWire } from "./compress.ts";
 
@@ -24,7 +23,7 @@ export function extendedError(infoCode: number): OptRecord {
     extendedRcode: 0,
     ednsVersion: 0,
     flags: 0,
-    options: [{ code: EDE_OPTION, data: Buffer.from([infoCode >> 8, infoCode & 0xff]) }],
+    options: [{ code: EDE_OPTION, data: new Uint8Array([infoCode >> 8, infoCode & 0xff]) }],
   };
 }
 

@@ -82,6 +82,30 @@ function records(w: Writer, list: readonly DnsRecord[]): boolean {
   return true;
 }
 
+/**
+ * An OPT's RDATA: each option given as a numeric code and its data bytes (what the fast
+ * decoder makes, and what etcdns builds); an option described by other fields is declined.
+ */
+function options(w: Writer, list: readonly unknown[]): boolean {
+  const lengthAt = w.off;
+  if (!w.room(2)) return false;
+  w.off += 2;
+  for (const option of list) {
+    if (option === null || typeof option !== "object") return false;
+    const { code, data } = option as { code?: unknown; data?: unknown };
+    if (!isUint(code, 0xffff) || !(data instanceof Uint8Array)) return false;
+    if (!w.room(4 + data.length)) return false;
+    w.u16(code);
+    w.u16(data.length);
+    w.bytes(data);
+  }
+  const length = w.off - lengthAt - 2;
+  if (length > 0xffff) return false;
+  w.buf[lengthAt] = length >> 8;
+  w.buf[lengthAt + 1] = length & 0xff;
+  return true;
+}
+
 function record(w: Writer, rec: DnsRecord): boolean {
   const r = rec as ResourceRecord;
   if (r === null || typeof r !== "object" || typeof r.type !== "string") return false;
@@ -91,7 +115,7 @@ function record(w: Writer, rec: DnsRecord): boolean {
     const o = rec as OptRecord;
     const opts: unknown = o.options;
     if (o.name !== "." || (o as { data?: unknown }).data != null) return false;
-    if (opts != null && !(Array.isArray(opts) && opts.length === 0)) return false;
+    if (opts != null && !Array.isArray(opts)) return false;
     const size = o.udpPayloadSize || 4096;
     const ext = o.extendedRcode || 0;
     const version = o.ednsVersion || 0;
@@ -104,8 +128,7 @@ function record(w: Writer, rec: DnsRecord): boolean {
     w.u8(ext);
     w.u8(version);
     w.u16(flags);
-    w.u16(0);
-    return true;
+    return options(w, opts ?? []);
   }
   if (r.flush) return false;
   const klass = classCode(r.class);

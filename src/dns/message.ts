@@ -3,10 +3,9 @@
  *
  * Messages are the objects `dns-packet` encodes and decodes; this module gives them types (record
  * data by record type) and keeps the opcode and rcode arithmetic, EDNS bits included, in one place.
+ * The fast paths handle what a server answering from memory sees; dns-packet (codec_full.ts) is
+ * loaded only when something needs it, because the npm layer it brings costs about 10 MB.
  */
-import * as dnsPacket from "dns-packet";
-import { Buffer } from "node:buffer";
-import { compressWire } from "./compress.ts";
 import { decodeFast } from "./decode_fast.ts";
 import { encodeFast } from "./encode_fast.ts";
 
@@ -209,47 +208,66 @@ export interface DnsMessage {
   additionals: DnsRecord[];
 }
 
-/**
- * dns-packet's codec, typed at this one boundary: it ships no declarations. What it decodes has
- * the shapes declared above (each known type's data as RecordDataByType says; any other type is
- * an OtherRecord), and it encodes all of them.
- */
-const packet: {
-  decode(buf: Buffer): Omit<Partial<DnsMessage>, "id" | "flags"> & { id: number; flags: number };
+/** The whole codec, for what the fast paths decline: dns-packet, through codec_full.ts. */
+export interface FullCodec {
+  /** Decodes any message; throws on malformed input. */
+  decode(bytes: Uint8Array): DnsMessage;
+  /** Encodes any message dns-packet can, with names compressed; throws on what it cannot. */
   encode(msg: DnsMessage): Uint8Array;
-} = dnsPacket;
+}
 
-/** Decodes wire bytes; throws on malformed input. */
+let full: FullCodec | null = null;
+
+/** Makes `codec` the slow path of decode() and encode(); codec_full.ts calls it when loaded. */
+export function installFullCodec(codec: FullCodec): void {
+  full = codec;
+}
+
+/**
+ * Thrown by decode() and encode() when the fast path declines and the whole codec is not loaded
+ * yet: the caller awaits loadFullCodec() and tries again. Plugins that handle arbitrary upstream
+ * replies (forward, cache) import codec_full.ts, so it is loaded before they run.
+ */
+export class FullCodecNotLoaded extends Error {
+  constructor() {
+    super("the full DNS codec is not loaded yet");
+    this.name = "FullCodecNotLoaded";
+  }
+}
+
+/** Whether the whole codec (dns-packet) is loaded. */
+export function fullCodecLoaded(): boolean {
+  return full !== null;
+}
+
+/** Loads the whole codec (dns-packet); decode() and encode() then never throw FullCodecNotLoaded. */
+export async function loadFullCodec(): Promise<void> {
+  if (full === null) await import("./codec_full.ts");
+}
+
+/**
+ * Decodes wire bytes; throws on malformed input, and FullCodecNotLoaded when the message needs
+ * dns-packet and it is not loaded.
+ */
 export function decode(bytes: Uint8Array): DnsMessage {
   // Plain queries skip dns-packet (and the Buffer it needs); the result is the same.
   const fast = decodeFast(bytes);
   if (fast !== null) return fast;
-  const m = packet.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  return {
-    id: m.id,
-    type: m.type,
-    // dns-packet reports QR as `type` and masks it out of `flags`; put it back, so that `flags`
-    // carries every header bit (a decoded upstream reply re-encodes as a response).
-    flags: m.flags | (m.type === "response" ? Flag.QR : 0),
-    questions: m.questions ?? [],
-    answers: m.answers ?? [],
-    authorities: m.authorities ?? [],
-    additionals: m.additionals ?? [],
-  };
+  if (full === null) throw new FullCodecNotLoaded();
+  return full.decode(bytes);
 }
 
 /**
- * Encodes a message to wire bytes, with names compressed (dns-packet does not compress: what
- * it writes gets its owner names compressed afterwards). dns-packet's decoder reads back
- * exactly `msg`: tests/dns/encode_fast_test.ts checks it on random and mutated messages.
+ * Encodes a message to wire bytes, with names compressed. dns-packet's decoder reads back exactly
+ * `msg`: tests/dns/encode_fast_test.ts checks it on random and mutated messages. Throws
+ * FullCodecNotLoaded as decode() does.
  */
 export function encode(msg: DnsMessage): Uint8Array {
   // Common record types skip dns-packet.
   const fast = encodeFast(msg);
   if (fast !== null) return fast;
-  // dns-packet derives QR from `type`; keep the two in agreement.
-  const type = (msg.flags & Flag.QR) !== 0 ? "response" : "query";
-  return compressWire(packet.encode({ ...msg, type }));
+  if (full === null) throw new FullCodecNotLoaded();
+  return full.encode(msg);
 }
 
 /** Returns the opcode of a message. */

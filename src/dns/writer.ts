@@ -29,6 +29,12 @@ export class Writer {
     return true;
   }
 
+  /** Writes `data` as it is (room must have been made). */
+  bytes(data: Uint8Array): void {
+    this.buf.set(data, this.off);
+    this.off += data.length;
+  }
+
   /** Writes one byte (room must have been made). */
   u8(v: number): void {
     this.buf[this.off++] = v;

@@ -7,6 +7,8 @@ import {
   type DnsMessage,
   Flag,
   fqdn,
+  FullCodecNotLoaded,
+  loadFullCodec,
   Opcode,
   opcodeOf,
   optOf,
@@ -64,7 +66,14 @@ export function answerPacket(
   let request: DnsMessage;
   try {
     request = decode(packet);
-  } catch {
+  } catch (err) {
+    if (err instanceof FullCodecNotLoaded) {
+      // The first query the fast path declines loads dns-packet; this one waits for it.
+      return loadFullCodec().then(
+        () => answerPacket(packet, source, router),
+        () => headerOnlyReply(packet, Rcode.SERVFAIL),
+      );
+    }
     return headerOnlyReply(packet, Rcode.FORMERR);
   }
 
@@ -114,14 +123,20 @@ function failed(q: QueryContext, err: unknown): number {
   return err instanceof PluginError ? err.rcode : Rcode.SERVFAIL;
 }
 
-function finishResult(q: QueryContext, result: HandlerResult): Uint8Array | null {
+function finishResult(
+  q: QueryContext,
+  result: HandlerResult,
+): Uint8Array | null | Promise<Uint8Array | null> {
   if (q.dropped && q.response === null) return null; // a plugin chose to send nothing
   const reply = q.response ??
     replyTo(q.request, typeof result === "number" ? result : Rcode.SERVFAIL);
   return finish(q, reply);
 }
 
-function finish(q: QueryContext, reply: DnsMessage): Uint8Array | null {
+function finish(
+  q: QueryContext,
+  reply: DnsMessage,
+): Uint8Array | null | Promise<Uint8Array | null> {
   try {
     reply.id = q.request.id;
     const rcode = rcodeOf(reply);
@@ -131,6 +146,14 @@ function finish(q: QueryContext, reply: DnsMessage): Uint8Array | null {
     q.sent(reply, wire.length, rcode);
     return wire;
   } catch (err) {
+    if (err instanceof FullCodecNotLoaded) {
+      // A record type the fast path does not write: load dns-packet and encode again
+      // (finishEdns gives the same OPT twice).
+      return loadFullCodec().then(
+        () => finish(q, reply),
+        () => headerOnlyBytes(q.request.id, q.request.flags, Rcode.SERVFAIL),
+      );
+    }
     // A plugin wrote something we cannot encode; the client still deserves an answer.
     log.error(
       `cannot encode the reply to ${presentName(q.qname)} ${q.qtype}: ${

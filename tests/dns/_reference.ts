@@ -34,7 +34,24 @@ export function referenceDecode(bytes: Uint8Array): DnsMessage {
 /** What encode() gave before the fast path. */
 export function referenceEncode(msg: DnsMessage): Uint8Array {
   const type = (msg.flags & Flag.QR) !== 0 ? "response" : "query";
-  return new Uint8Array(dnsPacket.encode({ ...msg, type })); // dns-packet is untyped: any shape goes
+  // dns-packet copies option data with Buffer's copy(); plain Uint8Arrays become Buffers here.
+  const buffers = (list: DnsMessage["additionals"]) =>
+    list?.map((r) =>
+      r?.type === "OPT" && Array.isArray(r.options)
+        ? {
+          ...r,
+          options: r.options.map((o) =>
+            o?.data instanceof Uint8Array ? { ...o, data: Buffer.from(o.data) } : o
+          ),
+        }
+        : r
+    );
+  const sections = {
+    answers: buffers(msg.answers),
+    authorities: buffers(msg.authorities),
+    additionals: buffers(msg.additionals),
+  };
+  return new Uint8Array(dnsPacket.encode({ ...msg, ...sections, type })); // dns-packet is untyped: any shape goes
 }
 
 /** A random name, or something that is not one (empty labels, non-ASCII, not a string). */
@@ -125,7 +142,10 @@ export function randomRecord(rand: () => number): ResourceRecord {
       extendedRcode: uint(rand, 0xff),
       ednsVersion: uint(rand, 0xff),
       flags: uint(rand, 0xffff),
-      options: int(8) === 0 ? [{ code: 12, length: 4 }] : [],
+      options: int(8) === 0 ? [{ code: 12, length: 4 }] : Array.from({ length: int(3) }, () => ({
+        code: int(4) === 0 ? uint(rand, 0xffff) : [10, 15, 3][int(3)],
+        data: Buffer.from(crypto.getRandomValues(new Uint8Array(int(40)))),
+      })),
     });
   }
   let data: unknown;

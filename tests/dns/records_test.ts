@@ -2,6 +2,8 @@
  * Record data types (src/dns/message.ts): narrowing by `type` gives each type's data, and what
  * decode() gives for an upstream reply (dns-packet's path) has the shapes the types declare.
  */
+// These messages carry records the fast paths decline: the whole codec is needed.
+import "../../src/dns/codec_full.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {

@@ -1,4 +1,6 @@
 /** Building queries and decoding replies in tests. */
+// Replies carry records the fast decoder declines: tests read them with the whole codec.
+import "../../src/dns/codec_full.ts";
 import { decode, type DnsMessage, encode, Flag, type OptRecord } from "../../src/dns/message.ts";
 
 /** Options for `makeQuery`. */

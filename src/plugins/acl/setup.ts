@@ -3,7 +3,7 @@
  * plugin/acl/setup.go parses it. Several `acl` directives in one server block make one plugin
  * whose rules are checked in Corefile order, as in CoreDNS.
  */
-import * as types from "dns-packet/types.js";
+import { types } from "../../dns/codes.ts";
 import type { ServerKey } from "../../corefile/types.ts";
 import type { Directive } from "../../corefile/types.ts";
 import type { Setup, SetupContext } from "../../plugin/plugin.ts";

@@ -1,3 +1,5 @@
+// These messages carry records the fast paths decline: the whole codec is needed.
+import "../../../src/dns/codec_full.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import {

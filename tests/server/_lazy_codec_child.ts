@@ -1,0 +1,87 @@
+/**
+ * Run by lazy_codec_test.ts in a process of its own (the test process has dns-packet loaded):
+ * answers a query that the fast paths handle and one that needs dns-packet (`decode`: a non-ASCII
+ * name; `encode`: a TXT reply), and exits 1 with the reason when the server does not load
+ * dns-packet only for the second.
+ */
+import { encode, fullCodecLoaded, rcodeOf, replyTo } from "../../src/dns/message.ts";
+import type { Plugin } from "../../src/plugin/plugin.ts";
+import { compose } from "../../src/server/chain.ts";
+import { answerPacket } from "../../src/server/responder.ts";
+import { ZoneRouter } from "../../src/server/router.ts";
+
+const source = {
+  proto: "udp" as const,
+  remote: { transport: "udp" as const, hostname: "127.0.0.1", port: 5353 },
+  local: { transport: "udp" as const, hostname: "127.0.0.1", port: 53 },
+};
+
+const answering: Plugin = {
+  name: "test",
+  handle(q) {
+    const r = replyTo(q.request);
+    if (q.qtype === "TXT") {
+      r.answers.push({ type: "TXT", name: q.question.name, ttl: 5, data: ["hello"] });
+    } else r.answers.push({ type: "A", name: q.question.name, ttl: 5, data: "192.0.2.1" });
+    q.write(r);
+  },
+};
+const router = new ZoneRouter();
+router.add({ zone: ".", chain: compose([answering]) });
+
+function query(type: string): Uint8Array {
+  return encode({
+    id: 7,
+    flags: 0x0100,
+    questions: [{ name: "x.example", type, class: "IN" }],
+    answers: [],
+    authorities: [],
+    // dig's cookie: the fast path reads options too.
+    additionals: [{
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: 1232,
+      extendedRcode: 0,
+      ednsVersion: 0,
+      flags: 0,
+      options: [{ code: 10, data: new Uint8Array(8) }],
+    }],
+  });
+}
+
+function fail(why: string): never {
+  console.error(why);
+  Deno.exit(1);
+}
+
+const plain = answerPacket(query("A"), source, router);
+if (plain === null || plain instanceof Promise) fail("a plain query was not answered at once");
+if (fullCodecLoaded()) fail("a plain query loaded dns-packet");
+
+let slow: Uint8Array;
+if (Deno.args[0] === "decode") {
+  // x.example with its first label's byte made non-ASCII: the fast decoder declines it.
+  const bytes = query("A");
+  bytes[13] = 0xe9;
+  slow = bytes;
+} else slow = query("TXT");
+const pending = answerPacket(slow, source, router);
+if (!(pending instanceof Promise)) fail(`${Deno.args[0]}: answered without loading dns-packet`);
+const reply = await pending;
+if (reply === null || rcodeOf({ ...decodeHeader(reply) }) !== 0) fail("no NOERROR reply");
+if (!fullCodecLoaded()) fail("dns-packet was not loaded");
+const again = answerPacket(slow, source, router);
+if (again === null || again instanceof Promise) fail("once loaded, the same query waits again");
+console.log("ok");
+
+/** The parts of a reply's header rcodeOf reads. */
+function decodeHeader(wire: Uint8Array) {
+  return {
+    id: 0,
+    flags: (wire[2] << 8) | wire[3],
+    questions: [],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+}
