@@ -25,6 +25,8 @@ const SYMBOLS = {
   sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
+  // A thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for spreading UDP over threads (udp_spread.ts).
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   // Copies errno out: Deno.UnsafePointerView needs an unscoped --allow-ffi.
@@ -50,6 +52,9 @@ export const ECONNREFUSED = 111;
 export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_REUSEPORT = 15;
+export const SO_ATTACH_REUSEPORT_CBPF = 51;
+export const SO_DETACH_REUSEPORT_BPF = 68;
+export const CLOCK_THREAD_CPUTIME_ID = 3;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
 export const MSG_TRUNC = 0x20;
@@ -116,4 +121,17 @@ export function errno(c: Libc): number {
   if (p === null) return 0;
   c.memcpy(errnoBytes, p, 4n);
   return errnoBytes[0];
+}
+
+/** errno as text for the common socket errors. */
+export function errnoText(e: number): string {
+  const names: Record<number, string> = {
+    1: "EPERM",
+    13: "EACCES (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+    22: "EINVAL",
+    97: "EAFNOSUPPORT",
+    98: "EADDRINUSE (address already in use)",
+    99: "EADDRNOTAVAIL (address not available)",
+  };
+  return names[e] ?? `errno ${e}`;
 }

@@ -6,6 +6,7 @@
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import type { UdpPacketHandler, UdpSocket } from "./udp_types.ts";
+import type { UdpSpread } from "./udp_spread.ts";
 
 const log = logger("etcdns");
 
@@ -17,6 +18,7 @@ export class DenoUdpSocket implements UdpSocket {
   readonly native = false;
   /** Kept for the interface; Deno's socket hands over one datagram per call, so none coalesce. */
   coalesceUs = 0;
+  spread: UdpSpread | null = null;
   #dropped = 0;
   #closed = false;
 

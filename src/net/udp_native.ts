@@ -1,7 +1,7 @@
 /**
  * A listening UDP socket through libc (see libc.ts): recvmmsg(2) moves up to a batch of
  * datagrams per call, and the replies made while the batch is handled leave in one sendmmsg(2).
- * With SO_REUSEPORT, one such socket per worker shares a port and the kernel spreads datagrams.
+ * With SO_REUSEPORT, one such socket per worker shares a port, spread over as udp_spread.ts says.
  *
  * The socket is non-blocking and every call but the long wait runs on the JS thread (so errno is
  * read where it was set). When the queue empties the loop first lingers a fraction of a
@@ -19,6 +19,7 @@ import {
   EAGAIN,
   EINTR,
   errno,
+  errnoText,
   IPPROTO_IPV6,
   IPV6_V6ONLY,
   type Libc,
@@ -40,6 +41,7 @@ import { logger } from "../util/log.ts";
 import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
 import { AF_INET6, sockaddr } from "./sockaddr.ts";
+import { SpreadSteering, type UdpSpread } from "./udp_spread.ts";
 import type { UdpPacketHandler, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
 
 const log = logger("etcdns");
@@ -108,6 +110,7 @@ export class NativeUdpSocket implements UdpSocket {
   readonly #waitArea = new Uint8Array(new ArrayBuffer(40));
   readonly #waitView = new DataView(this.#waitArea.buffer);
   #coalesceNs = 0;
+  #steering: SpreadSteering | null = null;
 
   private constructor(
     c: Libc,
@@ -142,6 +145,17 @@ export class NativeUdpSocket implements UdpSocket {
     this.#coalesceNs = ns;
     this.#waitView.setBigInt64(24, BigInt(Math.floor(ns / 1e9)), true);
     this.#waitView.setBigInt64(32, BigInt(ns % 1e9), true);
+  }
+
+  /** How this socket's SO_REUSEPORT group shares datagrams (udp_spread.ts); null: the kernel's hash. */
+  get spread(): UdpSpread | null {
+    return this.#steering?.group ?? null;
+  }
+
+  set spread(group: UdpSpread | null) {
+    if (group === null || this.#fd < 0) return;
+    if (this.#steering) this.#steering.group = group;
+    else this.#steering = new SpreadSteering(this.#c, this.#fd, group);
   }
 
   /**
@@ -183,6 +197,7 @@ export class NativeUdpSocket implements UdpSocket {
     const socket = new NativeUdpSocket(c, fd, family === AF_INET6, addr, Math.max(1, batch));
     socket.coalesceUs = coalesceUs;
     socket.#onDropped = options.onDropped ?? null;
+    if (reusePort) socket.spread = options.spread ?? null;
     return socket;
   }
 
@@ -244,6 +259,7 @@ export class NativeUdpSocket implements UdpSocket {
         busy = slept = false;
         await this.#wait(pollfd);
         turnStarted = Date.now();
+        this.#steering?.sample(turnStarted, this.#reads);
       }
     } finally {
       servingHere--;
@@ -379,17 +395,4 @@ export class NativeUdpSocket implements UdpSocket {
     this.#c.close(this.#fd);
     this.#fd = -1;
   }
-}
-
-/** errno as text for the common socket errors. */
-function errnoText(e: number): string {
-  const names: Record<number, string> = {
-    1: "EPERM",
-    13: "EACCES (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
-    22: "EINVAL",
-    97: "EAFNOSUPPORT",
-    98: "EADDRINUSE (address already in use)",
-    99: "EADDRNOTAVAIL (address not available)",
-  };
-  return names[e] ?? `errno ${e}`;
 }

@@ -1,4 +1,5 @@
 /** The contract of a listening UDP socket, kept by the native (libc) and the Deno paths alike. */
+import type { UdpSpread } from "./udp_spread.ts";
 
 /**
  * Called for each datagram received. `packet` is valid only during the call (its memory is
@@ -24,6 +25,11 @@ export interface UdpSocket {
    * serving. The Deno path keeps the value and does not coalesce.
    */
   coalesceUs: number;
+  /**
+   * How the sockets of this socket's SO_REUSEPORT group share datagrams (see udp_spread.ts);
+   * settable while serving. null: the kernel's hash. The Deno path keeps the value only.
+   */
+  spread: UdpSpread | null;
   /**
    * Receives until close(), calling `onPacket` for each datagram; resolves once closed.
    * Call once.
@@ -67,6 +73,8 @@ export interface UdpSocketOptions {
    * unreachable, or a send failed), for a metric: UDP may drop, but an operator should see it.
    */
   onDropped?: (count: number) => void;
+  /** How the group shares datagrams, with `reusePort` (native path; see udp_spread.ts). */
+  spread?: UdpSpread | null;
 }
 
 /** Which implementation a socket uses. */

@@ -74,6 +74,8 @@ export interface WorkersSetting {
   readonly count: number | null;
   /** The UDP coalescing window in microseconds, 0 for none (default DEFAULT_COALESCE_US). */
   readonly coalesceUs: number | null;
+  /** How the threads share UDP: "auto" (default) gathers a light load on one thread. */
+  readonly spread: "auto" | "always" | null;
 }
 
 /** A server certificate and its private key, PEM text (not file names). */

@@ -10,6 +10,7 @@ import type {
 import { compose } from "./chain.ts";
 import { DnsListener, type DnsListenerOptions, type UdpTuning, WILDCARD } from "./listener.ts";
 import { DEFAULT_COALESCE_US } from "../net/udp_listen.ts";
+import type { SpreadMode } from "../net/udp_spread.ts";
 import { pluginLogger } from "../util/log.ts";
 import { ReadinessRegistry } from "../plugin/readiness.ts";
 import { serverLabel } from "../plugin/query.ts";
@@ -80,6 +81,7 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
   // Set from setup callbacks, so TypeScript cannot see them change: hence the casts.
   let count = null as { value: number; at: Directive } | null;
   let coalesce = null as { value: number; at: Directive } | null;
+  let spread = null as { value: SpreadMode; at: Directive } | null;
 
   for (const block of blocks) {
     let addresses = [WILDCARD];
@@ -119,6 +121,10 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
               "the window",
             );
             coalesce ??= { value: setting.coalesceUs, at: d };
+          }
+          if (setting.spread !== null) {
+            agree(d, spread, setting.spread, (mode) => `spread ${mode}`, "the spreading");
+            spread ??= { value: setting.spread, at: d };
           }
         },
         summary: () => ({
@@ -169,16 +175,20 @@ export function buildConfig(blocks: readonly ServerBlock[], opts: BuildOptions):
     routers,
     readiness,
     workers: count?.value ?? null,
-    udp: { coalesceUs: coalesce?.value ?? DEFAULT_COALESCE_US },
+    udp: {
+      coalesceUs: coalesce?.value ?? DEFAULT_COALESCE_US,
+      spread: spread?.value ?? "auto",
+      threads: 1,
+    },
   };
 }
 
 /** Throws unless a process-wide `workers` value agrees with the one an earlier block set. */
-function agree(
+function agree<T>(
   d: Directive,
-  earlier: { value: number; at: Directive } | null,
-  value: number,
-  describe: (value: number) => string,
+  earlier: { value: T; at: Directive } | null,
+  value: T,
+  describe: (value: T) => string,
   what: string,
 ): void {
   if (earlier === null || earlier.value === value) return;

@@ -17,6 +17,7 @@ import {
   type UdpSocket,
 } from "../net/udp_listen.ts";
 import type { Resource } from "../plugin/resources.ts";
+import type { SpreadMode, UdpSpread } from "../net/udp_spread.ts";
 import { ZoneRouter } from "./router.ts";
 import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
 import { acceptBackoff, LogLimiter, maxConnectionsFor, openFileLimit } from "./tcp_limits.ts";
@@ -47,6 +48,10 @@ export interface DnsListenerOptions {
 export interface UdpTuning {
   /** The coalescing window in microseconds, 0 for none (see UdpSocketOptions.coalesceUs). */
   coalesceUs: number;
+  /** How the threads' sockets share datagrams (see src/net/udp_spread.ts). */
+  spread: SpreadMode;
+  /** The threads serving UDP, one socket each on a shared port: set by the server. */
+  threads: number;
 }
 
 /**
@@ -56,7 +61,7 @@ export interface UdpTuning {
 export class DnsListener implements Resource {
   #router = new ZoneRouter();
   #staged: ZoneRouter | null = null;
-  #tuning: UdpTuning = { coalesceUs: DEFAULT_COALESCE_US };
+  #tuning: UdpTuning = { coalesceUs: DEFAULT_COALESCE_US, spread: "auto", threads: 1 };
   #stagedTuning: UdpTuning | null = null;
   #udp: UdpSocket | null = null;
   #tcp: StreamListener | null = null;
@@ -93,6 +98,12 @@ export class DnsListener implements Resource {
   }
 
   /** CoreDNS's server name: `dns://HOST:PORT`, or `tls://HOST:PORT` for DNS over TLS. */
+  /** The spreading of a shared UDP socket's group; null when the socket is not shared. */
+  #spread(): UdpSpread | null {
+    const { threads, spread } = this.#tuning;
+    return this.options.reusePort && threads > 1 ? { sockets: threads, mode: spread } : null;
+  }
+
   #label(port: number): string {
     const label = serverLabel(this.hostname, port);
     return this.tls ? label.replace(/^dns:/, "tls:") : label;
@@ -108,7 +119,10 @@ export class DnsListener implements Resource {
   activate(): void {
     if (this.#staged) this.#router = this.#staged;
     if (this.#stagedTuning) this.#tuning = this.#stagedTuning;
-    if (this.#udp) this.#udp.coalesceUs = this.#tuning.coalesceUs;
+    if (this.#udp) {
+      this.#udp.coalesceUs = this.#tuning.coalesceUs;
+      this.#udp.spread = this.#spread();
+    }
     this.#staged = null;
     this.#stagedTuning = null;
   }
@@ -125,7 +139,14 @@ export class DnsListener implements Resource {
         const { udpOnly, reusePort, udpPath: path } = this.options;
         const { coalesceUs } = this.#tuning;
         const onDropped = (count: number) => repliesDropped.inc([this.#server], count);
-        this.#udp = openUdpSocket(hostname, this.port, { reusePort, path, coalesceUs, onDropped });
+        const spread = this.#spread();
+        this.#udp = openUdpSocket(hostname, this.port, {
+          reusePort,
+          path,
+          coalesceUs,
+          onDropped,
+          spread,
+        });
         const port = this.#udp.addr.port;
         if (!udpOnly) this.#tcp = Deno.listen({ transport: "tcp", hostname, port });
       }

@@ -118,8 +118,9 @@ export class Server {
         resources,
         shareUdp: this.options.threads?.nativeUnavailable === null,
       });
-      for (const [listener, router] of built.routers) listener.stage(router, built.udp);
       this.#startWorkers(built.workers, parsed.blocks);
+      const udp = { ...built.udp, threads: this.#group?.count ?? 1 };
+      for (const [listener, router] of built.routers) listener.stage(router, udp);
       await this.#pool.start();
       await this.#group?.prepare(parsed.blocks);
     } catch (err) {

@@ -30,6 +30,7 @@ export function runWorkerThread(plugins: PluginList): void {
   connectThreads((channel, value) => scope.postMessage({ type: "tell", channel, value }));
   const pool = new ResourcePool(true);
   let corefilePath = "";
+  let threads = 1;
   let prepared: BuiltConfig | null = null;
   // One message at a time: a commit must not overtake the prepare it follows.
   let queue: Promise<void> = Promise.resolve();
@@ -40,13 +41,15 @@ export function runWorkerThread(plugins: PluginList): void {
     switch (message.type) {
       case "init":
         corefilePath = message.corefilePath;
+        threads = message.threads;
         return null;
       case "prepare": {
         const resources = pool.begin();
         try {
           await loadPlugins(message.blocks, plugins);
           const built = buildConfig(message.blocks, { plugins, corefilePath, resources });
-          for (const [listener, router] of built.routers) listener.stage(router, built.udp);
+          const udp = { ...built.udp, threads };
+          for (const [listener, router] of built.routers) listener.stage(router, udp);
           await pool.start();
           prepared = built;
         } catch (err) {

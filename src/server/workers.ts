@@ -36,6 +36,7 @@ class WorkerHandle {
   constructor(
     module: URL,
     readonly index: number,
+    threads: number,
     corefilePath: string,
     onDeath: (message: string) => void,
     onTell: (channel: string, value: unknown, from: WorkerHandle) => void,
@@ -55,7 +56,7 @@ class WorkerHandle {
       this.#pending.clear();
       onDeath(`worker ${index} died: ${e.message}`);
     };
-    this.post({ type: "init", index, corefilePath });
+    this.post({ type: "init", index, threads, corefilePath });
   }
 
   post(message: ToWorker): void {
@@ -105,7 +106,7 @@ export class WorkerGroup {
   ) {
     this.#workers = Array.from(
       { length: count - 1 },
-      (_, i) => new WorkerHandle(module, i + 1, corefilePath, onDeath, relay),
+      (_, i) => new WorkerHandle(module, i + 1, count, corefilePath, onDeath, relay),
     );
     forwardStates((key, value) => {
       for (const w of this.#workers) w.post({ type: "state", key, value });

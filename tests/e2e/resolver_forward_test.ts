@@ -11,13 +11,16 @@ import { waitFor } from "../helpers/wait.ts";
 const NAMES = { "example.test": "192.0.2.1" };
 
 /**
- * The issue's resolver block, with loopback upstreams. It runs a thread per core: dig's new
- * source port per query reaches any of them, and upstream is still asked once per name, since
- * the threads' caches fill each other.
+ * The issue's resolver block, with loopback upstreams. It runs a thread per core, spreading
+ * even this light load (`spread always`): dig's new source port per query reaches any of them,
+ * and upstream is still asked once per name, since the threads' caches fill each other.
  */
 function corefile(...upstreams: TestDnsmasq[]): string {
   return `.:{PORT} {
     bind 127.0.0.1
+    workers {
+        spread always
+    }
     cache 30 . {
         success 4096
     }

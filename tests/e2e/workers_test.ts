@@ -1,6 +1,7 @@
 /**
- * workers end to end: with `workers 2` a real etcdns answers on both threads (queries from many
- * source ports, which SO_REUSEPORT spreads over the threads), /metrics counts every thread's
+ * workers end to end: with `workers 2` and `spread always` a real etcdns answers on both threads
+ * (queries from many source ports, which SO_REUSEPORT spreads over the threads); with the default
+ * `spread auto` a light load is answered by one thread; /metrics counts every thread's
  * queries, a change of the hosts file, of the hosts file in etcd and of the Corefile reaches
  * every thread, idetcd claims one slot per node, and shutdown is clean. With `workers 1` the
  * main thread serves alone.
@@ -48,7 +49,9 @@ Deno.test("workers: two threads answer, count, follow changes and reloads, stop 
   const corefile = (more: string) =>
     `. {
     bind 127.0.0.1
-    workers 2
+    workers 2 {
+        spread always
+    }
     prometheus 127.0.0.1:${prom}
     ready 127.0.0.1:${ready}
     idetcd tf.local {
@@ -172,5 +175,26 @@ Deno.test("workers: without the native socket, one thread serves, and the log sa
     } finally {
       assert.equal((await srv.stop()).code, 0, srv.output);
     }
+  }
+});
+
+Deno.test("workers: by default a light load is gathered on one thread, and all of it answered", async () => {
+  const prom = freePort();
+  const corefile = `.:{PORT} {
+    bind 127.0.0.1
+    workers 2
+    prometheus 127.0.0.1:${prom}
+    whoami
+}
+`;
+  const srv = await startEtcdns({ corefile, timeoutMs: 30_000 });
+  try {
+    const answers = await askFromManyPorts(srv.port, "light.example", 200);
+    assert.ok(answers.every((a) => a === "127.0.0.1"), `every query answered: ${answers}`);
+    const perThread = samplesOf(await scrape(prom), "etcdns_thread_dns_requests_total");
+    const counts = perThread.map((s) => s.value).sort((a, b) => b - a);
+    assert.equal(counts[0], 200, `one thread answered them all: ${JSON.stringify(perThread)}`);
+  } finally {
+    await srv.stop();
   }
 });

@@ -29,7 +29,7 @@ function router(seen: Deno.NetAddr[], delayMs = 0): ZoneRouter {
 }
 
 async function listen(l: DnsListener, r: ZoneRouter): Promise<DnsListener> {
-  l.stage(r, { coalesceUs: DEFAULT_COALESCE_US });
+  l.stage(r, { coalesceUs: DEFAULT_COALESCE_US, spread: "auto", threads: 1 });
   await l.start();
   return l;
 }

@@ -1,4 +1,7 @@
-/** `workers [N] [{ coalesce DURATION|off }]`: how many threads serve UDP, and how they read it. */
+/**
+ * `workers [N] [{ coalesce DURATION|off; spread auto|always }]`: how many threads serve UDP, and
+ * how they read and share it.
+ */
 import type { Setup } from "../../plugin/plugin.ts";
 import {
   expectArgs,
@@ -16,8 +19,8 @@ export const MAX_WORKERS = 256;
 export const MAX_COALESCE_US = 1000;
 
 /**
- * Sets up workers: records the worker count and the UDP coalescing window for the whole process
- * (the server checks that every block that says them says the same). It adds nothing to the
+ * Sets up workers: records the worker count, the UDP coalescing window and the spreading for the
+ * whole process (the server checks that every block that says them says the same). It adds nothing to the
  * chain.
  */
 export const setupWorkers: Setup = (d, ctx) => {
@@ -26,9 +29,18 @@ export const setupWorkers: Setup = (d, ctx) => {
     ? null
     : parseInteger(d.args[0], d, PLUGIN, "the number of workers", 1, MAX_WORKERS);
   let coalesceUs: number | null = null;
+  let spread: "auto" | "always" | null = null;
   for (const p of d.block ?? []) {
-    if (p.name !== "coalesce") unknownProperty(p, PLUGIN);
+    if (p.name !== "coalesce" && p.name !== "spread") unknownProperty(p, PLUGIN);
     expectArgs(p, PLUGIN, 1);
+    if (p.name === "spread") {
+      const mode = p.args[0];
+      if (mode !== "auto" && mode !== "always") {
+        fail(p, PLUGIN, `spread must be 'auto' or 'always', got '${mode}'`);
+      }
+      spread = mode;
+      continue;
+    }
     const text = p.args[0];
     const us = text === "off" ? 0 : parseDuration(text, p, PLUGIN, "coalesce") * 1000;
     if (us > MAX_COALESCE_US) {
@@ -40,9 +52,9 @@ export const setupWorkers: Setup = (d, ctx) => {
     }
     coalesceUs = Math.round(us);
   }
-  if (count === null && coalesceUs === null) {
-    fail(d, PLUGIN, "'workers' needs a count, a block with 'coalesce', or both");
+  if (count === null && coalesceUs === null && spread === null) {
+    fail(d, PLUGIN, "'workers' needs a count, a block (coalesce, spread), or both");
   }
-  ctx.workers?.({ count, coalesceUs });
+  ctx.workers?.({ count, coalesceUs, spread });
   return null;
 };

@@ -13,7 +13,7 @@ await PLUGINS.loadAll();
 function build(
   corefile: string,
   worker = false,
-): { workers: number | null; coalesceUs: number; listeners: string[] } {
+): { workers: number | null; coalesceUs: number; spread: string; listeners: string[] } {
   const { blocks } = parseCorefile(corefile, { directives: PLUGINS.names });
   const built = buildConfig(blocks, {
     plugins: PLUGINS,
@@ -23,7 +23,8 @@ function build(
   const listeners = [...built.routers.keys()].map((l) =>
     `${l.tls ? "tls" : l.options.udpOnly ? "udp" : "dns"} ${l.hostname}:${l.port}`
   );
-  return { workers: built.workers, coalesceUs: built.udp.coalesceUs, listeners };
+  const { coalesceUs, spread } = built.udp;
+  return { workers: built.workers, coalesceUs, spread, listeners };
 }
 
 Deno.test("workers: setup", async (t) => {
@@ -48,6 +49,13 @@ Deno.test("workers: setup", async (t) => {
     assert.deepEqual([build(split).workers, build(split).coalesceUs], [2, 0]);
   });
 
+  await t.step("spread chooses how threads share UDP for the whole process; default auto", () => {
+    assert.equal(build(".:1053 {\n whoami\n}\n").spread, "auto");
+    const always = build(".:1053 {\n workers 2 {\n spread always\n coalesce off\n }\n}\n");
+    assert.deepEqual([always.workers, always.spread, always.coalesceUs], [2, "always", 0]);
+    assert.equal(build(".:1053 {\n workers {\n spread auto\n }\n}\n").spread, "auto");
+  });
+
   await t.step("errors name FILE:LINE and what to write", () => {
     const cases: Array<[string, RegExp]> = [
       [".:1053 {\n workers\n}\n", /Corefile:2 - plugin\/workers: 'workers' needs a count, a block/],
@@ -58,6 +66,15 @@ Deno.test("workers: setup", async (t) => {
       [".:1053 {\n workers {\n coalesce\n }\n}\n", /Corefile:3 - .*'coalesce' takes 1 arg/],
       [".:1053 {\n workers {\n coalesce 5\n }\n}\n", /Corefile:3 - .*duration such as/],
       [".:1053 {\n workers {\n coalesce 2ms\n }\n}\n", /Corefile:3 - .*at most 1ms.*'2ms'/],
+      [
+        ".:1053 {\n workers {\n spread even\n }\n}\n",
+        /Corefile:3 - .*'auto' or 'always', got 'even'/,
+      ],
+      [".:1053 {\n workers {\n spread\n }\n}\n", /Corefile:3 - .*'spread' takes 1 arg/],
+      [
+        ".:1053 {\n workers {\n spread always\n }\n}\nexample.org:1054 {\n workers {\n spread auto\n }\n}\n",
+        /Corefile:7 - plugin\/workers: spread auto here, but spread always at Corefile:2; the spreading is process-wide/,
+      ],
       [
         ".:1053 {\n workers {\n coalesce 50us\n }\n}\nexample.org:1054 {\n workers 2 {\n coalesce off\n }\n}\n",
         /Corefile:7 - plugin\/workers: coalesce off here, but coalesce 50us at Corefile:2; the window is process-wide/,

@@ -1,0 +1,169 @@
+/**
+ * How the sockets of one SO_REUSEPORT group (one per thread) share the datagrams.
+ *
+ * The kernel's own choice hashes each client's address and port, so every thread gets its share
+ * of even a light load, and each pays a wake-up per datagram or two: at moderate rates that
+ * wake-up, not the answer, is most of the CPU (see udp_native.ts). So while the load is light a
+ * classic BPF program sends every datagram to one socket, whose thread then batches and coalesces
+ * them while the others sleep; when that thread gets busy, the program is detached and the kernel
+ * spreads again. Each socket decides from its own thread's CPU time, sampled a few times a second:
+ * the busy one spreads, and when every thread is nearly idle, they gather again.
+ */
+import {
+  CLOCK_THREAD_CPUTIME_ID,
+  errno,
+  type Libc,
+  SO_ATTACH_REUSEPORT_CBPF,
+  SO_DETACH_REUSEPORT_BPF,
+  SOL_SOCKET,
+} from "./libc.ts";
+
+/** How datagrams are spread: "auto" gathers them on one socket while the load is light. */
+export type SpreadMode = "auto" | "always";
+
+/** The group a socket belongs to: how many sockets (threads) it has, and the mode. */
+export interface UdpSpread {
+  sockets: number;
+  mode: SpreadMode;
+}
+
+/** How often a socket looks at its thread's CPU time. */
+export const SPREAD_PERIOD_MS = 250;
+/**
+ * A thread busier than this (a fraction of one core) spreads the load over every socket: a
+ * single thread then still has headroom for a burst while the others wake up.
+ */
+export const SPREAD_ABOVE = 0.5;
+/**
+ * Spread threads gather on one when their summed load is under this fraction of a core. Gathered,
+ * the same work costs less (fewer wake-ups, more per batch), so the one thread ends up well under
+ * SPREAD_ABOVE and the mode does not flap; a band between the two keeps whatever mode it has.
+ */
+export const GATHER_BELOW = 0.35;
+
+/** What a sample decides: gather on one socket, spread over all, or leave the group as it is. */
+export type SpreadDecision = "gather" | "spread" | null;
+
+/**
+ * The decision for one sample: `busy` is the thread's CPU time over wall time in the last period
+ * (0 to 1), `received` whether this socket got datagrams in it. A thread that gets nothing has
+ * nothing to say about spreading; busy threads spread; when a thread's load times the number of
+ * sockets (what all of them do, if the load is even) is light, they gather.
+ */
+export function decideSpread(busy: number, received: boolean, sockets: number): SpreadDecision {
+  if (busy > SPREAD_ABOVE && received) return "spread";
+  if (busy * sockets < GATHER_BELOW) return "gather";
+  return null;
+}
+
+/**
+ * `ret #0`: every datagram to the group's first socket (a program returning an index past the
+ * group falls back to the kernel's hash, so a group that shrank is still served).
+ */
+const GATHER_PROGRAM = program([[0x06, 0]]); // BPF_RET | BPF_K
+
+/**
+ * For kernels that cannot detach a program (before Linux 5.3): spread by the DNS ID, the payload's
+ * first two bytes (`ldh [0]; mod #N; ret a`), since the kernel runs the program past the UDP header.
+ */
+function spreadProgram(sockets: number): Uint8Array {
+  return program([[0x28, 0], [0x94, sockets], [0x16, 0]]); // BPF_LD|H|ABS, ALU|MOD|K, RET|A
+}
+
+/** A classic BPF program: struct sock_filter { u16 code; u8 jt; u8 jf; u32 k } per instruction. */
+function program(instructions: [code: number, k: number][]): Uint8Array {
+  const bytes = new Uint8Array(new ArrayBuffer(8 * instructions.length));
+  const view = new DataView(bytes.buffer);
+  instructions.forEach(([code, k], i) => {
+    view.setUint16(8 * i, code, true);
+    view.setUint32(8 * i + 4, k, true);
+  });
+  return bytes;
+}
+
+const ENOENT = 2;
+
+/** Samples a socket's thread and steers its group. */
+export class SpreadSteering {
+  readonly #c: Libc;
+  readonly #fd: number;
+  #group: UdpSpread;
+  #lastWall = 0;
+  #lastCpuNs = 0;
+  #lastReceived = 0;
+  /** What this socket last told the group, so it acts only on a change. */
+  #told: SpreadDecision = null;
+  readonly #time = new BigInt64Array(2);
+  readonly #timeBytes = new Uint8Array(this.#time.buffer);
+  /** Whether the kernel refused a program once: then the kernel's hash is left alone. */
+  #unsupported = false;
+
+  constructor(c: Libc, fd: number, group: UdpSpread) {
+    this.#c = c;
+    this.#fd = fd;
+    this.#group = group;
+    this.#apply(group.mode === "auto" && group.sockets > 1 ? "gather" : "spread");
+  }
+
+  /** The group's size and mode. */
+  get group(): UdpSpread {
+    return this.#group;
+  }
+
+  /** Changes the group's size or mode (a reload); "always" spreads at once. */
+  set group(group: UdpSpread) {
+    this.#group = group;
+    if (group.mode === "always" || group.sockets <= 1) this.#apply("spread");
+  }
+
+  /**
+   * Called by the socket's loop with the wall clock (ms) and its count of datagrams received;
+   * does something once per SPREAD_PERIOD_MS.
+   */
+  sample(now: number, received: number): void {
+    if (now - this.#lastWall < SPREAD_PERIOD_MS) return;
+    const cpuNs = this.#cpuNs();
+    const wallMs = now - this.#lastWall;
+    const first = this.#lastWall === 0;
+    const busy = (cpuNs - this.#lastCpuNs) / 1e6 / wallMs;
+    const got = received > this.#lastReceived;
+    this.#lastWall = now;
+    this.#lastCpuNs = cpuNs;
+    this.#lastReceived = received;
+    const { mode, sockets } = this.#group;
+    if (first || mode !== "auto" || sockets <= 1 || cpuNs < 0) return;
+    const decision = decideSpread(busy, got, sockets);
+    if (decision !== null && decision !== this.#told) this.#apply(decision);
+  }
+
+  /** This thread's CPU time in nanoseconds, or -1 when it cannot be read. */
+  #cpuNs(): number {
+    if (this.#c.clock_gettime(CLOCK_THREAD_CPUTIME_ID, this.#timeBytes) !== 0) return -1;
+    return Number(this.#time[0]) * 1e9 + Number(this.#time[1]);
+  }
+
+  #apply(decision: "gather" | "spread"): void {
+    if (this.#unsupported) return;
+    this.#told = decision;
+    if (decision === "gather") {
+      // An old kernel, or no BPF: the kernel's hash, as without this.
+      if (!this.#attach(GATHER_PROGRAM)) this.#unsupported = true;
+      return;
+    }
+    const c = this.#c;
+    const none = new Uint8Array(4);
+    if (c.setsockopt(this.#fd, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, none, 4) === 0) return;
+    if (errno(c) === ENOENT) return; // nothing was attached
+    this.#attach(spreadProgram(this.#group.sockets));
+  }
+
+  /** Makes `filter` the group's program; false when the kernel refuses it. */
+  #attach(filter: Uint8Array): boolean {
+    const c = this.#c;
+    const fprog = new Uint8Array(new ArrayBuffer(16)); // struct sock_fprog { u16 len; ptr }
+    const view = new DataView(fprog.buffer);
+    view.setUint16(0, filter.length / 8, true);
+    view.setBigUint64(8, BigInt(c.addressOf(filter, filter, 0n)), true);
+    return c.setsockopt(this.#fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, fprog, 16) === 0;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Spreading a SO_REUSEPORT group's datagrams (src/net/udp_spread.ts): gathered on one socket
+ * while the load is light, spread by the kernel when that socket's thread gets busy, gathered
+ * again when the group is idle; "always" leaves the kernel's hash alone.
+ */
+import assert from "node:assert/strict";
+import { openUdpSocket, type UdpSocket } from "../../src/net/udp_listen.ts";
+import { decideSpread, type UdpSpread } from "../../src/net/udp_spread.ts";
+import { waitFor } from "../helpers/wait.ts";
+
+Deno.test("decideSpread: busy receivers spread, a light group gathers, between them nothing", () => {
+  assert.equal(decideSpread(0.8, true, 2), "spread");
+  assert.equal(decideSpread(0.8, false, 2), null, "a thread busy with something else");
+  assert.equal(decideSpread(0.05, true, 2), "gather");
+  assert.equal(decideSpread(0.05, true, 8), null, "eight threads at 5% would load one at 40%");
+  assert.equal(decideSpread(0.3, true, 2), null);
+  assert.equal(decideSpread(0.15, true, 2), "gather");
+  assert.equal(decideSpread(0, false, 4), "gather");
+});
+
+/** Two sockets of one group, counting what each receives; `load.spinMs` of CPU per datagram. */
+function group(spread: UdpSpread) {
+  const load = { spinMs: 0 };
+  const a = openUdpSocket("127.0.0.1", 0, { path: "native", reusePort: true, spread });
+  const b = openUdpSocket("127.0.0.1", a.addr.port, { path: "native", reusePort: true, spread });
+  const counts = [0, 0];
+  const serve = (s: UdpSocket, i: number) =>
+    s.serve((packet, _remote, replyTo) => {
+      counts[i]++;
+      const until = performance.now() + load.spinMs;
+      while (performance.now() < until) { /* a busy handler */ }
+      s.send(packet.slice(), replyTo);
+    });
+  const servings = [serve(a, 0), serve(b, 1)];
+  const clients = Array.from(
+    { length: 32 },
+    () => Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
+  );
+  const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port: a.addr.port };
+  return {
+    a,
+    b,
+    counts,
+    load,
+    /** One datagram from each client (32 source ports), and every reply read. */
+    async round(): Promise<void> {
+      for (const c of clients) await c.send(new Uint8Array([1, 2, 3]), to);
+      await Promise.all(clients.map((c) => c.receive()));
+    },
+    async close(): Promise<void> {
+      clients.forEach((c) => c.close());
+      a.close();
+      b.close();
+      await Promise.all(servings);
+    },
+  };
+}
+
+Deno.test("udp spread auto: a light load goes to one socket of the group", async () => {
+  const g = group({ sockets: 2, mode: "auto" });
+  try {
+    for (let i = 0; i < 3; i++) await g.round();
+    assert.deepEqual(g.counts, [96, 0]);
+  } finally {
+    await g.close();
+  }
+});
+
+Deno.test("udp spread always: the kernel's hash reaches both sockets", async () => {
+  const g = group({ sockets: 2, mode: "always" });
+  try {
+    await g.round();
+    assert.ok(g.counts[0] > 0 && g.counts[1] > 0, `spread: ${g.counts}`);
+  } finally {
+    await g.close();
+  }
+});
+
+Deno.test("udp spread: switching a live group to always spreads it at once", async () => {
+  const g = group({ sockets: 2, mode: "auto" });
+  try {
+    await g.round();
+    assert.deepEqual(g.counts, [32, 0]);
+    g.a.spread = { sockets: 2, mode: "always" };
+    await g.round();
+    assert.ok(g.counts[1] > 0, `spread: ${g.counts}`);
+  } finally {
+    await g.close();
+  }
+});
+
+Deno.test("udp spread auto: a busy thread spreads the load, an idle group gathers again", async () => {
+  const g = group({ sockets: 2, mode: "auto" });
+  try {
+    // Each datagram costs 4 ms of CPU: 32 per round keep the thread busy well past half its time.
+    g.load.spinMs = 4;
+    await waitFor("the busy socket to spread the load", async () => {
+      await g.round();
+      return g.counts[1] > 0;
+    }, 10_000);
+    // Idle, then light rounds: the next samples find the group idle and gather it.
+    g.load.spinMs = 0;
+    await new Promise((r) => setTimeout(r, 1200));
+    await waitFor("the idle group to gather again", async () => {
+      const before = g.counts[1];
+      await g.round();
+      return g.counts[1] === before;
+    }, 10_000);
+  } finally {
+    await g.close();
+  }
+});
