@@ -150,7 +150,9 @@ dns-packet and fuzz-tested against it), a chain that allocates no promise per sy
 and unawaited UDP sends brought repeated A/B runs on a loaded machine to 0.60-0.80, and a quiet
 machine to 0.99. Per packet, \`respond()\` went from about 8 us to 3.4 us. Native sockets
 (recvmmsg/sendmmsg) and the hot-path work then took the hosts row to 2.3x the echo; coalescing
-(\`workers { coalesce }\`) took CPU per query at 15k queries/s from about 2.1x dnsmasq's to 1.3x.
+(\`workers { coalesce }\`) took CPU per query at 15k queries/s from about 2.1x dnsmasq's to 1.3x
+with one thread, and gathering a light load on one thread (\`workers { spread auto }\`, the default)
+did the same for two threads, where each had been woken for every other datagram.
 
 ## Where the memory goes
 
@@ -161,13 +163,19 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 |---|---|---|---|
 | \`deno run\` of a script holding one UDP socket, outside any project | 34 MB | 25 MB | 9 MB |
 | the same inside this repository (deno.json, lock file, npm resolution) | 41 MB | 30 MB | 11 MB |
-| etcdns, whoami, \`workers 1\` | 58 MB | 39 MB | 19 MB |
+| etcdns, whoami, \`workers 1\` | 52 MB | 36 MB | 16 MB |
 
 Two thirds of etcdns's RSS are the deno binary's own code paged in (the runtime, V8, FFI and,
 under \`deno run\`, the CLI's module loading). Its JavaScript heap is 9 MB (7 MB live). Each
-further worker thread adds about 17 MB (an isolate and its own copy of the modules). Each thread
-loads only the plugins its Corefile names (about 2 MB less per thread for whoami than loading
-all 21).
+further worker thread adds about 14 MB (an isolate and its own copy of the modules), and a thread
+that ends gives back only about 5 MB of it, so threads are not stopped once started. Hence the
+defaults: each thread loads only the plugins its Corefile names (about 2 MB less per thread for
+whoami than loading all 21); dns-packet and Deno's npm layer load only for a message the fast
+paths decline, or with \`forward\` (2 MB less with one thread, 5 MB with two); and with
+\`spread auto\` the worker threads start only when the main thread first gets busy, so an idle
+node holds one thread's memory whatever its core count (with two threads here, whoami idles at
+52 MB instead of 66 MB). A load that starts them leaves their fixed cost behind: the after-load
+and settled figures of the rows with the default thread count include it, their idle figure not.
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
 pages in less; it cannot be built here (denort comes from Deno's download host): on a machine with
 internet, \`deno task compile\`, start the binary with a Corefile and read

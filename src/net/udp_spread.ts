@@ -25,6 +25,8 @@ export type SpreadMode = "auto" | "always";
 export interface UdpSpread {
   sockets: number;
   mode: SpreadMode;
+  /** Called when this socket's thread decides to spread (the server may start more threads). */
+  onSpread?: () => void;
 }
 
 /** How often a socket looks at its thread's CPU time. */
@@ -98,11 +100,16 @@ export class SpreadSteering {
   /** Whether the kernel refused a program once: then the kernel's hash is left alone. */
   #unsupported = false;
 
+  /**
+   * A new socket leaves the group as it is: the first one starts on the kernel's hash and gathers
+   * at its first light samples, and one that joins later (a thread started because the load grew)
+   * must not gather a busy group.
+   */
   constructor(c: Libc, fd: number, group: UdpSpread) {
     this.#c = c;
     this.#fd = fd;
     this.#group = group;
-    this.#apply(group.mode === "auto" && group.sockets > 1 ? "gather" : "spread");
+    if (group.mode === "always") this.#apply("spread");
   }
 
   /** The group's size and mode. */
@@ -133,6 +140,7 @@ export class SpreadSteering {
     const { mode, sockets } = this.#group;
     if (first || mode !== "auto" || sockets <= 1 || cpuNs < 0) return;
     const decision = decideSpread(busy, got, sockets);
+    if (decision === "spread") this.#group.onSpread?.();
     if (decision !== null && decision !== this.#told) this.#apply(decision);
   }
 

@@ -5,10 +5,10 @@
  * worker, and a worker's replica resource follows that key. Values cross threads by structured
  * clone, so they must be plain data (no classes, no functions).
  *
- * In the main thread `publishState` forwards (the workers start before any resource publishes,
- * so none needs an earlier value); in a worker the server calls it with what arrived, which is
- * kept (a replica may follow only later, when its config is prepared) and handed to the
- * followers. Without workers nothing is kept or forwarded.
+ * In the main thread `publishState` forwards, and keeps the values too when the workers start
+ * only once the load needs them (they are then given what is kept); in a worker the server calls
+ * it with what arrived, which is kept (a replica may follow only later, when its config is
+ * prepared) and handed to the followers. Without workers nothing is kept or forwarded.
  */
 
 type Follower = (value: unknown) => void;
@@ -16,10 +16,13 @@ type Follower = (value: unknown) => void;
 const latest = new Map<string, unknown>();
 const followers = new Map<string, Set<Follower>>();
 let forward: ((key: string, value: unknown) => void) | null = null;
-/** Whether published values are kept for later followers: in worker threads only. */
+/**
+ * Whether published values are kept for later followers: in worker threads, and in a main thread
+ * whose workers start only when the load needs them.
+ */
 let retain = false;
 
-/** Makes this thread keep every published value for followers that come later (workers). */
+/** Makes this thread keep every published value for followers (or threads) that come later. */
 export function retainStates(): void {
   retain = true;
 }
@@ -34,6 +37,11 @@ export function publishState(key: string, value: unknown): void {
   if (retain) latest.set(key, value);
   for (const follower of followers.get(key) ?? []) follower(value);
   forward?.(key, value);
+}
+
+/** Every value kept (see retainStates), for worker threads that start later. */
+export function retainedStates(): [key: string, value: unknown][] {
+  return [...latest];
 }
 
 /** Forgets the state under `key` (its resource closed), so a long-running node does not grow. */

@@ -52,6 +52,8 @@ export interface UdpTuning {
   spread: SpreadMode;
   /** The threads serving UDP, one socket each on a shared port: set by the server. */
   threads: number;
+  /** Called when a thread's load calls for spreading (the server starts waiting threads). */
+  onSpread?: () => void;
 }
 
 /**
@@ -100,8 +102,9 @@ export class DnsListener implements Resource {
   /** CoreDNS's server name: `dns://HOST:PORT`, or `tls://HOST:PORT` for DNS over TLS. */
   /** The spreading of a shared UDP socket's group; null when the socket is not shared. */
   #spread(): UdpSpread | null {
-    const { threads, spread } = this.#tuning;
-    return this.options.reusePort && threads > 1 ? { sockets: threads, mode: spread } : null;
+    const { threads, spread, onSpread } = this.#tuning;
+    if (!this.options.reusePort || threads <= 1) return null;
+    return { sockets: threads, mode: spread, onSpread };
   }
 
   #label(port: number): string {

@@ -15,6 +15,8 @@ import type { PluginList } from "../plugin/plugin.ts";
 import { ResourcePool } from "../plugin/resources.ts";
 import { chooseWorkers } from "./worker_count.ts";
 import { WorkerGroup } from "./workers.ts";
+import type { SpreadMode } from "../net/udp_spread.ts";
+import { retainStates } from "../plugin/shared_state.ts";
 
 const log = logger("etcdns");
 
@@ -53,10 +55,16 @@ export class Server {
   readonly #pool = new ResourcePool();
   #loading: Promise<unknown> = Promise.resolve();
   #stopped = false;
-  /** The worker threads, from the first start on; null with one thread. */
+  /** The worker threads once started; null with one thread, or until the load calls for them. */
   #group: WorkerGroup | null = null;
-  /** The worker count chosen at the first start; a reload cannot change it. */
+  /** The worker count chosen at the first start (0 before it); a reload cannot change it. */
   #workers = 0;
+  /** The threads chosen at the first start, started or not. */
+  #threads = 1;
+  /** Whether worker threads wait for the main thread to get busy (`spread auto`). */
+  #waiting = false;
+  /** The blocks being served, for threads that start later. */
+  #blocks: ServerBlock[] = [];
 
   constructor(readonly options: ServerOptions) {}
 
@@ -118,8 +126,12 @@ export class Server {
         resources,
         shareUdp: this.options.threads?.nativeUnavailable === null,
       });
-      this.#startWorkers(built.workers, parsed.blocks);
-      const udp = { ...built.udp, threads: this.#group?.count ?? 1 };
+      this.#startWorkers(built.workers, parsed.blocks, built.udp.spread);
+      const udp = {
+        ...built.udp,
+        threads: this.#threads,
+        onSpread: () => this.#wakeWorkers("the main thread is busy"),
+      };
       for (const [listener, router] of built.routers) listener.stage(router, udp);
       await this.#pool.start();
       await this.#group?.prepare(parsed.blocks);
@@ -132,13 +144,16 @@ export class Server {
       }
       throw err;
     }
-    const group = this.#group;
-    if (group) built.readiness.register({ name: "workers", ready: () => group.serving });
+    if (this.#threads > 1) {
+      built.readiness.register({ name: "workers", ready: () => this.#group?.serving ?? true });
+    }
     for (const listener of built.routers.keys()) listener.activate();
     setActiveReadiness(built.readiness);
     await this.#pool.commit();
-    await group?.commit();
-    this.#workers ||= group?.count ?? 1;
+    await this.#group?.commit();
+    this.#workers ||= this.#threads;
+    this.#blocks = parsed.blocks;
+    if (this.#waiting && built.udp.spread === "always") this.#wakeWorkers("spread always");
     configActivated({ files: parsed.files });
     for (const w of parsed.warnings) log.warn(w);
     return {
@@ -149,10 +164,15 @@ export class Server {
   }
 
   /**
-   * On the first start, chooses the worker count and starts the worker threads; on a reload,
-   * warns when the Corefile asks for another count (it takes a restart).
+   * On the first start, chooses the worker count and starts the worker threads, or, with
+   * `spread auto`, leaves them waiting until the main thread gets busy (idle threads cost memory);
+   * on a reload, warns when the Corefile asks for another count (it takes a restart).
    */
-  #startWorkers(configured: number | null, blocks: readonly ServerBlock[]): void {
+  #startWorkers(
+    configured: number | null,
+    blocks: readonly ServerBlock[],
+    spread: SpreadMode,
+  ): void {
     if (this.#workers > 0) {
       if (configured !== null && configured !== this.#workers) {
         log.warn(
@@ -173,16 +193,44 @@ export class Server {
     );
     if (choice.warning !== null) log.warn(choice.warning);
     if (choice.info !== null) log.info(choice.info);
-    if (choice.count > 1) {
-      const onDeath = threads.onWorkerDeath ??
-        ((message: string) => log.error(`${message}; /ready reports it until a restart`));
-      this.#group ??= new WorkerGroup(
-        threads.module,
-        choice.count,
-        this.options.corefilePath ?? "",
-        onDeath,
-      );
+    this.#threads = choice.count;
+    if (choice.count <= 1) return;
+    if (spread === "always") this.#group ??= this.#newGroup();
+    else {
+      this.#waiting = true;
+      retainStates();
     }
+  }
+
+  #newGroup(): WorkerGroup {
+    const threads = this.options.threads!;
+    const onDeath = threads.onWorkerDeath ??
+      ((message: string) => log.error(`${message}; /ready reports it until a restart`));
+    const path = this.options.corefilePath ?? "";
+    return new WorkerGroup(threads.module, this.#threads, path, onDeath);
+  }
+
+  /**
+   * Starts the waiting worker threads on the config being served: a listener's thread got busy
+   * enough to spread the load (or a reload asked for `spread always`). Once started they stay.
+   */
+  #wakeWorkers(why: string): void {
+    if (!this.#waiting || this.#stopped) return;
+    this.#waiting = false;
+    void this.#serialise(async () => {
+      if (this.#stopped) return;
+      const more = this.#threads - 1;
+      log.info(`${why}: starting ${more} more thread${more === 1 ? "" : "s"} to serve UDP`);
+      try {
+        this.#group = this.#newGroup();
+        await this.#group.prepare(this.#blocks);
+        await this.#group.commit();
+      } catch (err) {
+        log.error(`worker threads could not start, serving with one: ${errorMessage(err)}`);
+        await this.#group?.stop();
+        this.#group = null;
+      }
+    });
   }
 
   /** Runs loads, reloads and stops one at a time. */

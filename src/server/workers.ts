@@ -6,7 +6,12 @@
 import type { ServerBlock } from "../corefile/types.ts";
 import type { MetricSnapshot } from "../metrics/registry.ts";
 import { gatherWorkerMetrics } from "../metrics/threads.ts";
-import { connectThreads, forwardStates, heardFromThread } from "../plugin/shared_state.ts";
+import {
+  connectThreads,
+  forwardStates,
+  heardFromThread,
+  retainedStates,
+} from "../plugin/shared_state.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
@@ -94,8 +99,9 @@ export class WorkerGroup {
   readonly #workers: WorkerHandle[];
 
   /**
-   * Starts `count - 1` threads running `module` (the main thread is the first worker). Call it
-   * before any resource starts: from then on every published state is forwarded to them.
+   * Starts `count - 1` threads running `module` (the main thread is the first worker). Every
+   * state published from then on is forwarded to them, and what the main thread kept before
+   * (retainStates) is given to them first.
    * `onDeath` hears of a thread that died (an uncaught error); it serves no more.
    */
   constructor(
@@ -108,6 +114,10 @@ export class WorkerGroup {
       { length: count - 1 },
       (_, i) => new WorkerHandle(module, i + 1, count, corefilePath, onDeath, relay),
     );
+    // Threads started after resources published (the load grew) first get what is kept.
+    for (const [key, value] of retainedStates()) {
+      for (const w of this.#workers) w.post({ type: "state", key, value });
+    }
     forwardStates((key, value) => {
       for (const w of this.#workers) w.post({ type: "state", key, value });
     });

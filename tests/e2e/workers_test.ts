@@ -1,7 +1,8 @@
 /**
  * workers end to end: with `workers 2` and `spread always` a real etcdns answers on both threads
  * (queries from many source ports, which SO_REUSEPORT spreads over the threads); with the default
- * `spread auto` a light load is answered by one thread; /metrics counts every thread's
+ * `spread auto` the main thread serves a light load alone and starts the others when it gets
+ * busy; /metrics counts every thread's
  * queries, a change of the hosts file, of the hosts file in etcd and of the Corefile reaches
  * every thread, idetcd claims one slot per node, and shutdown is clean. With `workers 1` the
  * main thread serves alone.
@@ -11,6 +12,7 @@ import { startEtcd } from "../helpers/etcd.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { udpExchange } from "../helpers/dns_client.ts";
 import { PATTERN, slotValues, waitClaimed } from "../helpers/idetcd.ts";
+import { floodUdp } from "../helpers/flood.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -178,8 +180,8 @@ Deno.test("workers: without the native socket, one thread serves, and the log sa
   }
 });
 
-Deno.test("workers: by default a light load is gathered on one thread, and all of it answered", async () => {
-  const prom = freePort();
+/** etcdns with whoami on two threads and the defaults (`spread auto`), /metrics on `prom`. */
+function startWhoami(prom: number) {
   const corefile = `.:{PORT} {
     bind 127.0.0.1
     workers 2
@@ -187,13 +189,50 @@ Deno.test("workers: by default a light load is gathered on one thread, and all o
     whoami
 }
 `;
-  const srv = await startEtcdns({ corefile, timeoutMs: 30_000 });
+  return startEtcdns({ corefile, timeoutMs: 30_000 });
+}
+
+Deno.test("workers: by default a light load is served by the main thread alone, the others wait", async () => {
+  const prom = freePort();
+  const srv = await startWhoami(prom);
   try {
     const answers = await askFromManyPorts(srv.port, "light.example", 200);
     assert.ok(answers.every((a) => a === "127.0.0.1"), `every query answered: ${answers}`);
-    const perThread = samplesOf(await scrape(prom), "etcdns_thread_dns_requests_total");
-    const counts = perThread.map((s) => s.value).sort((a, b) => b - a);
-    assert.equal(counts[0], 200, `one thread answered them all: ${JSON.stringify(perThread)}`);
+    // The other thread has not even started: /metrics has no per-thread series yet.
+    const m = await scrape(prom);
+    assert.equal(sampleSum(m, "coredns_dns_requests_total"), 200);
+    assert.deepEqual(samplesOf(m, "etcdns_thread_dns_requests_total"), []);
+  } finally {
+    await srv.stop();
+  }
+});
+
+Deno.test("workers: a busy main thread starts the waiting threads, which then answer too", async () => {
+  const prom = freePort();
+  const srv = await startWhoami(prom);
+  try {
+    const threads = async () =>
+      samplesOf(await scrape(prom), "etcdns_thread_dns_requests_total")
+        .filter((s) => s.value > 0).map((s) => s.labels.thread).sort();
+    await askFromManyPorts(srv.port, "light.example", 50);
+    assert.deepEqual(await threads(), [], "a light load: the second thread is not started");
+    // As many queries as the main thread answers, from 16 source ports, for a few seconds.
+    const flood = floodUdp(srv.port, {
+      count: 400_000,
+      timeoutMs: 8_000,
+      sockets: 16,
+      unanswered: 512,
+      packets: [makeQuery("busy.example")],
+    });
+    await srv.waitForLine(/the main thread is busy: starting 1 more thread to serve UDP/, 10_000);
+    await waitFor(
+      "the second thread to answer",
+      async () => (await threads()).length === 2,
+      10_000,
+    );
+    await flood;
+    const answers = await askFromManyPorts(srv.port, "after.example", 50);
+    assert.ok(answers.every((a) => a === "127.0.0.1"), `every query answered: ${answers}`);
   } finally {
     await srv.stop();
   }
