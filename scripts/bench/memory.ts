@@ -21,7 +21,7 @@ import { parseArgs } from "node:util";
 import { startDnsmasq } from "../../tests/helpers/dnsmasq.ts";
 import { startEtcd } from "../../tests/helpers/etcd.ts";
 import { START } from "../../tests/helpers/etcdns.ts";
-import { floodUdp } from "../../tests/helpers/flood.ts";
+import { floodMalformed } from "../../tests/helpers/flood.ts";
 import { freePort } from "../../tests/helpers/ports.ts";
 import { memoryStatus, toMiB, waitForSettledRss } from "./rss.ts";
 
@@ -180,7 +180,7 @@ async function measure(
     // The flood comes first, so that what it leaves is compared with the idle figure alone.
     // Closed loop (at most 128 unanswered) unless --flood-pps is given: the server then handles
     // nearly every packet, where an open-loop flood mostly fills the kernel's socket buffer.
-    const flood = await floodUdp(
+    const flood = await floodMalformed(
       port,
       FLOOD_PPS ? { count: FLOOD, pps: FLOOD_PPS } : { count: FLOOD, window: 32, unanswered: 128 },
     );

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { memoryStatus, toMiB, waitForSettledRss } from "../../scripts/bench/rss.ts";
 import { udpExchange, udpSweep } from "../helpers/dns_client.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
-import { floodUdp } from "../helpers/flood.ts";
+import { floodMalformed } from "../helpers/flood.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
 import { Rcode, rcodeOf } from "../../src/dns/message.ts";
 
@@ -21,13 +21,13 @@ Deno.test("200,000 more malformed packets leave RSS within 1.2x of the warmed-up
     // once (about 10 MB: scripts/bench/memory.ts reports it from a cold start); that is start-up,
     // not the flood, so the idle figure is taken after some of both. What this test catches is
     // memory that grows with the number of packets: 100 bytes kept per packet would be 20 MB.
-    await floodUdp(srv.port, { count: 50_000, window: 32, unanswered: 128 });
+    await floodMalformed(srv.port, { count: 50_000, window: 32, unanswered: 128 });
     const queries = Array.from({ length: 2_000 }, () => makeQuery("example.org", "A"));
     await udpSweep(srv.port, queries, { window: 64, timeoutMs: 2000 });
     const idle = await waitForSettledRss(srv.pid, { timeoutMs: 10_000 });
 
     // Closed loop: the server handles (nearly) all 200,000, not what the kernel leaves.
-    const flood = await floodUdp(srv.port, { count: 200_000, window: 32, unanswered: 128 });
+    const flood = await floodMalformed(srv.port, { count: 200_000, window: 32, unanswered: 128 });
     const peak = memoryStatus(srv.pid).peakKiB;
     const bar = idle * 1.2;
     const after = await waitForSettledRss(srv.pid, { targetKiB: bar, timeoutMs: 20_000 });

@@ -12,7 +12,7 @@ import { startEtcd } from "../helpers/etcd.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { udpExchange } from "../helpers/dns_client.ts";
 import { PATTERN, slotValues, waitClaimed } from "../helpers/idetcd.ts";
-import { floodUdp } from "../helpers/flood.ts";
+import { dnsperf } from "../../scripts/bench/dnsperf.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -216,21 +216,21 @@ Deno.test("workers: a busy main thread starts the waiting threads, which then an
         .filter((s) => s.value > 0).map((s) => s.labels.thread).sort();
     await askFromManyPorts(srv.port, "light.example", 50);
     assert.deepEqual(await threads(), [], "a light load: the second thread is not started");
-    // As many queries as the main thread answers, from 16 source ports, for a few seconds.
-    const flood = floodUdp(srv.port, {
-      count: 400_000,
-      timeoutMs: 8_000,
-      sockets: 16,
-      unanswered: 512,
-      packets: [makeQuery("busy.example")],
-    });
-    await srv.waitForLine(/the main thread is busy: starting 1 more thread to serve UDP/, 10_000);
-    await waitFor(
-      "the second thread to answer",
-      async () => (await threads()).length === 2,
-      10_000,
-    );
-    await flood;
+    // dnsperf as fast as the server answers, from 8 source ports, for a few seconds (bounded).
+    const queriesFile = await Deno.makeTempFile({ suffix: ".queries" });
+    await Deno.writeTextFile(queriesFile, "busy.example A\n");
+    const load = dnsperf({ port: srv.port, queriesFile, seconds: 5, rate: 500_000 });
+    try {
+      await srv.waitForLine(/the main thread is busy: starting 1 more thread to serve UDP/, 10_000);
+      await waitFor(
+        "the second thread to answer",
+        async () => (await threads()).length === 2,
+        10_000,
+      );
+    } finally {
+      await load;
+      await Deno.remove(queriesFile);
+    }
     const answers = await askFromManyPorts(srv.port, "after.example", 50);
     assert.ok(answers.every((a) => a === "127.0.0.1"), `every query answered: ${answers}`);
   } finally {

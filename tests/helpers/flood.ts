@@ -1,8 +1,7 @@
 /**
- * A bounded UDP flood. By default of malformed packets, as an attacker would send: every packet
- * passes the header checks (long enough, QR clear) and then fails to decode, so each one costs the
- * server a decode attempt and a FORMERR reply. Used by the hostile UDP test, the workers test (with
- * valid queries, to load the server) and scripts/bench/memory.ts.
+ * A bounded flood of malformed UDP packets, as an attacker would send: every packet passes the
+ * header checks (long enough, QR clear) and then fails to decode, so each one costs the server a
+ * decode attempt and a FORMERR reply. Used by the hostile UDP test and scripts/bench/memory.ts.
  */
 
 /** The malformed packets the flood cycles through, each with the id set per packet. */
@@ -21,7 +20,7 @@ export const MALFORMED: readonly Uint8Array[] = [
   })(),
 ];
 
-/** Options for `floodUdp`. */
+/** Options for `floodMalformed`. */
 export interface FloodOptions {
   /** Packets to send. */
   count: number;
@@ -39,31 +38,28 @@ export interface FloodOptions {
    * A reply missing for 100 ms counts as lost. Default: no limit (an open-loop flood).
    */
   unanswered?: number;
-  /** What to send, in turn, each with its id set per packet. Default MALFORMED. */
-  packets?: readonly Uint8Array[];
 }
 
 /** What a flood did. */
 export interface FloodResult {
   /** Packets sent. */
   sent: number;
-  /** Replies read back (FORMERR for malformed packets), counted until 500 ms after the last send. */
+  /** Replies read back (FORMERR), counted until 500 ms after the last send. */
   answered: number;
   /** How long sending took. */
   ms: number;
 }
 
-/** Sends `count` packets (malformed by default) to 127.0.0.1:port as fast as the sockets allow
- * (or at `pps`), counting the replies that come back, so a caller sees how many the server
- * handled. */
-export async function floodUdp(port: number, opts: FloodOptions): Promise<FloodResult> {
+/** Sends `count` malformed packets to 127.0.0.1:port as fast as the sockets allow (or at
+ * `pps`), counting the replies that come back, so a caller sees how many the server handled. */
+export async function floodMalformed(port: number, opts: FloodOptions): Promise<FloodResult> {
   const window = opts.window ?? 256;
   const conns = Array.from(
     { length: opts.sockets ?? 4 },
     () => Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 }),
   );
   const target: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
-  const packets = (opts.packets ?? MALFORMED).map((p) => p.slice());
+  const packets = MALFORMED.map((p) => p.slice());
   const started = performance.now();
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   let sent = 0;
