@@ -225,19 +225,14 @@ export function installFullCodec(codec: FullCodec): void {
 
 /**
  * Thrown by decode() and encode() when the fast path declines and the whole codec is not loaded
- * yet: the caller awaits loadFullCodec() and tries again. Plugins that handle arbitrary upstream
- * replies (forward, cache) import codec_full.ts, so it is loaded before they run.
+ * yet: the caller awaits loadFullCodec() and tries again. forward, which handles upstream replies
+ * of any type, imports codec_full.ts, so it is loaded before it runs.
  */
 export class FullCodecNotLoaded extends Error {
   constructor() {
     super("the full DNS codec is not loaded yet");
     this.name = "FullCodecNotLoaded";
   }
-}
-
-/** Whether the whole codec (dns-packet) is loaded. */
-export function fullCodecLoaded(): boolean {
-  return full !== null;
 }
 
 /** Loads the whole codec (dns-packet); decode() and encode() then never throw FullCodecNotLoaded. */

@@ -7,6 +7,7 @@ import type { QueryContext } from "./query.ts";
 import type { Resources } from "./resources.ts";
 import type { Logger } from "../util/log.ts";
 import type { Readiness } from "./readiness.ts";
+import type { SpreadMode } from "../net/udp_spread.ts";
 
 /**
  * What a handler returns. `void` means it wrote the reply (or chose to drop the query). A
@@ -75,7 +76,7 @@ export interface WorkersSetting {
   /** The UDP coalescing window in microseconds, 0 for none (default DEFAULT_COALESCE_US). */
   readonly coalesceUs: number | null;
   /** How the threads share UDP: "auto" (default) gathers a light load on one thread. */
-  readonly spread: "auto" | "always" | null;
+  readonly spread: SpreadMode | null;
 }
 
 /** A server certificate and its private key, PEM text (not file names). */

@@ -100,16 +100,16 @@ export class DnsListener implements Resource {
   }
 
   /** CoreDNS's server name: `dns://HOST:PORT`, or `tls://HOST:PORT` for DNS over TLS. */
+  #label(port: number): string {
+    const label = serverLabel(this.hostname, port);
+    return this.tls ? label.replace(/^dns:/, "tls:") : label;
+  }
+
   /** The spreading of a shared UDP socket's group; null when the socket is not shared. */
   #spread(): UdpSpread | null {
     const { threads, spread, onSpread } = this.#tuning;
     if (!this.options.reusePort || threads <= 1) return null;
     return { sockets: threads, mode: spread, onSpread };
-  }
-
-  #label(port: number): string {
-    const label = serverLabel(this.hostname, port);
-    return this.tls ? label.replace(/^dns:/, "tls:") : label;
   }
 
   /** Stages the router (and UDP tuning) of a config being built; `activate` makes it live. */

@@ -3,6 +3,7 @@
  * how they read and share it.
  */
 import type { Setup } from "../../plugin/plugin.ts";
+import type { SpreadMode } from "../../net/udp_spread.ts";
 import {
   expectArgs,
   fail,
@@ -29,7 +30,7 @@ export const setupWorkers: Setup = (d, ctx) => {
     ? null
     : parseInteger(d.args[0], d, PLUGIN, "the number of workers", 1, MAX_WORKERS);
   let coalesceUs: number | null = null;
-  let spread: "auto" | "always" | null = null;
+  let spread: SpreadMode | null = null;
   for (const p of d.block ?? []) {
     if (p.name !== "coalesce" && p.name !== "spread") unknownProperty(p, PLUGIN);
     expectArgs(p, PLUGIN, 1);
