@@ -152,6 +152,9 @@ Deno.test("compile: bakes in exactly scripts/flags and embeds etcd3's proto file
     const wantV8 = flags.filter((f) => f.startsWith("--v8-flags="))
       .flatMap((f) => f.slice("--v8-flags=".length).split(","));
     for (const f of wantV8) assert.ok(v8Flags.includes(f), `${f} is baked in: ${v8Flags}`);
+    if (flags.includes("--no-code-cache")) {
+      assert.match(text, /"code_cache_key":null/, "the binary keeps no V8 code cache");
+    }
     // Modules imported lazily (import("...") with a string literal) are embedded too: the
     // binary's file table names each file.
     for (const lazy of ["serve.ts", "hosts.ts", "tls_stream.ts", "tls_ip.ts"]) {
