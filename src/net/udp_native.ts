@@ -20,8 +20,6 @@ import {
   EINTR,
   errno,
   errnoText,
-  IPPROTO_IPV6,
-  IPV6_V6ONLY,
   type Libc,
   libc,
   libcUnavailableReason,
@@ -29,18 +27,13 @@ import {
   MSG_TRUNC,
   POLLIN,
   SHUT_RDWR,
-  SO_REUSEADDR,
-  SO_REUSEPORT,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
-  SOCK_NONBLOCK,
-  SOL_SOCKET,
 } from "./libc.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger } from "../util/log.ts";
 import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
-import { AF_INET6, sockaddr } from "./sockaddr.ts";
+import { sockaddr } from "./sockaddr.ts";
+import { bindUdpDescriptor } from "./udp_bind.ts";
 import { SpreadSteering, type UdpSpread } from "./udp_spread.ts";
 import type { UdpPacketHandler, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
 
@@ -169,32 +162,8 @@ export class NativeUdpSocket implements UdpSocket {
     if (!MMSG_ARCHES.includes(Deno.build.arch)) {
       throw new Error(`no mmsghdr layout for ${Deno.build.arch}`);
     }
-    const sa = sockaddr(hostname, port);
-    if (!sa) throw new Error(`not an IP address: ${hostname}`);
-    const family = sa[0] | (sa[1] << 8);
-    const fd = c.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw new Error(`socket: errno ${errno(c)}`);
-    const fail = (call: string): never => {
-      const e = errno(c);
-      c.close(fd);
-      throw new Error(`${call}: ${errnoText(e)}`);
-    };
-    const one = new Int32Array([1]);
-    const zero = new Int32Array([0]);
-    const opt = (level: number, name: number, value: Int32Array) =>
-      c.setsockopt(fd, level, name, new Uint8Array(value.buffer), 4) === 0;
-    if (reusePort && !opt(SOL_SOCKET, SO_REUSEADDR, one)) fail("SO_REUSEADDR");
-    if (reusePort && !opt(SOL_SOCKET, SO_REUSEPORT, one)) fail("SO_REUSEPORT");
-    const wildcard6 = family === AF_INET6 && sa.subarray(8, 24).every((b) => b === 0);
-    if (wildcard6 && !opt(IPPROTO_IPV6, IPV6_V6ONLY, zero)) fail("IPV6_V6ONLY");
-    if (c.bind(fd, sa, sa.length) !== 0) fail("bind");
-    const name = new Uint8Array(new ArrayBuffer(SOCKADDR_SLOT));
-    const nameLength = new Uint32Array([SOCKADDR_SLOT]);
-    if (c.getsockname(fd, name, new Uint8Array(nameLength.buffer)) !== 0) fail("getsockname");
-    const local = readPeer(name, new Uint32Array(name.buffer), 0, false);
-    if (!local) fail("getsockname");
-    const addr: Deno.NetAddr = { transport: "udp", hostname: local!.hostname, port: local!.port };
-    const socket = new NativeUdpSocket(c, fd, family === AF_INET6, addr, Math.max(1, batch));
+    const { fd, v6, addr } = bindUdpDescriptor(c, hostname, port, reusePort);
+    const socket = new NativeUdpSocket(c, fd, v6, addr, Math.max(1, batch));
     socket.coalesceUs = coalesceUs;
     socket.#onDropped = options.onDropped ?? null;
     if (reusePort) socket.spread = options.spread ?? null;

@@ -287,6 +287,31 @@ Deno.test("udp native: a steady stream is gathered into fewer reads, and every d
   }
 });
 
+Deno.test("udp native: a socket left unread keeps a deep queue (SO_RCVBUF), not Linux's 208 KiB", async () => {
+  // As root (CI) SO_RCVBUFFORCE passes net.core.rmem_max; elsewhere that sysctl caps the queue.
+  const rmemMax = Number(Deno.readTextFileSync("/proc/sys/net/core/rmem_max"));
+  const deep = Deno.uid() === 0 || rmemMax >= 1 << 20;
+  const socket = NativeUdpSocket.open("127.0.0.1", 0);
+  const sender = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  let received = 0;
+  try {
+    // Not served yet: as if its thread were stalled. Each small datagram costs about 1 KiB of
+    // the queue, so the default queue keeps some 200 of these.
+    const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port: socket.addr.port };
+    for (let i = 0; i < 1500; i++) await sender.send(new Uint8Array(40), to);
+    const serving = socket.serve(() => received++);
+    await waitFor("the queue was read", () => received > 0, 2000);
+    await new Promise((r) => setTimeout(r, 100));
+    socket.close();
+    await serving;
+    if (deep) assert.equal(received, 1500);
+    else assert.ok(received > 0);
+  } finally {
+    sender.close();
+    socket.close();
+  }
+});
+
 Deno.test("ipv6Text prints addresses as Deno (Rust) does", () => {
   const cases = ["::", "::1", "fe80::1", "2001:db8::1:0:0:1", "2001:db8:0:1:1:1:1:1", "1::"];
   cases.push("::ffff:10.0.0.1", "2001:0:0:1::1");
