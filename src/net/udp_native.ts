@@ -6,14 +6,14 @@
  * The socket is non-blocking and every call but the long wait runs on the JS thread (so errno is
  * read where it was set). When the queue empties the loop first lingers a fraction of a
  * millisecond in ppoll(2) on the JS thread (under load the next datagram comes sooner, and this
- * costs no thread hop); then it waits in poll(2) on Deno's blocking thread pool, as it also does
- * every 2 ms under load so that the event loop runs. While datagrams keep coming less than a
- * linger apart, the loop coalesces: having emptied the queue, it sleeps `coalesceUs` before it
- * reads again, so that one wake-up serves the several datagrams that came meanwhile (as a NIC's
- * interrupt moderation does). That is most of the CPU per query at moderate rates; each datagram
- * waits at most `coalesceUs` more. A window that gathers nothing ends it. close() shuts the socket down, which
- * wakes that poll, and the descriptor is closed only after the poll has returned, so it is never
- * reused under a call.
+ * costs no thread hop); then it waits in poll(2) on Deno's blocking thread pool. Under load it
+ * gives the event loop a turn every 2 ms without leaving the thread (loop_turn.ts). While
+ * datagrams keep coming less than a linger apart, the loop coalesces: having emptied the queue, it
+ * sleeps `coalesceUs` before it reads again, so that one wake-up serves the several datagrams that
+ * came meanwhile (as a NIC's interrupt moderation does). That is most of the CPU per query at
+ * moderate rates; each datagram waits at most `coalesceUs` more. A window that gathers nothing
+ * ends it. close() shuts the socket down, which wakes that poll, and the descriptor is closed only
+ * after the poll has returned, so it is never reused under a call.
  */
 import {
   EAGAIN,
@@ -34,6 +34,7 @@ import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
 import { sockaddr } from "./sockaddr.ts";
 import { bindUdpDescriptor } from "./udp_bind.ts";
+import { EventLoopTurn } from "./loop_turn.ts";
 import { SpreadSteering, type UdpSpread } from "./udp_spread.ts";
 import type { UdpPacketHandler, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
 
@@ -55,8 +56,7 @@ const REPLY_SLOT = 4096;
 const LINGER_NS = 200_000;
 /**
  * How long (in whole milliseconds, so 1 to 2 ms) the loop reads and lingers without going back
- * to the event loop (timers, TCP, forward's upstream replies): it then waits through the pool
- * once, which returns at once when datagrams are queued.
+ * to the event loop (timers, TCP, forward's upstream replies): it then takes one turn of it.
  */
 const LOOP_TURN_MS = 2;
 /**
@@ -95,6 +95,7 @@ export class NativeUdpSocket implements UdpSocket {
   #reads = 0;
   #closed = false;
   #polling = false;
+  readonly #turn = new EventLoopTurn();
   #serving = false;
   /**
    * A struct pollfd (8 bytes), then the linger's struct timespec (16), then the coalescing
@@ -224,9 +225,14 @@ export class NativeUdpSocket implements UdpSocket {
             busy = c.ppoll(pollfd, 1n, linger, 0n) > 0;
             if (busy) continue;
           }
+          busy = slept = false; // the queue is empty (and lingering, if allowed, found nothing)
+          await this.#wait(pollfd);
+        } else {
+          // The turn is up: the event loop runs once, and reading goes on (the queue may not be
+          // empty, so nothing waits for the socket).
+          slept = false;
+          if (!(await this.#turn.take())) await this.#wait(pollfd);
         }
-        busy = slept = false;
-        await this.#wait(pollfd);
         turnStarted = Date.now();
         this.#steering?.sample(turnStarted, this.#reads);
       }
@@ -363,5 +369,6 @@ export class NativeUdpSocket implements UdpSocket {
     this.#flush();
     this.#c.close(this.#fd);
     this.#fd = -1;
+    this.#turn.close();
   }
 }
