@@ -144,15 +144,20 @@ dedicated load generator, and a round can swing by a fifth when anything else ru
 of interleaved rounds and the ratios within one run are what to compare. CPU per query at a fixed
 rate does not depend on how fast dnsperf is, so it is the steadiest figure on a shared machine.
 
-History: the first server core measured whoami at 0.32 of the echo (29k queries/s). A hand-written
-wire fast path for the common query and reply shapes (src/dns/*_fast.ts, byte-identical to
-dns-packet and fuzz-tested against it), a chain that allocates no promise per synchronous plugin,
-and unawaited UDP sends brought repeated A/B runs on a loaded machine to 0.60-0.80, and a quiet
-machine to 0.99. Per packet, \`respond()\` went from about 8 us to 3.4 us. Native sockets
-(recvmmsg/sendmmsg) and the hot-path work then took the hosts row to 2.3x the echo; coalescing
-(\`workers { coalesce }\`) took CPU per query at 15k queries/s from about 2.1x dnsmasq's to 1.3x
-with one thread, and gathering a light load on one thread (\`workers { spread auto }\`, the default)
-did the same for two threads, where each had been woken for every other datagram.
+History: the first server core measured whoami at 0.32 of the echo (29k queries/s). A
+hand-written wire fast path for the common query and reply shapes (src/dns/*_fast.ts,
+byte-identical to dns-packet and fuzz-tested against it), a chain that allocates no promise per
+synchronous plugin, and unawaited UDP sends brought repeated A/B runs on a loaded machine to
+0.60-0.80, and a quiet machine to 0.99. Per packet, \`respond()\` went from about 8 us to 3.4
+us. Native sockets (recvmmsg/sendmmsg) and the hot-path work then took the hosts row to 2.3x the
+echo; coalescing (\`workers { coalesce }\`) took CPU per query at 15k queries/s from about 2.1x
+dnsmasq's to 1.3x with one thread, and gathering a light load on one thread (\`workers { spread
+auto }\`, the default) did the same for two threads, where each had been woken for every other
+datagram. The p99 at half of peak came down (medians of the etcdns rows 1.0-1.5 ms before,
+0.6-1.2 ms after, in full runs on this machine) when the loop, under load, stopped giving the
+event loop its turn through Deno's thread pool (a wait that woke another thread: 1 in 20 took
+0.3 to over 3 ms) and took it on its own thread instead (src/net/loop_turn.ts); a 1 MiB receive
+queue stopped the drops of a thread descheduled for a few milliseconds.
 
 ## Where the memory goes
 
@@ -163,10 +168,15 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 |---|---|---|---|
 | \`deno run\` of a script holding one UDP socket, outside any project | 34 MB | 25 MB | 9 MB |
 | the same inside this repository (deno.json, lock file, npm resolution) | 41 MB | 30 MB | 11 MB |
-| etcdns, whoami, \`workers 1\` | 52 MB | 36 MB | 16 MB |
+| etcdns, whoami, \`workers 1\` | 50 MB | 33 MB | 16 MB |
+| a script whose Deno worker thread holds nothing, per such thread | +11 MB | | |
+| a script that imports npm:etcd3 and reads one key | 63 MB | 38 MB | 24 MB |
+| a script that reads one key through etcd's JSON gateway with fetch() | 41 MB | 28 MB | 12 MB |
 
 Two thirds of etcdns's RSS are the deno binary's own code paged in (the runtime, V8, FFI and,
-under \`deno run\`, the CLI's module loading). Its JavaScript heap is 9 MB (7 MB live). Each
+under \`deno run\`, the CLI's module loading). Its JavaScript heap is 8 MB (5 MB live); V8's
+code cache, an SQLite file Deno maps into every process, was 2 MB more until \`--no-code-cache\`
+(scripts/flags). Each
 further worker thread adds about 14 MB (an isolate and its own copy of the modules), and a thread
 that ends gives back only about 5 MB of it, so threads are not stopped once started. Hence the
 defaults: each thread loads only the plugins its Corefile names (about 2 MB less per thread for
@@ -176,6 +186,16 @@ paths decline, or with \`forward\` (2 MB less with one thread, 5 MB with two); a
 node holds one thread's memory whatever its core count (with two threads here, whoami idles at
 52 MB instead of 66 MB). A load that starts them leaves their fixed cost behind: the after-load
 and settled figures of the rows with the default thread count include it, their idle figure not.
+Deno gives every worker thread an isolate of its own, 11 MB before it loads a module, so "after
+load no more than CoreDNS" (57 MB for all its cores) cannot hold once a second thread runs.
+
+Corefile.example's etcd plugins load npm:etcd3, the client the design chose (with @grpc/grpc-js
+and protobufjs, over Deno's node:http2). It alone adds about 25 MB to a process (63 MB against
+37 MB for the same script without it, with scripts/flags): node:http2 about 5 MB, grpc-js 6 MB
+more, etcd3's service definitions 9 MB more, a connection 3 MB. Reading the same key through
+etcd's JSON gateway (\`POST /v3/kv/range\`, served by etcd 3.4 to 3.7) with fetch() adds 4 MB. The 60 MB bar for Corefile.example is out of reach with npm:etcd3; an etcd client of our
+own on that gateway (ranges, transactions, leases, and watches as streamed responses) is the way
+to it.
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
 pages in less; it cannot be built here (denort comes from Deno's download host): on a machine with
 internet, \`deno task compile\`, start the binary with a Corefile and read
