@@ -2,6 +2,7 @@
 import { VERSION } from "../version.ts";
 import { PLUGINS } from "../plugins/registry.ts";
 import { bannerLines, Server } from "../server/server.ts";
+import { MallocTrimmer } from "../server/malloc_trim.ts";
 import { errorMessage } from "../util/errors.ts";
 import { logger, writeLine } from "../util/log.ts";
 import { parseFlags } from "./flags.ts";
@@ -90,6 +91,8 @@ export async function runServe(args: string[]): Promise<number> {
   if (!values.quiet) {
     [...bannerLines(loaded.blocks), ...versionLines()].forEach((l) => writeLine(l));
   }
+  const trimmer = new MallocTrimmer();
+  trimmer.start();
 
   const stopped = Promise.withResolvers<number>();
   let stopping = false;
@@ -100,6 +103,7 @@ export async function runServe(args: string[]): Promise<number> {
     }
     stopping = true;
     log.info(`${signal}: shutting down`);
+    trimmer.stop();
     server.stop().then(() => {
       removePidfile();
       stopped.resolve(code);

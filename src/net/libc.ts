@@ -28,6 +28,9 @@ const SYMBOLS = {
   // A thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for spreading UDP over threads (udp_spread.ts).
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  // glibc's: gives freed heap memory back to the system (malloc_trim.ts). Optional, as other
+  // libcs lack it.
+  malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
   __errno_location: { parameters: [], result: "pointer" },
   // Copies errno out: Deno.UnsafePointerView needs an unscoped --allow-ffi.
   memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
@@ -56,6 +59,7 @@ export const SO_RCVBUF = 8;
 export const SO_RCVBUFFORCE = 33;
 export const SO_ATTACH_REUSEPORT_CBPF = 51;
 export const SO_DETACH_REUSEPORT_BPF = 68;
+export const CLOCK_PROCESS_CPUTIME_ID = 2;
 export const CLOCK_THREAD_CPUTIME_ID = 3;
 export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
