@@ -15,6 +15,7 @@ import {
 } from "../plugin/shared_state.ts";
 import { metrics } from "../metrics/registry.ts";
 import { errorMessage } from "../util/errors.ts";
+import { flushLines } from "../util/log.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
 
 /** The globals of a worker's scope that this module uses. */
@@ -69,6 +70,7 @@ export function runWorkerThread(plugins: PluginList): void {
         return { type: "reply", id: message.id };
       case "stop":
         await pool.close();
+        flushLines(); // a terminated thread fires no unload: its held log lines go now
         return { type: "reply", id: message.id };
     }
   };

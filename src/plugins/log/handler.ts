@@ -1,6 +1,6 @@
 /** log: one line per query on stdout, in CoreDNS's format, once the reply has been sent. */
 import { type DnsMessage, inZone, Rcode } from "../../dns/message.ts";
-import { writeLine } from "../../util/log.ts";
+import { writeLineSoon } from "../../util/log.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 import type { Next, Plugin } from "../../plugin/plugin.ts";
 import type { Formatter } from "./format.ts";
@@ -49,6 +49,6 @@ export class LogPlugin implements Plugin {
       const slow = minDurationMs !== null && durationMs >= minDurationMs;
       if (!classes.has(cls) && !slow) return;
     }
-    writeLine(`[INFO] ${format({ q, rcode, rsize, rflags: reply.flags, durationMs })}`);
+    writeLineSoon(`[INFO] ${format({ q, rcode, rsize, rflags: reply.flags, durationMs })}`);
   }
 }
