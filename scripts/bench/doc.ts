@@ -151,13 +151,14 @@ synchronous plugin, and unawaited UDP sends brought repeated A/B runs on a loade
 0.60-0.80, and a quiet machine to 0.99. Per packet, \`respond()\` went from about 8 us to 3.4
 us. Native sockets (recvmmsg/sendmmsg) and the hot-path work then took the hosts row to 2.3x the
 echo; coalescing (\`workers { coalesce }\`) took CPU per query at 15k queries/s from about 2.1x
-dnsmasq's to 1.3x with one thread, and gathering a light load on one thread (\`workers { spread
-auto }\`, the default) did the same for two threads, where each had been woken for every other
-datagram. The p99 at half of peak came down (medians of the etcdns rows 1.0-1.5 ms before,
-0.6-1.2 ms after, in full runs on this machine) when the loop, under load, stopped giving the
-event loop its turn through Deno's thread pool (a wait that woke another thread: 1 in 20 took
-0.3 to over 3 ms) and took it on its own thread instead (src/net/loop_turn.ts); a 1 MiB receive
-queue stopped the drops of a thread descheduled for a few milliseconds.
+dnsmasq's to 1.3x with one thread, and gathering a light load on one thread
+(\`workers { spread auto }\`, the default) did the same for two threads, where each had been
+woken for every other datagram. The p99 at half of peak came down (medians of the etcdns rows
+1.0-1.5 ms before, 0.6-1.2 ms after, in full runs on this machine) when the loop, under load,
+stopped giving the event loop its turn through Deno's thread pool (a wait that woke another
+thread: 1 in 20 took 0.3 to over 3 ms) and took it on its own thread instead
+(src/net/loop_turn.ts); a 1 MiB receive queue stopped the drops of a thread descheduled for a
+few milliseconds.
 
 ## Where the memory goes
 
@@ -187,14 +188,17 @@ node holds one thread's memory whatever its core count (with two threads here, w
 52 MB instead of 66 MB). A load that starts them leaves their fixed cost behind: the after-load
 and settled figures of the rows with the default thread count include it, their idle figure not.
 Deno gives every worker thread an isolate of its own, 11 MB before it loads a module, so "after
-load no more than CoreDNS" (57 MB for all its cores) cannot hold once a second thread runs.
+load no more than CoreDNS" (57 MB for all its cores) cannot hold once a second thread runs. What a
+load leaves in glibc's arenas (V8 compiles hot code on background threads) is given back once the
+load ends: \`MallocTrimmer\` (src/server/malloc_trim.ts) calls malloc_trim(3) when a busy second is
+followed by a quiet one, which is why "settled" is 3-8 MB under "after load" on every row.
 
 Corefile.example's etcd plugins load npm:etcd3, the client the design chose (with @grpc/grpc-js
 and protobufjs, over Deno's node:http2). It alone adds about 25 MB to a process (63 MB against
 37 MB for the same script without it, with scripts/flags): node:http2 about 5 MB, grpc-js 6 MB
 more, etcd3's service definitions 9 MB more, a connection 3 MB. Reading the same key through
-etcd's JSON gateway (\`POST /v3/kv/range\`, served by etcd 3.4 to 3.7) with fetch() adds 4 MB. The 60 MB bar for Corefile.example is out of reach with npm:etcd3; an etcd client of our
-own on that gateway (ranges, transactions, leases, and watches as streamed responses) is the way
+etcd's JSON gateway (\`POST /v3/kv/range\`, served by etcd 3.4 to 3.7) with fetch() adds 4 MB.
+The 60 MB bar for Corefile.example is out of reach with npm:etcd3; an etcd client of our own on that gateway (ranges, transactions, leases, and watches as streamed responses) is the way
 to it.
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
 pages in less; it cannot be built here (denort comes from Deno's download host): on a machine with
