@@ -177,32 +177,33 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 Two thirds of etcdns's RSS are the deno binary's own code paged in (the runtime, V8, FFI and,
 under \`deno run\`, the CLI's module loading). Its JavaScript heap is 8 MB (5 MB live); V8's
 code cache, an SQLite file Deno maps into every process, was 2 MB more until \`--no-code-cache\`
-(scripts/flags). Each
-further worker thread adds about 14 MB (an isolate and its own copy of the modules), and a thread
-that ends gives back only about 5 MB of it, so threads are not stopped once started. Hence the
-defaults: each thread loads only the plugins its Corefile names (about 2 MB less per thread for
-whoami than loading all 21); dns-packet and Deno's npm layer load only for a message the fast
-paths decline, or with \`forward\` (2 MB less with one thread, 5 MB with two); and with
-\`spread auto\` the worker threads start only when the main thread first gets busy, so an idle
-node holds one thread's memory whatever its core count (with two threads here, whoami idles at
-52 MB instead of 66 MB). A load that starts them leaves their fixed cost behind: the after-load
-and settled figures of the rows with the default thread count include it, their idle figure not.
-Deno gives every worker thread an isolate of its own, 11 MB before it loads a module, so "after
-load no more than CoreDNS" (57 MB for all its cores) cannot hold once a second thread runs. What a
-load leaves in glibc's arenas (V8 compiles hot code on background threads) is given back once the
-load ends: \`MallocTrimmer\` (src/server/malloc_trim.ts) calls malloc_trim(3) when a busy second is
-followed by a quiet one, which is why "settled" is 3-8 MB under "after load" on every row.
+(scripts/flags). Each further worker thread adds about 14 MB (an isolate and its own copy of the
+modules), and a thread that ends gives back only about 5 MB of it, so threads are not stopped
+once started. Hence the defaults: each thread loads only the plugins its Corefile names (about 2
+MB less per thread for whoami than loading all 21); dns-packet and Deno's npm layer load only
+for a message the fast paths decline, or with \`forward\` (2 MB less with one thread, 5 MB with
+two); and with \`spread auto\` the worker threads start only when the main thread first gets
+busy, so an idle node holds one thread's memory whatever its core count (with two threads here,
+whoami idles at 52 MB instead of 66 MB). A load that starts them leaves their fixed cost behind:
+the after-load and settled figures of the rows with the default thread count include it, their
+idle figure not. Deno gives every worker thread an isolate of its own, 11 MB before it loads a
+module, so "after load no more than CoreDNS" (57 MB for all its cores) cannot hold once a second
+thread runs. What a load leaves in glibc's arenas (V8 compiles hot code on background threads)
+is given back once the load ends: \`MallocTrimmer\` (src/server/malloc_trim.ts) calls
+malloc_trim(3) when a busy second is followed by a quiet one, which is why "settled" is 3-8 MB
+under "after load" on every row.
 
 Corefile.example's etcd plugins load npm:etcd3, the client the design chose (with @grpc/grpc-js
 and protobufjs, over Deno's node:http2). It alone adds about 25 MB to a process (63 MB against
 37 MB for the same script without it, with scripts/flags): node:http2 about 5 MB, grpc-js 6 MB
 more, etcd3's service definitions 9 MB more, a connection 3 MB. Reading the same key through
 etcd's JSON gateway (\`POST /v3/kv/range\`, served by etcd 3.4 to 3.7) with fetch() adds 4 MB.
-The 60 MB bar for Corefile.example is out of reach with npm:etcd3; an etcd client of our own on that gateway (ranges, transactions, leases, and watches as streamed responses) is the way
-to it.
+The 60 MB bar for Corefile.example is out of reach with npm:etcd3; an etcd client of our own on
+that gateway (ranges, transactions, leases, and watches as streamed responses) is the way to it.
+
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
-pages in less; it cannot be built here (denort comes from Deno's download host): on a machine with
-internet, \`deno task compile\`, start the binary with a Corefile and read
+pages in less; it cannot be built here (denort comes from Deno's download host): on a machine
+with internet, \`deno task compile\`, start the binary with a Corefile and read
 \`scripts/bench/rss.ts PID\`.
 `;
 }
