@@ -119,6 +119,15 @@ export function libcUnavailableReason(): string {
   return unavailable;
 }
 
+const clockTime = new BigInt64Array(2);
+const clockBytes = new Uint8Array(clockTime.buffer);
+
+/** A CPU clock (CLOCK_THREAD_CPUTIME_ID, CLOCK_PROCESS_CPUTIME_ID) in nanoseconds, or -1. */
+export function cpuClockNs(c: Libc, clock: number): number {
+  if (c.clock_gettime(clock, clockBytes) !== 0) return -1;
+  return Number(clockTime[0]) * 1e9 + Number(clockTime[1]);
+}
+
 const errnoBytes = new Int32Array(1);
 
 /** The calling thread's errno (call right after the failed libc call, on the same thread). */

@@ -11,6 +11,7 @@
  */
 import {
   CLOCK_THREAD_CPUTIME_ID,
+  cpuClockNs,
   errno,
   type Libc,
   SO_ATTACH_REUSEPORT_CBPF,
@@ -95,8 +96,6 @@ export class SpreadSteering {
   #lastReceived = 0;
   /** What this socket last told the group, so it acts only on a change. */
   #told: SpreadDecision = null;
-  readonly #time = new BigInt64Array(2);
-  readonly #timeBytes = new Uint8Array(this.#time.buffer);
   /** Whether the kernel refused a program once: then the kernel's hash is left alone. */
   #unsupported = false;
 
@@ -146,8 +145,7 @@ export class SpreadSteering {
 
   /** This thread's CPU time in nanoseconds, or -1 when it cannot be read. */
   #cpuNs(): number {
-    if (this.#c.clock_gettime(CLOCK_THREAD_CPUTIME_ID, this.#timeBytes) !== 0) return -1;
-    return Number(this.#time[0]) * 1e9 + Number(this.#time[1]);
+    return cpuClockNs(this.#c, CLOCK_THREAD_CPUTIME_ID);
   }
 
   #apply(decision: "gather" | "spread"): void {

@@ -8,7 +8,7 @@
  * when a busy period (a second of CPU or more since the last trim) is followed by a quiet second,
  * it trims once: a steady load never pays for it, and an idle node wakes for a clock read.
  */
-import { CLOCK_PROCESS_CPUTIME_ID, type Libc, libc } from "../net/libc.ts";
+import { CLOCK_PROCESS_CPUTIME_ID, cpuClockNs, type Libc, libc } from "../net/libc.ts";
 import { logger } from "../util/log.ts";
 
 const debug = logger("server").debug;
@@ -23,7 +23,6 @@ const QUIET_CPU_MS = CHECK_MS / 20;
 /** Trims glibc's heap after each busy period; inert where libc FFI or malloc_trim is missing. */
 export class MallocTrimmer {
   readonly #c: Libc | null;
-  readonly #time = new BigInt64Array(2);
   #timer: ReturnType<typeof setInterval> | null = null;
   #lastCheckMs = 0;
   #lastTrimMs = 0;
@@ -65,11 +64,8 @@ export class MallocTrimmer {
     return true;
   }
 
-  /** The process's CPU time (every thread's), in milliseconds. */
+  /** The process's CPU time (every thread's), in milliseconds; 0 when it cannot be read. */
   #cpuMs(): number {
-    if (this.#c!.clock_gettime(CLOCK_PROCESS_CPUTIME_ID, new Uint8Array(this.#time.buffer)) !== 0) {
-      return 0;
-    }
-    return Number(this.#time[0]) * 1000 + Number(this.#time[1]) / 1e6;
+    return Math.max(0, cpuClockNs(this.#c!, CLOCK_PROCESS_CPUTIME_ID)) / 1e6;
   }
 }
