@@ -1,22 +1,6 @@
 import assert from "node:assert/strict";
 
-Deno.test("writeLine writes each line whole, ASCII, UTF-8 and past its buffer", async () => {
-  const lines = ["plain", "ünïcødé ✓ 🎉", "x".repeat(5000), "é".repeat(6000), "last"];
-  const script = `import { writeLine } from ${
-    JSON.stringify(
-      new URL("../../src/util/log.ts", import.meta.url).href,
-    )
-  };\nfor (const l of ${JSON.stringify(lines)}) writeLine(l);`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", script],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.equal(out.code, 0);
-  assert.equal(new TextDecoder().decode(out.stdout), lines.map((l) => l + "\n").join(""));
-});
-
-/** Runs `body` in a child with writeLine and writeLineSoon in scope; returns what it printed. */
+/** Runs `body` in a child with log.ts's writers in scope; returns what it printed. */
 async function childOutput(body: string): Promise<string> {
   const log = JSON.stringify(new URL("../../src/util/log.ts", import.meta.url).href);
   const script = `import { flushLines, writeLine, writeLineSoon } from ${log};\n${body}`;
@@ -28,6 +12,12 @@ async function childOutput(body: string): Promise<string> {
   assert.equal(out.code, 0);
   return new TextDecoder().decode(out.stdout);
 }
+
+Deno.test("writeLine writes each line whole, ASCII, UTF-8 and past its buffer", async () => {
+  const lines = ["plain", "ünïcødé ✓ 🎉", "x".repeat(5000), "é".repeat(6000), "last"];
+  const out = await childOutput(`for (const l of ${JSON.stringify(lines)}) writeLine(l);`);
+  assert.equal(out, lines.map((l) => l + "\n").join(""));
+});
 
 Deno.test("writeLineSoon: held lines keep their order with writeLine's, and exit writes them", async () => {
   const out = await childOutput(`
