@@ -42,6 +42,7 @@ export class MallocTrimmer {
     this.#timer = timer;
   }
 
+  /** Stops watching. */
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
