@@ -19,8 +19,10 @@ const encoder = new TextEncoder();
 let lineBuffer = new Uint8Array(1024);
 const LINE_BUFFER_MAX = 16384;
 
-/** Writes one line to stdout at once (after the lines writeLineSoon holds), unbuffered, so that
- * logs interleave correctly with child output. */
+/**
+ * Writes one line to stdout at once (after the lines writeLineSoon holds), unbuffered, so that
+ * logs interleave correctly with child output.
+ */
 export function writeLine(line: string): void {
   flushLines();
   writeAll(encodeLine(line));
