@@ -171,7 +171,7 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 | the same inside this repository (deno.json, lock file, npm resolution) | 41 MB | 30 MB | 11 MB |
 | etcdns, whoami, \`workers 1\` | 50 MB | 33 MB | 16 MB |
 | a script whose Deno worker thread holds nothing, per such thread | +11 MB | | |
-| a script that imports npm:etcd3 and reads one key | 63 MB | 38 MB | 24 MB |
+| a script that imports npm:etcd3 (the first version's etcd client) and reads one key | 63 MB | 38 MB | 24 MB |
 | a script that reads one key through etcd's JSON gateway with fetch() | 41 MB | 28 MB | 12 MB |
 
 Two thirds of etcdns's RSS are the deno binary's own code paged in (the runtime, V8, FFI and,
@@ -193,13 +193,15 @@ is given back once the load ends: \`MallocTrimmer\` (src/server/malloc_trim.ts) 
 malloc_trim(3) when a busy second is followed by a quiet one, which is why "settled" is 3-8 MB
 under "after load" on every row.
 
-Corefile.example's etcd plugins load npm:etcd3, the client the design chose (with @grpc/grpc-js
-and protobufjs, over Deno's node:http2). It alone adds about 25 MB to a process (63 MB against
-37 MB for the same script without it, with scripts/flags): node:http2 about 5 MB, grpc-js 6 MB
-more, etcd3's service definitions 9 MB more, a connection 3 MB. Reading the same key through
-etcd's JSON gateway (\`POST /v3/kv/range\`, served by etcd 3.4 to 3.7) with fetch() adds 4 MB.
-The 60 MB bar for Corefile.example is out of reach with npm:etcd3; an etcd client of our own on
-that gateway (ranges, transactions, leases, and watches as streamed responses) is the way to it.
+Corefile.example's etcd plugins first used npm:etcd3 (with @grpc/grpc-js and protobufjs, over
+Deno's node:http2), which alone added about 25 MB to a process (63 MB against 37 MB for a script
+reading one key without it): node:http2 about 5 MB, grpc-js 6 MB more, etcd3's service
+definitions 9 MB more, a connection 3 MB. etcdns now speaks etcd's JSON gateway with fetch()
+(src/etcd/gateway.ts; docs/architecture.md, "Talking to etcd"): Corefile.example's idle RSS went
+from 73 MB to the figure in the table above, and idetcd and etcdhosts together cost about 6 MB
+over the same Corefile without them. Our own HTTP/1.1 client over Deno.connect would save about
+0.6 MB more (measured beside a Deno.serve, which Corefile.example's health, ready and prometheus
+load anyway), not worth a second HTTP stack.
 
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
 pages in less; it cannot be built here (denort comes from Deno's download host): on a machine

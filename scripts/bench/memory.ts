@@ -19,7 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { startDnsmasq } from "../../tests/helpers/dnsmasq.ts";
-import { startEtcd } from "../../tests/helpers/etcd.ts";
+import { putText, startEtcd } from "../../tests/helpers/etcd.ts";
 import { START } from "../../tests/helpers/etcdns.ts";
 import { floodMalformed } from "../../tests/helpers/flood.ts";
 import { freePort } from "../../tests/helpers/ports.ts";
@@ -254,8 +254,9 @@ for (const scenario of values.scenario.split(",")) {
   } else if (scenario === "example") {
     const etcd = await startEtcd();
     try {
-      const client = etcd.client();
-      await client.put("/etcdhosts").value(
+      await putText(
+        etcd.client(),
+        "/etcdhosts",
         Array.from({ length: 100 }, (_, i) => `10.9.0.${i} db${i}.tf.local`).join("\n") + "\n",
       );
       const queries = "worker1.tf.local A\n_etcd-server._tcp.tf.local SRV\n" +

@@ -12,8 +12,7 @@
  * etcd settings, prefix, ttl and the URL come from a Corefile's discovery block (`-conf`) or
  * from flags, as `etcdns slots` takes them.
  */
-import type { Etcd3 } from "etcd3";
-import { explainEtcdError } from "../etcd/client.ts";
+import { type EtcdClient, explainEtcdError } from "../etcd/client.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
 import { withEtcd } from "../etcd/pool.ts";
 import {
@@ -214,7 +213,7 @@ function layouts(s: DiscoverySettings): TokenLayout[] {
   return prefixes.map((p) => new TokenLayout(p));
 }
 
-async function create(client: Etcd3, s: DiscoverySettings, values: Values): Promise<number> {
+async function create(client: EtcdClient, s: DiscoverySettings, values: Values): Promise<number> {
   const size = Number(values.size);
   const token = values.token ?? newToken();
   try {
@@ -259,7 +258,7 @@ function hours(seconds: number): string {
 }
 
 /** A token read through every layout it may live in (ours, and etcd 3.6+'s). */
-async function readAll(client: Etcd3, s: DiscoverySettings, token: string) {
+async function readAll(client: EtcdClient, s: DiscoverySettings, token: string) {
   const states: TokenState[] = [];
   for (const layout of layouts(s)) states.push(await readToken(client, layout, token));
   const withSize = states.find((st) => st.sizeKey) ?? null;
@@ -270,7 +269,7 @@ async function readAll(client: Etcd3, s: DiscoverySettings, token: string) {
 }
 
 async function show(
-  client: Etcd3,
+  client: EtcdClient,
   s: DiscoverySettings,
   token: string,
   json: boolean,
@@ -283,7 +282,7 @@ async function show(
   let ttl: number | null = null;
   if (state.sizeKey.lease !== "0") {
     try {
-      ttl = Number((await client.leaseClient.leaseTimeToLive({ ID: state.sizeKey.lease })).TTL);
+      ttl = Number((await client.leaseTimeToLive(state.sizeKey.lease)).TTL);
     } catch {
       ttl = -1;
     }
@@ -324,7 +323,7 @@ async function show(
   return 0;
 }
 
-async function remove(client: Etcd3, s: DiscoverySettings, token: string): Promise<number> {
+async function remove(client: EtcdClient, s: DiscoverySettings, token: string): Promise<number> {
   const deleted = await deleteToken(client, layouts(s), token);
   if (deleted === 0) {
     console.error(`etcdns discovery: token ${token} does not exist (or has expired)`);

@@ -4,9 +4,8 @@
  * admins never overwrite each other unseen. Every write is validated strictly first: a bad
  * file is refused with every bad line and its number, and nothing is written.
  */
-import { Buffer } from "node:buffer";
-import type { Etcd3, IKeyValue } from "etcd3";
-import { explainEtcdError } from "../etcd/client.ts";
+import { type EtcdClient, explainEtcdError } from "../etcd/client.ts";
+import type { KeyValue } from "../etcd/wire.ts";
 import type { EtcdOptions } from "../etcd/options.ts";
 import { formatProblems, type HostsProblem, parseHosts } from "../hostsfile/parse.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -27,7 +26,7 @@ const PLACEHOLDER = "127.0.0.1 placeholder.invalid";
 /** One versioned key in etcd holding a hosts file. */
 export class HostsStore {
   constructor(
-    readonly client: Etcd3,
+    readonly client: EtcdClient,
     readonly key: string,
     readonly etcd: EtcdOptions,
     /** --allow-empty: a value without a usable line may be written. */
@@ -63,12 +62,12 @@ export class HostsStore {
   async read(
     rev?: number,
     keysOnly = false,
-  ): Promise<{ kv: IKeyValue | undefined; revision: number }> {
+  ): Promise<{ kv: KeyValue | undefined; revision: number }> {
     const res = await this.call(
       `reading ${this.key}${rev ? ` at revision ${rev}` : ""}`,
       () =>
-        this.client.kv.range({
-          key: Buffer.from(this.key),
+        this.client.range({
+          key: this.key,
           revision: rev === undefined ? undefined : String(rev),
           keys_only: keysOnly,
         }),
@@ -115,9 +114,11 @@ export class HostsStore {
     const txn = await this.call(
       `writing ${this.key}`,
       () =>
-        this.client.if(this.key, "Mod", "==", expectMod)
-          .then(this.client.put(this.key).value(Buffer.from(bytes)))
-          .commit(),
+        this.client.txn({
+          compare: [{ key: this.key, target: "MOD", result: "EQUAL", mod_revision: expectMod }],
+          success: [{ request_put: { key: this.key, value: bytes } }],
+          failure: [],
+        }),
     );
     if (!txn.succeeded) {
       const now = await this.read(undefined, true);

@@ -9,9 +9,7 @@
  * etcd settings and the pattern come from a Corefile's idetcd block (`-conf Corefile`) or from
  * flags.
  */
-import { Buffer } from "node:buffer";
-import type { Etcd3 } from "etcd3";
-import { explainEtcdError } from "../etcd/client.ts";
+import { type EtcdClient, explainEtcdError } from "../etcd/client.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../etcd/options.ts";
 import { withEtcd } from "../etcd/pool.ts";
 import { Pattern, PatternError } from "../plugins/idetcd/pattern.ts";
@@ -250,7 +248,7 @@ interface Row {
   error?: string;
 }
 
-async function list(client: Etcd3, s: SlotsSettings, json: boolean): Promise<number> {
+async function list(client: EtcdClient, s: SlotsSettings, json: boolean): Promise<number> {
   const { records } = await readSlots(client, s.layout);
   const rows = await Promise.all(records.map((r) => rowOf(client, r)));
   if (json) {
@@ -281,11 +279,11 @@ async function list(client: Etcd3, s: SlotsSettings, json: boolean): Promise<num
   return 0;
 }
 
-async function rowOf(client: Etcd3, r: SlotRecord): Promise<Row> {
+async function rowOf(client: EtcdClient, r: SlotRecord): Promise<Row> {
   let ttl: number | null = null;
   if (r.lease !== "0") {
     try {
-      const t = await client.leaseClient.leaseTimeToLive({ ID: r.lease });
+      const t = await client.leaseTimeToLive(r.lease);
       ttl = Number(t.TTL);
     } catch {
       ttl = -1;
@@ -309,7 +307,7 @@ async function rowOf(client: Etcd3, r: SlotRecord): Promise<Row> {
 }
 
 async function releaseSlot(
-  client: Etcd3,
+  client: EtcdClient,
   s: SlotsSettings,
   what: string,
   force = false,
@@ -340,14 +338,9 @@ async function releaseSlot(
     return 1;
   }
   // Only delete what we looked at: a slot re-claimed meanwhile is left alone.
-  const res = await client.kv.txn({
-    compare: [{
-      key: Buffer.from(key),
-      target: "Mod",
-      result: "Equal",
-      mod_revision: String(r.modRevision),
-    }],
-    success: [{ request_delete_range: { key: Buffer.from(key) } }],
+  const res = await client.txn({
+    compare: [{ key, target: "MOD", result: "EQUAL", mod_revision: r.modRevision }],
+    success: [{ request_delete_range: { key } }],
     failure: [],
   });
   if (!res.succeeded) {

@@ -1,5 +1,5 @@
 /** `etcdns slots self`: this node's claimed name and addresses, for scripts. */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../etcd/client.ts";
 import { defaultNodeId, detectAddresses } from "../plugins/idetcd/node.ts";
 import { readSlots, type SlotRecord } from "../plugins/idetcd/slots.ts";
 import type { SlotsSettings } from "./slots.ts";
@@ -21,7 +21,7 @@ function shellPair(key: string, value: string): string {
  * for the claim to appear.
  */
 export async function printSelf(
-  client: Etcd3,
+  client: EtcdClient,
   s: SlotsSettings,
   json: boolean,
   waitMs: number,

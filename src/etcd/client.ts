@@ -1,13 +1,21 @@
 /**
- * The one place that builds etcd clients: endpoint discovery (`dns+srv://`), TLS files,
- * credentials, call deadlines and the retry policy.
+ * The one place that builds etcd clients from settings (endpoint discovery through
+ * `dns+srv://`, TLS files, credentials, call deadlines) and that words etcd's errors for
+ * people. The transport itself, with its fail-over and retries, is gateway.ts.
  */
-import { Buffer } from "node:buffer";
-import type { Etcd3, IOptions } from "etcd3";
+import { EtcdClient, type EtcdClientOptions } from "./gateway.ts";
 import { describeEndpoints, type EtcdOptions } from "./options.ts";
-import { classifyTlsError, loadEtcdTls, probeEtcdTls } from "./tls_check.ts";
+import {
+  classifyTlsError,
+  EtcdTlsError,
+  GATEWAY_CANNOT_REACH_ETCD,
+  isGatewayTlsFailure,
+  loadEtcdTls,
+  probeEtcdTls,
+} from "./tls_check.ts";
 
 export { EtcdTlsError } from "./tls_check.ts";
+export { EtcdClient, EtcdError, type WatchStream } from "./gateway.ts";
 
 /** One SRV answer, as `Deno.resolveDns(name, "SRV")` returns it. */
 export interface SrvAnswer {
@@ -26,19 +34,6 @@ export interface ConnectOptions {
   resolveSrv?: SrvResolver;
   /** Shake hands with the https endpoints before returning (default true). */
   probeTls?: boolean;
-}
-
-/** npm:etcd3 with gRPC and protobufjs: about 17 MB of resident memory once loaded. */
-type Etcd3Module = typeof import("etcd3");
-let etcd3Module: Promise<Etcd3Module> | null = null;
-
-/**
- * Loads npm:etcd3 on first use, so a server whose Corefile has no etcd plugin (and the commands
- * that never reach etcd) never pays for it. The specifier is a string literal, so `deno
- * compile` still embeds the package.
- */
-function loadEtcd3(): Promise<Etcd3Module> {
-  return etcd3Module ??= import("etcd3");
 }
 
 const defaultResolveSrv: SrvResolver = (name) => Deno.resolveDns(name, "SRV");
@@ -95,36 +90,6 @@ function hostPort(host: string, port: number): string {
 }
 
 /**
- * A retry policy for etcd3's pool: up to `attempts` tries on recoverable (connection) errors,
- * each possibly on another endpoint. It replaces etcd3's default per-host circuit breaker,
- * which would refuse all calls for 5 s after three failures and so delay recovery when etcd
- * comes back.
- */
-function retryPolicy(attempts: number, isRecoverableError: (err: Error) => boolean) {
-  return {
-    async execute<T>(fn: (ctx: { attempt: number }) => Promise<T>): Promise<T> {
-      for (let attempt = 0;; attempt++) {
-        try {
-          return await fn({ attempt });
-        } catch (err) {
-          if (attempt + 1 >= attempts || !(err instanceof Error) || !isRecoverableError(err)) {
-            throw err;
-          }
-        }
-      }
-    },
-  };
-}
-
-/** A host policy that adds nothing; async so that etcd3's `markFailed` (which throws inside
- * `execute` and expects a rejected promise) never throws synchronously into a stream handler. */
-const passThrough = {
-  async execute<T>(fn: () => Promise<T> | T): Promise<T> {
-    return await fn();
-  },
-};
-
-/**
  * Builds an etcd client from `opts`: resolves `dns+srv://` endpoints, reads and checks the TLS
  * files, sets credentials and per-call deadlines (`timeoutMs`). With TLS it shakes hands once
  * with each https endpoint, so that a rejected client certificate or an untrusted server shows
@@ -132,46 +97,30 @@ const passThrough = {
  * is no error (a plugin may start while etcd is down). Errors name the endpoint or file and what
  * to check; an `EtcdTlsError` means the TLS settings cannot work, and servers stop at start.
  */
-export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {}): Promise<Etcd3> {
-  const { Etcd3, isRecoverableError } = await loadEtcd3();
-  const hosts = await resolveEndpoints(opts, extra.resolveSrv);
-  if (hosts.some((h) => h.startsWith("https://"))) {
-    // node:tls and node:net load only for https endpoints.
-    (await import("./tls_ip.ts")).allowIpEndpointsOverTls();
-  }
-  const options: IOptions = {
-    hosts,
-    dialTimeout: opts.timeoutMs,
-    defaultCallOptions: (ctx) => ctx.isStream ? {} : { deadline: Date.now() + opts.timeoutMs },
-    grpcOptions: {
-      // Reconnect quickly once etcd is back; gRPC's default backoff grows to two minutes.
-      "grpc.initial_reconnect_backoff_ms": 200,
-      "grpc.max_reconnect_backoff_ms": 2000,
-      // A large hosts file is one value; gRPC's default 4 MiB receive limit would refuse it.
-      "grpc.max_receive_message_length": -1,
-    },
-    faultHandling: {
-      global: retryPolicy(Math.max(2, hosts.length), isRecoverableError) as unknown as NonNullable<
-        IOptions["faultHandling"]
-      >["global"],
-      host: () =>
-        passThrough as unknown as ReturnType<
-          NonNullable<NonNullable<IOptions["faultHandling"]>["host"]>
-        >,
-    },
+export async function connectEtcd(
+  opts: EtcdOptions,
+  extra: ConnectOptions = {},
+): Promise<EtcdClient> {
+  const endpoints = await resolveEndpoints(opts, extra.resolveSrv);
+  const options: EtcdClientOptions = {
+    endpoints,
+    timeoutMs: opts.timeoutMs,
+    username: opts.username,
+    password: opts.username === undefined ? undefined : opts.password ?? "",
   };
   if (opts.tls) {
     const files = await loadEtcdTls(opts);
-    if (extra.probeTls ?? true) await probeEtcdTls(hosts, files, opts);
-    const { ca, key, cert } = files;
-    // No CA means the system's roots; grpc accepts an absent root certificate for that.
-    options.credentials = { rootCertificate: ca as Buffer, privateKey: key, certChain: cert };
+    if (extra.probeTls ?? true) await probeEtcdTls(endpoints, files, opts);
+    // No CA means the system's roots.
+    options.tls = {
+      ca: files.ca?.toString("utf8"),
+      cert: files.cert?.toString("utf8"),
+      key: files.key?.toString("utf8"),
+    };
   }
-  if (opts.username !== undefined) {
-    options.auth = { username: opts.username, password: opts.password ?? "" };
-  }
+  let client: EtcdClient;
   try {
-    return new Etcd3(options);
+    client = new EtcdClient(options);
   } catch (err) {
     throw new Error(
       `etcd client for ${describeEndpoints(opts)}: ${
@@ -179,12 +128,25 @@ export async function connectEtcd(opts: EtcdOptions, extra: ConnectOptions = {})
       }; check the endpoint and tls settings`,
     );
   }
+  if (opts.tls && (extra.probeTls ?? true)) await checkGateway(client, opts);
+  return client;
+}
+
+/**
+ * One small read through the gateway, so that a TLS etcd whose gateway cannot reach etcd
+ * itself (see GATEWAY_CANNOT_REACH_ETCD) stops a server at start, as other TLS mistakes do.
+ * Any other failure (etcd down, credentials) is left to the callers, as before.
+ */
+async function checkGateway(client: EtcdClient, opts: EtcdOptions): Promise<void> {
+  const err = await client.range({ key: "\0", count_only: true }).then(() => null, (e) => e);
+  if (isGatewayTlsFailure(err, opts)) {
+    client.close();
+    throw new EtcdTlsError(`etcd at ${describeEndpoints(opts)}: ${GATEWAY_CANNOT_REACH_ETCD}`);
+  }
 }
 
 function errorText(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  // grpc-js appends an empty "Resolution note:" to connection errors.
-  return text.replace(/\s*Resolution note:\s*$/, "");
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**
@@ -195,6 +157,7 @@ function errorText(err: unknown): string {
 export function explainEtcdError(err: unknown, opts: EtcdOptions): string {
   const text = errorText(err);
   const where = `etcd at ${describeEndpoints(opts)}`;
+  if (isGatewayTlsFailure(err, opts)) return `${where}: ${GATEWAY_CANNOT_REACH_ETCD} (${text})`;
   const tls = classifyTlsError(text, opts);
   if (tls !== null) {
     return `${where}: ${tls}${tls.includes(text) ? "" : ` (${text})`}; check the tls settings`;

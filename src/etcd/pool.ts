@@ -1,32 +1,32 @@
 /**
  * The shared etcd connections: one client per distinct `EtcdOptions`, reference-counted, so
  * that every user with the same settings (idetcd's claimer and view, etcdhosts, discovery, a
- * CLI command) shares one client and one set of gRPC connections. The last `release()` closes
+ * CLI command) shares one client and its connections. The last `release()` closes
  * the client. Plugins acquire through their Resource's `start()` and release in `close()`, so
  * a reload that keeps the settings keeps the connection.
  */
-import type { Etcd3 } from "etcd3";
 import { connectEtcd } from "./client.ts";
+import type { EtcdClient } from "./gateway.ts";
 import { type EtcdOptions, etcdOptionsKey } from "./options.ts";
 
 /** A claim on a shared client; `release()` once done (a second call does nothing). */
 export interface EtcdHandle {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   release(): void;
 }
 
 interface Entry {
-  client: Promise<Etcd3>;
+  client: Promise<EtcdClient>;
   refs: number;
 }
 
 /** Shared, reference-counted etcd clients keyed by their settings. */
 export class EtcdPool {
   readonly #entries = new Map<string, Entry>();
-  readonly #connect: (opts: EtcdOptions) => Promise<Etcd3>;
+  readonly #connect: (opts: EtcdOptions) => Promise<EtcdClient>;
 
   /** `connect` builds a client (default `connectEtcd`); tests may pass their own. */
-  constructor(connect: (opts: EtcdOptions) => Promise<Etcd3> = connectEtcd) {
+  constructor(connect: (opts: EtcdOptions) => Promise<EtcdClient> = connectEtcd) {
     this.#connect = connect;
   }
 
@@ -52,7 +52,7 @@ export class EtcdPool {
       });
     }
     entry.refs++;
-    let client: Etcd3;
+    let client: EtcdClient;
     try {
       client = await entry.client;
     } catch (err) {
@@ -80,7 +80,7 @@ export const etcdPool = new EtcdPool();
 /** Runs `fn` with the pool's client for `opts`, released when `fn` settles. */
 export async function withEtcd<T>(
   opts: EtcdOptions,
-  fn: (client: Etcd3) => Promise<T>,
+  fn: (client: EtcdClient) => Promise<T>,
   pool: EtcdPool = etcdPool,
 ): Promise<T> {
   const handle = await pool.acquire(opts);

@@ -1,16 +1,17 @@
 /**
  * Start-up checks of etcd client TLS, and plain words for TLS failures.
  *
- * gRPC reports most TLS mistakes as "unreachable": a key that does not belong to its
- * certificate shows as `unsupported protocol`, a client certificate etcd rejects as
- * `write EPIPE`. So before a client is built, `loadEtcdTls` reads the files and checks that
+ * A client reports most TLS mistakes as "unreachable": a client certificate etcd rejects shows
+ * as `connection closed` on the first request. So before a client is built, `loadEtcdTls`
+ * reads the files and checks that
  * they can work (PEM parses, the key matches the certificate, the CA parses), and
  * `probeEtcdTls` shakes hands with each https endpoint once, where a rejected client
  * certificate shows as a TLS alert. Both throw `EtcdTlsError`, which callers treat as fatal at
- * start. `classifyTlsError` names the cause in gRPC's and Deno's error texts.
+ * start. `classifyTlsError` names the cause in Deno's, OpenSSL's and etcd's error texts.
  */
 import { Buffer } from "node:buffer";
 import type { X509Certificate } from "node:crypto";
+import { EtcdError } from "./gateway.ts";
 import { type EtcdOptions, isInlinePem, tlsLabel } from "./options.ts";
 
 /** A TLS setting that cannot work: a bad file, or etcd refusing the handshake. Fatal at start. */
@@ -26,6 +27,27 @@ export interface EtcdTlsFiles {
   ca?: Buffer;
   key?: Buffer;
   cert?: Buffer;
+}
+
+/**
+ * What it means when etcd's JSON gateway answers that it cannot reach etcd's own gRPC server
+ * over TLS: the gateway presents etcd's server certificate as its client certificate, which
+ * etcd with `--client-cert-auth` refuses unless it also allows client authentication.
+ */
+export const GATEWAY_CANNOT_REACH_ETCD = "etcd's JSON gateway, which etcdns talks to, cannot " +
+  "reach etcd's own gRPC server over TLS: with --client-cert-auth, etcd's server certificate " +
+  "(--cert-file) must also allow client authentication (extendedKeyUsage serverAuth,clientAuth), " +
+  "or, on etcd 3.5 and later, etcd needs --client-cert-file and --client-key-file";
+
+/**
+ * Whether `err` is etcd's gateway answering (not our connection failing) that its own link to
+ * etcd's gRPC server broke, over TLS: gRPC-go's `connection closed`, `write tcp ...: broken
+ * pipe` or `tls: bad certificate`, as status 14. See GATEWAY_CANNOT_REACH_ETCD.
+ */
+export function isGatewayTlsFailure(err: unknown, opts: EtcdOptions): boolean {
+  return err instanceof EtcdError && !err.unreachable && err.code === 14 &&
+    (opts.tls !== undefined || opts.endpoints.some((e) => e.startsWith("https://"))) &&
+    /connection closed|broken pipe|bad certificate|connection reset|handshake/i.test(err.message);
 }
 
 /** What etcd's rejection of the client certificate is called in messages. */
@@ -122,35 +144,23 @@ export async function loadEtcdTls(opts: EtcdOptions): Promise<EtcdTlsFiles> {
 }
 
 /**
- * Names the TLS cause in an error text from gRPC, node:tls or Deno's TLS, or returns null when
+ * Names the TLS cause in an error text from Deno's TLS, OpenSSL or etcd, or returns null when
  * the text is not about TLS. `opts` tells which files were configured.
  */
 export function classifyTlsError(text: string, opts: EtcdOptions): string | null {
   const tls = opts.tls;
   const secure = tls !== undefined || opts.endpoints.some((e) => e.startsWith("https://"));
   if (!secure) return null;
-  const hasClientCert = tls?.cert !== undefined && tls?.key !== undefined;
   if (/KeyMismatch|keys may not be consistent|key values mismatch/i.test(text)) {
     return `client key does not match its certificate (${tlsLabel(tls?.cert)}, ${
       tlsLabel(tls?.key)
     })`;
-  }
-  if (/unsupported protocol/i.test(text) && hasClientCert) {
-    // gRPC on Deno says this when the key does not sign for the certificate.
-    return `client key does not match its certificate (${tlsLabel(tls?.cert)}, ${
-      tlsLabel(tls?.key)
-    }), or TLS ` +
-      `handshake with etcd failed: unsupported protocol`;
   }
   if (
     /(alert|Alert)[^\n]*?(BadCertificate|bad certificate|CertificateRequired|certificate required|UnknownCA|unknown ca|CertificateUnknown|certificate unknown|UnsupportedCertificate|CertificateRevoked|AccessDenied|access denied)/
       .test(text)
   ) {
     return CLIENT_CERT_REJECTED;
-  }
-  if (/write EPIPE/.test(text) && tls !== undefined) {
-    // etcd closes the connection right after the handshake when it rejects the certificate.
-    return `${CLIENT_CERT_REJECTED}; etcd closed the TLS connection right after the handshake`;
   }
   const failed = (hint: string) => `TLS handshake with etcd failed: ${cause(text)}; ${hint}`;
   if (
@@ -184,11 +194,10 @@ export function classifyTlsError(text: string, opts: EtcdOptions): string | null
   return null;
 }
 
-/** The TLS part of a gRPC error text: without "14 UNAVAILABLE: ... Last error:" and the time. */
+/** The TLS part of an error text: without the client's "unavailable:" and a final stop. */
 function cause(text: string): string {
   return oneLine(
-    text.replace(/\s*Resolution note:\s*$/, "").replace(/^.*?Last error:\s*(Error:\s*)?/s, "")
-      .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, "")
+    text.replace(/^unavailable:\s*/, "").replace(/^client error \(Connect\):\s*/, "")
       .replace(/\.$/, ""),
   );
 }

@@ -9,16 +9,19 @@
  * - it resumes from the last revision it delivered, so no event is lost or repeated;
  * - when that is impossible (compaction, cancellation), it calls `onResync()`, whose job is to
  *   re-read the data; it then watches again from the revision that read returned;
- * - every `progressIntervalMs` it asks etcd for a progress notification, and a stream that has
- *   said nothing for two intervals is torn down and re-established;
+ * - a stream that has said nothing for a `progressIntervalMs` is checked: a small read must
+ *   reach etcd through the same endpoint, and when two in a row fail, the stream is torn down and
+ *   re-established (possibly on another endpoint);
  * - it never throws into the event loop: failures are logged and retried with a capped,
  *   jittered exponential backoff.
  *
- * Lifecycle: construct, `start()`, later `close()`. The watch uses the raw gRPC stream (not
- * etcd3's WatchManager), so each helper owns exactly one stream it can reason about.
+ * Lifecycle: construct, `start()`, later `close()`. Each helper owns exactly one stream (one
+ * gateway request), which it can reason about. A gateway stream takes no requests once open,
+ * so etcd cannot be asked for progress notifications on it; hence the separate liveness read.
  */
 import { Buffer } from "node:buffer";
-import type { Etcd3, IWatchResponse } from "etcd3";
+import type { EtcdClient } from "./gateway.ts";
+import type { WatchResponse } from "./wire.ts";
 import { Backoff } from "../util/backoff.ts";
 import { errorMessage } from "../util/errors.ts";
 import { type Logger } from "../util/log.ts";
@@ -40,7 +43,7 @@ export interface WatchEvent {
 /** What a `ResilientWatch` watches and whom it tells. */
 export interface ResilientWatchOptions {
   /** The client to watch through. */
-  client: Etcd3;
+  client: EtcdClient;
   /** The key, or the first key of the range (strings are UTF-8). */
   key: string | Uint8Array;
   /**
@@ -62,7 +65,7 @@ export interface ResilientWatchOptions {
   log: Logger;
   /** A name for log lines, e.g. `slots worker{{.ID}}.tf.local.`. */
   name: string;
-  /** How often to check that the stream is alive. Default 5000 ms. */
+  /** How long a silent stream waits before its endpoint is checked. Default 5000 ms. */
   progressIntervalMs?: number;
   /** The first retry delay; it doubles up to `maxBackoffMs`. Default 100 ms. */
   minBackoffMs?: number;
@@ -81,10 +84,6 @@ export function prefixEnd(prefix: string | Uint8Array): Uint8Array {
     }
   }
   return Buffer.from([0]);
-}
-
-function toBuffer(v: string | Uint8Array): Buffer {
-  return typeof v === "string" ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
 type Outcome = "closed" | "resync" | "retry";
@@ -185,7 +184,7 @@ export class ResilientWatch {
     if (this.#failures++ % 10 === 0) {
       const count = this.#failures > 1 ? ` (${this.#failures} failures in a row)` : "";
       this.#o.log.warn(
-        `${this.#o.name}: ${message.replace(/\s*Resolution note:\s*$/, "")}${count}`,
+        `${this.#o.name}: ${message}${count}`,
       );
     }
   }
@@ -209,74 +208,51 @@ export class ResilientWatch {
   async #watchOnce(): Promise<Outcome> {
     if (this.#closed) return "closed";
     const o = this.#o;
-    const stream = await o.client.watchClient.watch();
-    if (this.#closed) {
+    const stream = await o.client.watch({
+      key: o.key,
+      range_end: o.rangeEnd,
+      start_revision: String(this.#revision + 1),
+      progress_notify: true,
+    });
+    let outcome: Outcome | null = null;
+    const finish = (next: Outcome) => {
+      if (outcome !== null) return;
+      outcome = next;
       stream.cancel();
-      return "closed";
-    }
-    const interval = o.progressIntervalMs ?? 5000;
-    return await new Promise<Outcome>((resolve) => {
-      let lastHeard = Date.now();
-      let done = false;
-      const finish = (outcome: Outcome) => {
-        if (done) return;
-        done = true;
-        clearInterval(ticker);
-        this.#stopStream = null;
-        try {
-          stream.cancel();
-        } catch {
-          // already gone
-        }
-        resolve(outcome);
-      };
-      this.#stopStream = () =>
-        finish(this.#closed ? "closed" : this.#needResync ? "resync" : "retry");
-      const write = (req: Parameters<typeof stream.write>[0]) => {
-        try {
-          stream.write(req);
-        } catch (err) {
-          this.#problem(`watch stream write failed: ${errorMessage(err)}`);
-          finish("retry");
-        }
-      };
-      const ticker = setInterval(() => {
-        if (Date.now() - lastHeard > 2 * interval) {
-          this.#problem(`watch stream silent for ${Date.now() - lastHeard} ms; reconnecting`);
-          finish("retry");
-          return;
-        }
-        write({ progress_request: {} });
-      }, interval);
-      stream.on("data", (res: IWatchResponse) => {
-        lastHeard = Date.now();
-        if (done) return;
+    };
+    this.#stopStream = () =>
+      finish(this.#closed ? "closed" : this.#needResync ? "resync" : "retry");
+    if (this.#closed) finish("closed");
+    const liveness = new StreamLiveness(o, stream.endpoint, (silentMs) => {
+      this.#problem(`watch stream silent for ${silentMs} ms and etcd not answering; reconnecting`);
+      finish("retry");
+    });
+    try {
+      for await (const res of stream.responses) {
+        liveness.heard();
+        if (outcome !== null) break;
         try {
           this.#handle(res, finish);
         } catch (err) {
           o.log.error(`${o.name}: watch response failed: ${errorMessage(err)}`);
         }
-      });
-      stream.on("error", (err: unknown) => {
-        if (!done && !this.#closed) this.#problem(`watch stream broke: ${errorMessage(err)}`);
-        finish(this.#closed ? "closed" : "retry");
-      });
-      stream.on("end", () => finish(this.#closed ? "closed" : "retry"));
-      write({
-        create_request: {
-          key: toBuffer(o.key),
-          range_end: o.rangeEnd === undefined ? undefined : toBuffer(o.rangeEnd),
-          start_revision: String(this.#revision + 1),
-          progress_notify: true,
-        },
-      });
-    });
+      }
+    } catch (err) {
+      if (outcome === null && !this.#closed) {
+        this.#problem(`watch stream broke: ${errorMessage(err)}`);
+      }
+    } finally {
+      liveness.stop();
+      this.#stopStream = null;
+      stream.cancel();
+    }
+    return outcome ?? (this.#closed ? "closed" : "retry");
   }
 
-  #handle(res: IWatchResponse, finish: (o: Outcome) => void): void {
+  #handle(res: WatchResponse, finish: (o: Outcome) => void): void {
     const o = this.#o;
     if (res.canceled) {
-      const compacted = Number(res.compact_revision ?? 0);
+      const compacted = Number(res.compact_revision);
       if (compacted > 0) {
         o.log.warn(
           `${o.name}: revision ${this.#revision + 1} was compacted (now ${compacted}); re-reading`,
@@ -298,20 +274,20 @@ export class ResilientWatch {
       this.#setConnected(true);
       return;
     }
-    const events = res.events ?? [];
+    const events = res.events;
     if (events.length === 0) {
       // A progress notification: every event up to this revision has been sent.
-      const rev = Number(res.header?.revision ?? 0);
+      const rev = Number(res.header.revision);
       if (rev > this.#revision) this.#revision = rev;
       return;
     }
     const decoded: WatchEvent[] = events.map((e) => ({
-      type: e.type === "Delete" ? "delete" : "put",
+      type: e.type === "DELETE" ? "delete" : "put",
       key: e.kv.key.toString(),
-      value: e.kv.value ?? Buffer.alloc(0),
+      value: e.kv.value,
       modRevision: Number(e.kv.mod_revision),
-      createRevision: Number(e.kv.create_revision ?? 0),
-      lease: String(e.kv.lease ?? "0"),
+      createRevision: Number(e.kv.create_revision),
+      lease: e.kv.lease,
     }));
     const last = decoded[decoded.length - 1].modRevision;
     if (last > this.#revision) this.#revision = last;
@@ -320,5 +296,46 @@ export class ResilientWatch {
     } catch (err) {
       o.log.error(`${o.name}: applying watch events failed: ${errorMessage(err)}`);
     }
+  }
+}
+
+/**
+ * Checks a silent watch stream: after each silent interval, one count-only read of the
+ * watched range, which must reach etcd through the stream's endpoint. Two failures in a row
+ * (etcd frozen, its host gone, the connection half-open) call `onDead`.
+ */
+class StreamLiveness {
+  readonly #ticker: ReturnType<typeof setInterval>;
+  #lastHeard = Date.now();
+  #failures = 0;
+  #checking = false;
+
+  constructor(
+    o: ResilientWatchOptions,
+    endpoint: string,
+    onDead: (silentMs: number) => void,
+  ) {
+    const interval = o.progressIntervalMs ?? 5000;
+    this.#ticker = setInterval(() => {
+      if (this.#checking || Date.now() - this.#lastHeard < interval) return;
+      this.#checking = true;
+      o.client.range({ key: o.key, range_end: o.rangeEnd, count_only: true })
+        .then(() => o.client.currentEndpoint === endpoint, () => false)
+        .then((alive) => {
+          this.#checking = false;
+          this.#failures = alive ? 0 : this.#failures + 1;
+          if (this.#failures >= 2) onDead(Date.now() - this.#lastHeard);
+        });
+    }, interval);
+  }
+
+  /** The stream spoke. */
+  heard(): void {
+    this.#lastHeard = Date.now();
+    this.#failures = 0;
+  }
+
+  stop(): void {
+    clearInterval(this.#ticker);
   }
 }

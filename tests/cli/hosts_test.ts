@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { fileURLToPath } from "node:url";
-import { startEtcd, type TestEtcd } from "../helpers/etcd.ts";
+import { getText, startEtcd, type TestEtcd } from "../helpers/etcd.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** `deno task start`: main.ts with the compiled binary's exact permissions. */
@@ -52,7 +52,7 @@ async function withEnv(fn: (e: Env) => Promise<void>): Promise<void> {
     home,
     run: (args, env) => hosts(home, ["--endpoint", etcd.endpoint, ...args], env),
     async current() {
-      const res = await client.get(KEY).exec();
+      const res = await client.range({ key: KEY });
       const kv = res.kvs[0];
       return kv
         ? { value: kv.value.toString(), mod: Number(kv.mod_revision) }
@@ -355,7 +355,7 @@ Deno.test("hosts CLI: settings from dnsctl YAML, from -conf Corefile, and usage 
     const a = await hosts(e.home, ["add", "10.1.1.1", "yaml.example.org"]);
     assert.equal(a.code, 0, a.stderr);
     const client = e.etcd.client();
-    assert.equal(await client.get("/dnsctl/hosts").string(), "10.1.1.1\tyaml.example.org\n");
+    assert.equal(await getText(client, "/dnsctl/hosts"), "10.1.1.1\tyaml.example.org\n");
 
     const corefile = await e.file(
       "Corefile",
@@ -363,7 +363,7 @@ Deno.test("hosts CLI: settings from dnsctl YAML, from -conf Corefile, and usage 
     );
     const c = await hosts(e.home, ["-conf", corefile, "add", "10.2.2.2", "conf.example.org"]);
     assert.equal(c.code, 0, c.stderr);
-    assert.equal(await client.get("/from/corefile").string(), "10.2.2.2\tconf.example.org\n");
+    assert.equal(await getText(client, "/from/corefile"), "10.2.2.2\tconf.example.org\n");
 
     const badYaml = await e.file("bad.yaml", "etcd:\n  endpoint: http://x\n");
     const b = await hosts(e.home, ["--config", badYaml, "dump"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEtcd } from "../helpers/etcd.ts";
+import { getText, putText, startEtcd } from "../helpers/etcd.ts";
 import { runSlotsCommand } from "../../src/cli/slots.ts";
 
 /** Runs the command in-process, capturing what it prints. */
@@ -24,12 +24,15 @@ Deno.test("etcdns slots list and release, from a Corefile or from flags", async 
   const dir = await Deno.makeTempDir();
   try {
     const c = etcd.client();
-    const lease = c.lease(60);
-    await lease.put("/ids/worker1.tf.local.").value(
+    const lease = (await c.leaseGrant(60)).ID;
+    await putText(
+      c,
+      "/ids/worker1.tf.local.",
       JSON.stringify({ ipv4: "10.0.0.1", ipv6: "fd00::1", port: "53", node: "host-a/10.0.0.1/53" }),
+      lease,
     );
-    await c.put("/ids/worker2.tf.local.").value("garbage");
-    await c.put("/ids/unrelated").value("x");
+    await putText(c, "/ids/worker2.tf.local.", "garbage");
+    await putText(c, "/ids/unrelated", "x");
     const corefile = `${dir}/Corefile`;
     await Deno.writeTextFile(
       corefile,
@@ -75,11 +78,11 @@ Deno.test("etcdns slots list and release, from a Corefile or from flags", async 
       /refused: worker1\.tf\.local\. \(slot 1\) is held by an original idetcd node/,
     );
     assert.match(r.err, /panics at its next lease renewal.*--force/s);
-    assert.notEqual(await c.get("/ids/worker1.tf.local.").string(), null);
+    assert.notEqual(await getText(c, "/ids/worker1.tf.local."), undefined);
     r = await run(["release", "--force", "worker1.tf.local", "-conf", corefile]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /released worker1\.tf\.local\. \(slot 1, node host-a\/10\.0\.0\.1\/53\)/);
-    assert.equal(await c.get("/ids/worker1.tf.local.").string(), null);
+    assert.equal(await getText(c, "/ids/worker1.tf.local."), undefined);
     r = await run(["release", "2", "-conf", corefile]);
     assert.equal(r.code, 0, r.err);
     r = await run(["release", "worker3.tf.local.", "-conf", corefile]);
@@ -88,16 +91,19 @@ Deno.test("etcdns slots list and release, from a Corefile or from flags", async 
     r = await run(["release", "example.org", "-conf", corefile]);
     assert.equal(r.code, 1);
     assert.match(r.err, /not a name of pattern/);
-    assert.equal(await c.get("/ids/unrelated").string(), "x");
+    assert.equal(await getText(c, "/ids/unrelated"), "x");
 
     // An etcdns node's slot (with 'instance') is released without --force.
-    await lease.put("/ids/worker4.tf.local.").value(
+    await putText(
+      c,
+      "/ids/worker4.tf.local.",
       JSON.stringify({ ipv4: "10.0.0.4", port: "53", node: "host-d", instance: "f00d" }),
+      lease,
     );
     r = await run(["release", "4", "-conf", corefile]);
     assert.equal(r.code, 0, r.err);
-    assert.equal(await c.get("/ids/worker4.tf.local.").string(), null);
-    await lease.revoke();
+    assert.equal(await getText(c, "/ids/worker4.tf.local."), undefined);
+    await c.leaseRevoke(lease);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await etcd.close();
@@ -142,13 +148,16 @@ Deno.test("etcdns slots self: finds the slot carrying this node's id, as shell l
   const dir = await Deno.makeTempDir();
   try {
     const c = etcd.client();
-    const lease = c.lease(60);
+    const lease = (await c.leaseGrant(60)).ID;
     // Slot 1 is another node's; slot 2 carries the id idetcd computes for this block:
     // HOSTNAME/ADDRESS/PORT with the fixed address and the key's port.
     const mine = `${Deno.hostname()}/10.0.0.2/1053`;
-    await lease.put("etcd1.tf.local.").value(JSON.stringify({ ipv4: "10.0.0.1", node: "other" }));
-    await lease.put("etcd2.tf.local.").value(
+    await putText(c, "etcd1.tf.local.", JSON.stringify({ ipv4: "10.0.0.1", node: "other" }), lease);
+    await putText(
+      c,
+      "etcd2.tf.local.",
       JSON.stringify({ ipv4: "10.0.0.2", ipv6: "fd00::2", port: "1053", node: mine }),
+      lease,
     );
     const corefile = `${dir}/Corefile`;
     await Deno.writeTextFile(

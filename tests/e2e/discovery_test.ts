@@ -4,9 +4,8 @@
  * through its v3 API; bad requests get v2's status codes and write nothing.
  */
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import { Etcd3 } from "etcd3";
-import { startEtcd, type TestEtcd } from "../helpers/etcd.ts";
+import { EtcdClient } from "../../src/etcd/gateway.ts";
+import { getText, memberList, putText, startEtcd, type TestEtcd } from "../helpers/etcd.ts";
 import {
   etcd37Binary,
   type EtcdMember,
@@ -70,11 +69,8 @@ async function discoveryService(): Promise<DiscoveryService> {
 }
 
 /** Every key under the registry and the store revision: "wrote nothing" means both unchanged. */
-async function snapshot(client: Etcd3): Promise<{ revision: number; keys: string[] }> {
-  const res = await client.kv.range({
-    key: Buffer.from(REGISTRY),
-    range_end: Buffer.from(`${REGISTRY}0`),
-  });
+async function snapshot(client: EtcdClient): Promise<{ revision: number; keys: string[] }> {
+  const res = await client.range({ key: REGISTRY, range_end: `${REGISTRY}0` });
   return {
     revision: Number(res.header.revision),
     keys: res.kvs.map((kv) => `${kv.key}=${kv.value}`),
@@ -96,16 +92,19 @@ async function newToken(corefile: string, size: number): Promise<string> {
 }
 
 async function memberCount(s: { etcd: TestEtcd }, token: string): Promise<number> {
-  const res = await s.etcd.client().kv.range({
-    key: Buffer.from(`${REGISTRY}/${token}/members/`),
-    range_end: Buffer.from(`${REGISTRY}/${token}/members0`),
+  const res = await s.etcd.client().range({
+    key: `${REGISTRY}/${token}/members/`,
+    range_end: `${REGISTRY}/${token}/members0`,
   });
   return res.kvs.length;
 }
 
 /** Runs `fn` with an etcd client of `clientUrl`, closed afterwards. */
-async function withClient<T>(clientUrl: string, fn: (c: Etcd3) => PromiseLike<T>): Promise<T> {
-  const c = new Etcd3({ hosts: clientUrl, dialTimeout: 5000 });
+async function withClient<T>(
+  clientUrl: string,
+  fn: (c: EtcdClient) => PromiseLike<T>,
+): Promise<T> {
+  const c = new EtcdClient({ endpoints: [clientUrl], timeoutMs: 5000 });
   try {
     return await fn(c);
   } finally {
@@ -114,11 +113,8 @@ async function withClient<T>(clientUrl: string, fn: (c: Etcd3) => PromiseLike<T>
 }
 
 /** The names in the member list of the cluster `clientUrl` belongs to, sorted. */
-function memberNames(clientUrl: string): Promise<string[]> {
-  return withClient(clientUrl, async (c) => {
-    const list = await c.cluster.memberList({});
-    return list.members.map((m) => m.name).sort();
-  });
+async function memberNames(clientUrl: string): Promise<string[]> {
+  return (await memberList(clientUrl)).map((m) => m.name).sort();
 }
 
 /** `etcdns discovery show TOKEN --json`, parsed. */
@@ -170,9 +166,9 @@ Deno.test({
       await waitHealthy(members);
       assert.deepEqual(await memberNames(members[0].clientUrl), ["m1", "m2", "m3"]);
       // One cluster: each member reports the same cluster ID and sees the others' writes.
-      await withClient(members[0].clientUrl, (c) => c.put("bootstrapped").value("yes"));
+      await withClient(members[0].clientUrl, (c) => putText(c, "bootstrapped", "yes"));
       for (const m of members) {
-        assert.equal(await withClient(m.clientUrl, (c) => c.get("bootstrapped").string()), "yes");
+        assert.equal(await withClient(m.clientUrl, (c) => getText(c, "bootstrapped")), "yes");
       }
       assert.equal(await memberCount(s, token), 3);
 

@@ -108,3 +108,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "etcd TLS errors: a server certificate without client auth (the gateway cannot reach etcd)",
+  ignore: missing !== null,
+  fn: async () => {
+    const etcd = await startTlsEtcd({ serverCert: "server-only" });
+    const { dir, endpoint } = etcd;
+    const GATEWAY =
+      /etcd's JSON gateway, which etcdns talks to, cannot reach etcd's own gRPC server/;
+    try {
+      const tls = `tls ${dir}/client.pem ${dir}/client-key.pem ${dir}/ca.pem`;
+      const [line] = await failsAtStart(
+        `.:{PORT} {\n    etcdhosts . {\n        endpoint ${endpoint}\n        ${tls}\n    }\n}\n`,
+        GATEWAY,
+      );
+      assert.match(line, /extendedKeyUsage serverAuth,clientAuth/);
+      const cli = await run(START, [
+        "hosts",
+        "--endpoint",
+        endpoint,
+        "--ca",
+        `${dir}/ca.pem`,
+        "--cert",
+        `${dir}/client.pem`,
+        "--cert-key",
+        `${dir}/client-key.pem`,
+        "dump",
+      ], dir); // deno-fmt-ignore
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(cli.stderr, GATEWAY);
+    } finally {
+      await etcd.stop();
+    }
+  },
+});

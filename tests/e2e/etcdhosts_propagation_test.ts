@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { digShort } from "../helpers/dig.ts";
 import { udpExchange } from "../helpers/dns_client.ts";
-import { startEtcd } from "../helpers/etcd.ts";
+import { putText, startEtcd } from "../helpers/etcd.ts";
 import { type EtcdnsProcess, startEtcdns } from "../helpers/etcdns.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -39,7 +39,7 @@ Deno.test("etcdhosts e2e: an upload reaches three nodes within 1 s", async () =>
   const nodes: EtcdnsProcess[] = [];
   const dir = await Deno.makeTempDir({ prefix: "etcdns-prop-" });
   try {
-    await etcd.client().put("/etcdhosts").value("10.0.0.1 node1.cluster.test\n");
+    await putText(etcd.client(), "/etcdhosts", "10.0.0.1 node1.cluster.test\n");
     for (let i = 0; i < 3; i++) {
       nodes.push(await startEtcdns({ corefile: corefile(etcd.endpoint) }));
     }
@@ -91,7 +91,7 @@ Deno.test("etcdhosts e2e: an upload reaches three nodes within 1 s", async () =>
 
     // The same from the moment of the etcd write itself (a put from this process).
     const t0 = performance.now();
-    await etcd.client().put("/etcdhosts").value("10.0.0.3 node3.cluster.test\n");
+    await putText(etcd.client(), "/etcdhosts", "10.0.0.3 node3.cluster.test\n");
     const done = new Set<number>();
     let t1 = t0;
     while (done.size < nodes.length && performance.now() - t0 < 5000) {

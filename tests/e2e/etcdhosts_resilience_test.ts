@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { dig, digShort } from "../helpers/dig.ts";
-import { startEtcd, type TestEtcd } from "../helpers/etcd.ts";
+import { deleteKey, putText, startEtcd, type TestEtcd } from "../helpers/etcd.ts";
 import { type EtcdnsProcess, startEtcdns } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -54,7 +54,7 @@ async function scenario(
 
 Deno.test("etcdhosts e2e: etcd down at start; the server starts, then serves once etcd is up", async () => {
   await scenario(async (etcd, start) => {
-    await etcd.client().put("/etcdhosts").value("10.0.0.1 web.cluster.test\n");
+    await putText(etcd.client(), "/etcdhosts", "10.0.0.1 web.cluster.test\n");
     await etcd.stop();
     const readyPort = freePort();
     const ready = async () => {
@@ -78,7 +78,7 @@ Deno.test("etcdhosts e2e: etcd down at start; the server starts, then serves onc
 Deno.test("etcdhosts e2e: the watch resumes after etcd restarts; a deleted key keeps the data", async () => {
   await scenario(async (etcd, start) => {
     const client = etcd.client();
-    await client.put("/etcdhosts").value("10.0.0.1 web.cluster.test\n");
+    await putText(client, "/etcdhosts", "10.0.0.1 web.cluster.test\n");
     const node = await start(etcd.endpoint);
     await waitFor("loaded", async () => (await a(node, "web.cluster.test")) === "10.0.0.1");
 
@@ -90,14 +90,14 @@ Deno.test("etcdhosts e2e: the watch resumes after etcd restarts; a deleted key k
       "served from memory while etcd is down",
     );
     await etcd.start();
-    await client.put("/etcdhosts").value("10.0.0.2 web.cluster.test\n");
+    await putText(client, "/etcdhosts", "10.0.0.2 web.cluster.test\n");
     await waitFor(
       "the change after the restart",
       async () => (await a(node, "web.cluster.test")) === "10.0.0.2",
       20_000,
     );
 
-    await client.delete().key("/etcdhosts");
+    await deleteKey(client, "/etcdhosts");
     await node.waitForLine(/key \/etcdhosts was deleted from etcd .* keeping the last good data/);
     assert.equal(await a(node, "web.cluster.test"), "10.0.0.2", "the old data is still served");
     assert.equal(await a(node, "inline.cluster.test"), "10.9.9.9");
@@ -109,14 +109,14 @@ Deno.test("etcdhosts e2e: compaction with a change in between; the node catches 
     const proxy = startProxy(etcd.endpoint);
     const client = etcd.client();
     try {
-      await client.put("/etcdhosts").value("10.0.0.1 web.cluster.test\n");
+      await putText(client, "/etcdhosts", "10.0.0.1 web.cluster.test\n");
       const node = await start(proxy.endpoint);
       await waitFor("loaded", async () => (await a(node, "web.cluster.test")) === "10.0.0.1");
       proxy.cut();
       await node.waitForLine(/watch stream broke|watch failed/, 15_000);
-      await client.put("/etcdhosts").value("10.0.0.2 web.cluster.test\n");
-      await client.put("/other").value("x");
-      await client.put("/etcdhosts").value("10.0.0.3 web.cluster.test\n");
+      await putText(client, "/etcdhosts", "10.0.0.2 web.cluster.test\n");
+      await putText(client, "/other", "x");
+      await putText(client, "/etcdhosts", "10.0.0.3 web.cluster.test\n");
       await etcd.compact();
       proxy.restore();
       await waitFor(

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { udpExchange, udpSweep } from "../helpers/dns_client.ts";
-import { startEtcd } from "../helpers/etcd.ts";
+import { putText, startEtcd } from "../helpers/etcd.ts";
 import { startEtcdns, UDP_PATHS } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { makeQuery, parseReply } from "../helpers/query.ts";
@@ -161,7 +161,9 @@ Deno.test("SRV for 31 nodes: all answers fit, only glue is dropped, so no TC", a
   let srv;
   try {
     for (let id = 1; id <= 30; id++) {
-      await client.put(`worker${id}.tf.local.`).value(
+      await putText(
+        client,
+        `worker${id}.tf.local.`,
         JSON.stringify({ ipv4: `10.1.0.${id}`, port: "53" }),
       );
     }

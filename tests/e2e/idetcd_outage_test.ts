@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { dig, digShort } from "../helpers/dig.ts";
+import { putText } from "../helpers/etcd.ts";
 import type { EtcdnsProcess } from "../helpers/etcdns.ts";
 import {
   claimedSlot,
@@ -55,8 +56,8 @@ Deno.test("etcd outage longer than the TTL: answers from memory, then distinct s
 Deno.test("bad values in etcd are ignored with a log line and never crash a node", () =>
   withIdetcdCluster(async (etcd, procs) => {
     const client = etcd.client();
-    await client.put("worker1.tf.local.").value("{not json");
-    await client.put("worker2.tf.local.").value(JSON.stringify({ ipv4: "300.1.1.1", port: "53" }));
+    await putText(client, "worker1.tf.local.", "{not json");
+    await putText(client, "worker2.tf.local.", JSON.stringify({ ipv4: "300.1.1.1", port: "53" }));
     const p = await startNode(etcd);
     procs.push(p);
     assert.equal(await waitClaimed(p), 3, "slots holding bad values still count as taken");
@@ -65,8 +66,8 @@ Deno.test("bad values in etcd are ignored with a log line and never crash a node
     assert.equal((await dig(p.port, "worker1.tf.local")).status, "NXDOMAIN");
 
     // Bad values arriving through the watch: ignored too, and the node keeps answering.
-    await client.put("worker4.tf.local.").value(JSON.stringify({ ipv6: "not-an-ip" }));
-    await client.put("worker5.tf.local.").value("[1,2,3]");
+    await putText(client, "worker4.tf.local.", JSON.stringify({ ipv6: "not-an-ip" }));
+    await putText(client, "worker5.tf.local.", "[1,2,3]");
     await p.waitForLine(/ignoring slot 4 .*ipv6 'not-an-ip' is not an IPv6 address/);
     await p.waitForLine(/ignoring slot 5 .*not a JSON object/);
     assert.equal((await digShort(p.port, "worker3.tf.local")).length, 1);

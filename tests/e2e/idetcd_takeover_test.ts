@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { dig, digShort } from "../helpers/dig.ts";
+import { getText } from "../helpers/etcd.ts";
 import { slotValues, startNode, waitClaimed, withIdetcdCluster } from "../helpers/idetcd.ts";
 import { waitFor } from "../helpers/wait.ts";
 
@@ -63,7 +64,7 @@ Deno.test("four nodes, then a fifth; SIGKILL frees a slot after the TTL; sticky 
       await node1.stop();
       await waitFor(
         "slot 1 free",
-        async () => (await client.get("worker1.tf.local.").string()) === null,
+        async () => (await getText(client, "worker1.tf.local.")) === undefined,
       );
       const node3 = four[slots.indexOf(3)];
       await node3.kill();
@@ -71,7 +72,7 @@ Deno.test("four nodes, then a fifth; SIGKILL frees a slot after the TTL; sticky 
       procs.push(again);
       assert.equal(await waitClaimed(again), 3);
       assert.match(again.output, /took back its own slot 3/);
-      assert.equal(await client.get("worker1.tf.local.").string(), null);
+      assert.equal(await getText(client, "worker1.tf.local."), undefined);
     } catch (err) {
       console.log(JSON.stringify(Object.fromEntries(await slotValues(client))));
       throw err;

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
-import { startEtcd } from "../helpers/etcd.ts";
+import { putText, startEtcd } from "../helpers/etcd.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { PATTERN, waitClaimed } from "../helpers/idetcd.ts";
 import { freePort } from "../helpers/ports.ts";
@@ -23,8 +23,9 @@ Deno.test("ops endpoints: /health, /ready 503 until idetcd claims then 200, /met
   let srv;
   try {
     // The only slot is held by "another node" (this test), so idetcd starts unclaimed.
-    const lease = etcd.client().lease(30);
-    await lease.put("worker1.tf.local.").value(JSON.stringify({ ipv4: "192.0.2.1" }));
+    const client = etcd.client();
+    const lease = (await client.leaseGrant(30)).ID;
+    await putText(client, "worker1.tf.local.", JSON.stringify({ ipv4: "192.0.2.1" }), lease);
 
     srv = await startEtcdns({
       corefile: `.:{PORT} {
@@ -76,7 +77,7 @@ Deno.test("ops endpoints: /health, /ready 503 until idetcd claims then 200, /met
     assert.equal(sampleSum(scrape, "coredns_build_info"), 1);
 
     // The slot frees; idetcd claims it and /ready turns 200.
-    await lease.revoke();
+    await client.leaseRevoke(lease);
     assert.equal(await waitClaimed(srv), 1);
     await waitFor("/ready to answer 200", async () => (await get(http, "/ready")).status === 200);
     assert.equal((await get(http, "/ready")).body, "OK");

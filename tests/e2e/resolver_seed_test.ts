@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { dig } from "../helpers/dig.ts";
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
-import { startEtcd } from "../helpers/etcd.ts";
+import { putText, startEtcd } from "../helpers/etcd.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -50,7 +50,7 @@ Deno.test("resolver: the seed Corefile serves etcdhosts names, forwards the rest
   const port = freePort();
   let srv: Awaited<ReturnType<typeof startEtcdns>> | null = null;
   try {
-    await etcd.client().put("/etcdhosts").value("10.0.0.5 node1.cluster.test\n");
+    await putText(etcd.client(), "/etcdhosts", "10.0.0.5 node1.cluster.test\n");
     srv = await startEtcdns({
       corefile: seedCorefile(etcd.endpoint, dm.address),
       args: ["-dns.port", String(port)],

@@ -8,7 +8,7 @@
  * main thread serves alone.
  */
 import assert from "node:assert/strict";
-import { startEtcd } from "../helpers/etcd.ts";
+import { putText, startEtcd } from "../helpers/etcd.ts";
 import { startEtcdns } from "../helpers/etcdns.ts";
 import { udpExchange } from "../helpers/dns_client.ts";
 import { PATTERN, slotValues, waitClaimed } from "../helpers/idetcd.ts";
@@ -47,7 +47,7 @@ Deno.test("workers: two threads answer, count, follow changes and reloads, stop 
   const dir = await Deno.makeTempDir({ prefix: "etcdns-workers-e2e-" });
   const hostsFile = `${dir}/hosts`;
   await Deno.writeTextFile(hostsFile, "10.0.0.1 file.example.\n");
-  await etcd.client().put("/etcdhosts").value("10.1.0.1 etcd.example.\n");
+  await putText(etcd.client(), "/etcdhosts", "10.1.0.1 etcd.example.\n");
   const corefile = (more: string) =>
     `. {
     bind 127.0.0.1
@@ -98,7 +98,7 @@ ${more}`.replaceAll(/^\. \{/gm, ".:{PORT} {");
 
     // A changed hosts file and a changed hosts file in etcd reach every thread.
     await Deno.writeTextFile(hostsFile, "10.0.0.2 file.example.\n");
-    await etcd.client().put("/etcdhosts").value("10.1.0.2 etcd.example.\n");
+    await putText(etcd.client(), "/etcdhosts", "10.1.0.2 etcd.example.\n");
     await waitFor("every thread to serve the new file", async () => {
       const got = new Set(await askFromManyPorts(port, "file.example", 60));
       return got.size === 1 && got.has("10.0.0.2");

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../src/etcd/gateway.ts";
 import { EtcdPool } from "../../src/etcd/pool.ts";
 import { defaultEtcdOptions, type EtcdOptions } from "../../src/etcd/options.ts";
 
 /** A stand-in client that counts how often it is closed (the pool only builds and closes). */
-function fakeClient(closed: { n: number }): Etcd3 {
-  return { close: () => closed.n++ } as unknown as Etcd3;
+function fakeClient(closed: { n: number }): EtcdClient {
+  return { close: () => closed.n++ } as unknown as EtcdClient;
 }
 
 Deno.test("etcd pool: equal settings share one client, closed by the last release", async () => {

@@ -1,15 +1,17 @@
 /**
- * etcd TLS: the error texts gRPC, node:tls and Deno's TLS give for TLS mistakes are named by
+ * etcd TLS: the error texts Deno's TLS, OpenSSL and etcd give for TLS mistakes are named by
  * their cause, and the start-up file checks (PEM parses, key matches certificate, CA parses)
  * refuse files that cannot work. Certificates come from openssl, as in docs/etcd-tls.md.
  */
 import assert from "node:assert/strict";
-import { explainEtcdError } from "../../src/etcd/client.ts";
+import { EtcdError, explainEtcdError } from "../../src/etcd/client.ts";
 import type { EtcdOptions } from "../../src/etcd/options.ts";
 import {
   classifyTlsError,
   CLIENT_CERT_REJECTED,
   EtcdTlsError,
+  GATEWAY_CANNOT_REACH_ETCD,
+  isGatewayTlsFailure,
   loadEtcdTls,
   probeEtcdTls,
 } from "../../src/etcd/tls_check.ts";
@@ -22,7 +24,8 @@ const withCert: EtcdOptions = {
 const caOnly: EtcdOptions = { ...withCert, tls: { ca: "/c/ca.pem" } };
 const plain: EtcdOptions = { endpoints: ["http://10.0.0.1:2379"], timeoutMs: 1000 };
 
-const GRPC = "14 UNAVAILABLE: No connection established. Last error: ";
+/** How EtcdClient words a failed connection (gateway.ts `unreachable`). */
+const FETCH = "unavailable: client error (Connect): ";
 
 Deno.test("classifyTlsError: a key that does not match its certificate", () => {
   const want =
@@ -31,13 +34,10 @@ Deno.test("classifyTlsError: a key that does not match its certificate", () => {
     const text of [
       "Error keys may not be consistent: KeyMismatch", // Deno.connectTls
       "error:05800074:x509 certificate routines::key values mismatch", // Node/OpenSSL
-      `${GRPC}Error: unsupported protocol. Resolution note: `, // grpc-js on Deno
     ]
   ) {
     assert.match(classifyTlsError(text, withCert) ?? "", want, text);
   }
-  // Without a client certificate, "unsupported protocol" is no key problem.
-  assert.equal(classifyTlsError(`${GRPC}Error: unsupported protocol`, caOnly), null);
 });
 
 Deno.test("classifyTlsError: etcd rejects the client certificate", () => {
@@ -48,8 +48,6 @@ Deno.test("classifyTlsError: etcd rejects the client certificate", () => {
       ["received fatal alert: UnknownCA", withCert],
       ["SSL alert number 42: sslv3 alert bad certificate", withCert],
       ["tlsv13 alert certificate required", caOnly],
-      [`${GRPC}write EPIPE (2026-11-28T04:51:46.925Z). Resolution note: `, withCert],
-      [`${GRPC}write EPIPE (2026-11-28T04:51:46.925Z).`, caOnly],
     ] as const
   ) {
     const got = classifyTlsError(text, opts);
@@ -59,18 +57,36 @@ Deno.test("classifyTlsError: etcd rejects the client certificate", () => {
     CLIENT_CERT_REJECTED,
     /^etcd rejected the client certificate \(it is not signed by a CA etcd trusts, or etcd requires one and none was given\)$/,
   );
-  // EPIPE on a plain-text connection is no TLS matter.
-  assert.equal(classifyTlsError(`${GRPC}write EPIPE`, plain), null);
+});
+
+Deno.test("isGatewayTlsFailure: the gateway's own link to etcd broke, not ours", () => {
+  const endpoint = "https://10.0.0.1:2379";
+  for (
+    const text of ["connection closed", "write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"]
+  ) {
+    const answered = new EtcdError(text, 14, endpoint);
+    assert.ok(isGatewayTlsFailure(answered, withCert), text);
+    assert.match(explainEtcdError(answered, withCert), /JSON gateway, which etcdns talks to/);
+    assert.equal(isGatewayTlsFailure(answered, plain), false, "plain HTTP: not about TLS");
+  }
+  // Our own connection closing (etcd refusing our certificate) is something else.
+  const ours = new EtcdError("unavailable: connection closed", 14, endpoint, true);
+  assert.equal(isGatewayTlsFailure(ours, withCert), false);
+  assert.equal(
+    isGatewayTlsFailure(new EtcdError("etcdserver: no leader", 14, endpoint), withCert),
+    false,
+  );
+  assert.match(GATEWAY_CANNOT_REACH_ETCD, /extendedKeyUsage serverAuth,clientAuth/);
 });
 
 Deno.test("classifyTlsError: handshake failures name the server side", () => {
   const cases: [string, RegExp][] = [
     [
-      "invalid peer certificate: UnknownIssuer",
+      `${FETCH}invalid peer certificate: UnknownIssuer`,
       /^TLS handshake with etcd failed: invalid peer certificate: UnknownIssuer; etcd's server certificate is not signed by the CA in \/c\/ca\.pem$/,
     ],
     [
-      `${GRPC}Error: unable to verify the first certificate. Resolution note: `,
+      "unable to verify the first certificate",
       /^TLS handshake with etcd failed: unable to verify the first certificate; etcd's server/,
     ],
     [
@@ -95,8 +111,8 @@ Deno.test("classifyTlsError: handshake failures name the server side", () => {
 Deno.test("classifyTlsError: other failures are not TLS", () => {
   for (
     const text of [
-      `${GRPC}connect ECONNREFUSED 127.0.0.1:2379`,
-      "4 DEADLINE_EXCEEDED: Deadline exceeded",
+      "unavailable: tcp connect error: Connection refused (os error 111)",
+      "deadline exceeded: no answer within 5000 ms",
       "etcdserver: user name is empty",
     ]
   ) {
@@ -106,15 +122,18 @@ Deno.test("classifyTlsError: other failures are not TLS", () => {
 });
 
 Deno.test("explainEtcdError: a TLS cause comes first, then the raw text", () => {
-  const err = new Error(`${GRPC}write EPIPE (2026-11-28T04:51:46.925Z). Resolution note: `);
+  const err = new Error(`${FETCH}received fatal alert: BadCertificate`);
   const text = explainEtcdError(err, withCert);
   assert.ok(
     text.startsWith(`etcd at https://10.0.0.1:2379: ${CLIENT_CERT_REJECTED}`),
     text,
   );
-  assert.match(text, /write EPIPE/);
+  assert.match(text, /BadCertificate/);
   assert.doesNotMatch(text, /unreachable/);
-  const refused = explainEtcdError(new Error(`${GRPC}connect ECONNREFUSED`), withCert);
+  const refused = explainEtcdError(
+    new Error("unavailable: tcp connect error: Connection refused (os error 111)"),
+    withCert,
+  );
   assert.match(refused, /is unreachable/);
 });
 

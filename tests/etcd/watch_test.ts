@@ -1,7 +1,7 @@
 import { memoryLog } from "../helpers/memory_log.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { startEtcd } from "../helpers/etcd.ts";
+import { deleteKey, putText, rangePrefix, startEtcd } from "../helpers/etcd.ts";
 import { connectEtcd } from "../../src/etcd/client.ts";
 import { defaultEtcdOptions } from "../../src/etcd/options.ts";
 import { prefixEnd, ResilientWatch, type WatchEvent } from "../../src/etcd/watch.ts";
@@ -29,7 +29,7 @@ Deno.test("ResilientWatch delivers, resumes after an etcd restart and resyncs af
   let resyncs = 0;
   const resync = async () => {
     resyncs++;
-    const res = await client.getAll().prefix("/w/").exec();
+    const res = await rangePrefix(client, "/w/");
     view.clear();
     for (const kv of res.kvs) view.set(kv.key.toString(), kv.value.toString());
     return Number(res.header.revision);
@@ -51,13 +51,13 @@ Deno.test("ResilientWatch delivers, resumes after an etcd restart and resyncs af
     maxBackoffMs: 300,
   });
   try {
-    await client.put("/w/a").value("1");
-    await client.put("/x/outside").value("no");
+    await putText(client, "/w/a", "1");
+    await putText(client, "/x/outside", "no");
     watch.start();
     await until("first read", () => view.get("/w/a") === "1");
     await until("connected", () => watch.connected);
-    await client.put("/w/b").value("2");
-    await client.delete().key("/w/a");
+    await putText(client, "/w/b", "2");
+    await deleteKey(client, "/w/a");
     await until("events", () => view.get("/w/b") === "2" && !view.has("/w/a"));
     assert.equal(view.has("/x/outside"), false);
     assert.equal(resyncs, 1);
@@ -67,7 +67,7 @@ Deno.test("ResilientWatch delivers, resumes after an etcd restart and resyncs af
     await until("disconnect noticed", () => !watch.connected);
     await etcd.start();
     const other = etcd.client();
-    await other.put("/w/c").value("3");
+    await putText(other, "/w/c", "3");
     await until("resumed", () => view.get("/w/c") === "3", 15_000);
     assert.equal(resyncs, 1, "a plain reconnect resumes without a re-read");
 
@@ -75,12 +75,12 @@ Deno.test("ResilientWatch delivers, resumes after an etcd restart and resyncs af
     etcd.pause();
     await until("silence noticed", () => log.lines.some((l) => l.includes("silent")), 10_000);
     etcd.resume();
-    await other.put("/w/e").value("6");
+    await putText(other, "/w/e", "6");
     await until("alive again", () => view.get("/w/e") === "6", 15_000);
 
     // Watching from a compacted revision: the watch must re-read instead.
-    await other.put("/w/d").value("4");
-    await other.put("/w/d").value("5");
+    await putText(other, "/w/d", "4");
+    await putText(other, "/w/d", "5");
     await etcd.compact();
     resyncs = 0;
     const late = new ResilientWatch({

@@ -3,8 +3,9 @@
  * printed only when something goes wrong. Debian's `etcd-server` (3.4) by default; `ETCD_BIN`
  * names another binary (scripts/test runs the etcd-facing tests again on etcd 3.7 that way).
  */
-import { Buffer } from "node:buffer";
-import { Etcd3 } from "etcd3";
+import { EtcdClient } from "../../src/etcd/gateway.ts";
+import { prefixEnd } from "../../src/etcd/watch.ts";
+import type { RangeResponse } from "../../src/etcd/wire.ts";
 import { distinctPorts, freePort } from "./ports.ts";
 
 export { freePort };
@@ -41,11 +42,8 @@ export interface TestEtcd {
   /** The temp dir holding `data/` and `etcd.log`. */
   readonly dir: string;
   /**
-   * Stops etcd and waits for it to exit; the data dir is kept. SIGKILL by default: a graceful
-   * stop (SIGTERM) makes etcd send HTTP/2 GOAWAY on every client connection, and Deno 2.9.6's
-   * native node:http2 code can crash the whole process on that (denoland/deno#36788; a segfault
-   * or an nghttp2 assertion in find_stream_on_goaway_func), which would take the test runner's
-   * own etcd3 clients down with it. Pass "SIGTERM" to exercise the graceful path on purpose.
+   * Stops etcd and waits for it to exit; the data dir is kept. SIGKILL by default, the harder
+   * case for clients (no goodbye on any connection); pass "SIGTERM" for a graceful stop.
    */
   stop(signal?: "SIGKILL" | "SIGTERM"): Promise<void>;
   /** Starts etcd again on the same ports with the same data (after `stop()`). */
@@ -59,7 +57,7 @@ export interface TestEtcd {
   /** Compacts the store at its current revision (physically), returning that revision. */
   compact(): Promise<number>;
   /** A client for the test's own reads and writes; closed by `close()`. */
-  client(): Etcd3;
+  client(): EtcdClient;
   /** Stops etcd and removes the temp dir. */
   close(): Promise<void>;
   /** The etcd log so far (for failure messages). */
@@ -70,6 +68,8 @@ export interface TestEtcd {
 export interface StartEtcdOptions {
   /** How long to wait for etcd to report healthy. Default 20 s. */
   readyTimeoutMs?: number;
+  /** More etcd flags, e.g. `--auth-token-ttl=1`. */
+  args?: string[];
 }
 
 /** Starts etcd on free loopback ports with a temp data dir and waits until it is healthy. */
@@ -83,11 +83,12 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
     ...memberFlags("test", `${dir}/data`, endpoint, peer),
     "--initial-cluster",
     `test=${peer}`,
+    ...opts.args ?? [],
   ];
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
   let child: Deno.ChildProcess | null = null;
   let logFile: Deno.FsFile | null = null;
-  let clients: Etcd3[] = [];
+  let clients: EtcdClient[] = [];
 
   const readLog = () => {
     try {
@@ -176,18 +177,18 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
       (child as Deno.ChildProcess | null)?.kill("SIGCONT");
     },
     async compact() {
-      const c = new Etcd3({ hosts: endpoint, dialTimeout: 5000 });
+      const c = new EtcdClient({ endpoints: [endpoint], timeoutMs: 5000 });
       try {
-        const res = await c.kv.range({ key: Buffer.from("\0"), limit: "1" });
+        const res = await c.range({ key: "\0", limit: 1 });
         const revision = Number(res.header.revision);
-        await c.kv.compact({ revision: String(revision), physical: true });
+        await c.compact(revision, true);
         return revision;
       } finally {
         c.close();
       }
     },
     client() {
-      const c = new Etcd3({ hosts: endpoint, dialTimeout: 5000 });
+      const c = new EtcdClient({ endpoints: [endpoint], timeoutMs: 5000 });
       clients.push(c);
       return c;
     },
@@ -209,4 +210,66 @@ async function healthy(endpoint: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Writes `value` (a string as UTF-8) at `key`, under the lease `lease` when given. */
+export async function putText(
+  client: EtcdClient,
+  key: string,
+  value: string | Uint8Array,
+  lease?: string,
+): Promise<void> {
+  await client.put(lease === undefined ? { key, value } : { key, value, lease });
+}
+
+/** The value at `key` as UTF-8 text, or undefined when the key does not exist. */
+export async function getText(client: EtcdClient, key: string): Promise<string | undefined> {
+  const res = await client.range({ key });
+  return res.kvs[0]?.value.toString("utf8");
+}
+
+/** Every key starting with `prefix` and the store revision of that read, sorted by key. */
+export function rangePrefix(client: EtcdClient, prefix: string): Promise<RangeResponse> {
+  return client.range({ key: prefix, range_end: prefixEnd(prefix) });
+}
+
+/** The keys starting with `prefix`, sorted, as UTF-8 text. */
+export async function keysWithPrefix(client: EtcdClient, prefix: string): Promise<string[]> {
+  const res = await client.range({ key: prefix, range_end: prefixEnd(prefix), keys_only: true });
+  return res.kvs.map((kv) => kv.key.toString("utf8"));
+}
+
+/** Deletes `key` (nothing happens when it does not exist). */
+export async function deleteKey(client: EtcdClient, key: string): Promise<void> {
+  await client.deleteRange({ key });
+}
+
+/** One member of an etcd cluster, as its member list names it. */
+export interface EtcdMemberInfo {
+  ID: string;
+  /** Empty while the member has not started. */
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+}
+
+/** The member list of the cluster `clientUrl` belongs to (EtcdClient has no cluster calls). */
+export async function memberList(clientUrl: string): Promise<EtcdMemberInfo[]> {
+  const res = await fetch(`${clientUrl}/v3/cluster/member/list`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: "{}",
+    signal: AbortSignal.timeout(5000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`member list from ${clientUrl}: HTTP ${res.status}: ${text}`);
+  const body: { members?: Record<string, unknown>[] } = JSON.parse(text);
+  const members = Array.isArray(body.members) ? body.members : [];
+  const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
+  return members.map((m) => ({
+    ID: String(m.ID ?? "0"),
+    name: typeof m.name === "string" ? m.name : "",
+    peerURLs: strings(m.peerURLs),
+    clientURLs: strings(m.clientURLs),
+  }));
 }

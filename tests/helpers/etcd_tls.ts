@@ -1,7 +1,9 @@
 /**
  * A real etcd that demands client certificates, with an openssl-made CA: for the tests of TLS
  * settings (dnsctl configs, TLS mistakes). Files in `dir`: ca.pem (trusted by etcd), ca2.pem (not),
- * server.pem, client.pem + client-key.pem (signed by ca), other.pem + other-key.pem (signed by ca2).
+ * server.pem, client.pem + client-key.pem (signed by ca), other.pem + other-key.pem (signed by ca2),
+ * and server-only.pem: a server certificate without client auth, which etcd's JSON gateway cannot
+ * use to reach etcd itself when etcd demands client certificates.
  */
 import { ETCD_BIN, memberFlags } from "./etcd.ts";
 import { runCommand, which } from "./commands.ts";
@@ -12,9 +14,11 @@ import { waitFor } from "./wait.ts";
 const CERTS = `
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=etcd test CA" -keyout ca-key.pem -out ca.pem
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" -keyout ca2-key.pem -out ca2.pem
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' >server.ext
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' >server.ext
 openssl req -newkey rsa:2048 -nodes -subj "/CN=etcd" -keyout server-key.pem -out server.csr
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server.pem
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' >server-only.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server-only.ext -out server-only.pem
 printf 'extendedKeyUsage=clientAuth\\n' >client.ext
 openssl req -newkey rsa:2048 -nodes -subj "/CN=etcdns" -keyout client-key.pem -out client.csr
 openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out client.pem
@@ -39,8 +43,13 @@ export interface TlsEtcd {
   stop(): Promise<void>;
 }
 
-/** Makes the certificates, starts etcd with client-cert-auth and waits until it is healthy. */
-export async function startTlsEtcd(): Promise<TlsEtcd> {
+/**
+ * Makes the certificates, starts etcd with client-cert-auth and waits until it is healthy.
+ * `serverCert: "server-only"` gives etcd the certificate without client auth.
+ */
+export async function startTlsEtcd(
+  opts: { serverCert?: "server" | "server-only" } = {},
+): Promise<TlsEtcd> {
   const dir = await Deno.makeTempDir({ prefix: "etcdns-tls-etcd-" });
   const [client, peer] = distinctPorts(2);
   const endpoint = `https://127.0.0.1:${client}`;
@@ -55,7 +64,7 @@ export async function startTlsEtcd(): Promise<TlsEtcd> {
     "--initial-cluster",
     `tls=${peerUrl}`,
     "--cert-file",
-    `${dir}/server.pem`,
+    `${dir}/${opts.serverCert ?? "server"}.pem`,
     "--key-file",
     `${dir}/server-key.pem`,
     "--client-cert-auth",

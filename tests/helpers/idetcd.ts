@@ -1,7 +1,7 @@
 /** Helpers for idetcd end-to-end tests: Corefiles, nodes, and what etcd holds. */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../src/etcd/gateway.ts";
 import { type EtcdnsOptions, type EtcdnsProcess, startEtcdns } from "./etcdns.ts";
-import { startEtcd, type TestEtcd } from "./etcd.ts";
+import { rangePrefix, startEtcd, type TestEtcd } from "./etcd.ts";
 import { freePort } from "./ports.ts";
 import { waitFor } from "./wait.ts";
 
@@ -63,12 +63,14 @@ export async function waitClaimed(p: EtcdnsProcess, timeoutMs = 15_000): Promise
 
 /** The slot keys in etcd and their parsed values. */
 export async function slotValues(
-  client: Etcd3,
+  client: EtcdClient,
   prefix = "worker",
 ): Promise<Map<string, Record<string, string>>> {
-  const all = await client.getAll().prefix(prefix).strings();
+  const { kvs } = await rangePrefix(client, prefix);
   const out = new Map<string, Record<string, string>>();
-  for (const [k, v] of Object.entries(all)) {
+  for (const kv of kvs) {
+    const k = kv.key.toString("utf8");
+    const v = kv.value.toString("utf8");
     try {
       out.set(k, JSON.parse(v));
     } catch {

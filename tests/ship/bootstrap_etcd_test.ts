@@ -10,8 +10,7 @@
  * dropped.
  */
 import assert from "node:assert/strict";
-import { Etcd3 } from "etcd3";
-import { startEtcd } from "../helpers/etcd.ts";
+import { getText, memberList, startEtcd } from "../helpers/etcd.ts";
 import { runCommand } from "../helpers/commands.ts";
 import { type MemberProcess, waitHealthy } from "../helpers/etcd_member.ts";
 import { type EtcdnsProcess, ROOT, START } from "../helpers/etcdns.ts";
@@ -111,19 +110,14 @@ Deno.test({
       const slots = new Map<string, string>();
       const backing = etcd.client();
       for (const n of [1, 2, 3]) {
-        const v = JSON.parse((await backing.get(`etcd${n}.tf.local.`).string())!);
+        const v = JSON.parse((await getText(backing, `etcd${n}.tf.local.`))!);
         slots.set(`etcd${n}.tf.local`, v.ipv4);
       }
       assert.deepEqual([...slots.values()].sort(), [...IPS].sort());
-      const c = new Etcd3({ hosts: `http://${IPS[0]}:2379`, dialTimeout: 5000 });
-      try {
-        const list = await c.cluster.memberList({});
-        assert.equal(list.members.length, 3);
-        for (const m of list.members) {
-          assert.deepEqual(m.peerURLs, [`http://${slots.get(m.name)}:2380`], `member ${m.name}`);
-        }
-      } finally {
-        c.close();
+      const list = await memberList(`http://${IPS[0]}:2379`);
+      assert.equal(list.length, 3);
+      for (const m of list) {
+        assert.deepEqual(m.peerURLs, [`http://${slots.get(m.name)}:2380`], `member ${m.name}`);
       }
       // Step 3: show says complete.
       const shown = await runCommand(START, [

@@ -111,7 +111,7 @@ Deno.test("compile: the binary for this machine runs -version and answers a whoa
   }
 });
 
-Deno.test("compile: bakes in exactly scripts/flags and embeds etcd3's proto files", async () => {
+Deno.test("compile: bakes in exactly scripts/flags, and no gRPC stack", async () => {
   // The deno CLI stands in for denort: deno compile only appends to the runtime's executable,
   // so the result shows what the real binary carries. It is inspected, never run.
   const dir = await Deno.makeTempDir({ prefix: "etcdns-compile-" });
@@ -119,10 +119,11 @@ Deno.test("compile: bakes in exactly scripts/flags and embeds etcd3's proto file
     const out = `${dir}/etcdns`;
     const r = await run(COMPILE, ["--output", out], { DENORT_BIN: Deno.execPath() });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /etcd3\/1\.1\.2\/\*/, "the etcd3 package is embedded whole");
+    assert.match(r.stderr, /dns-packet\/5\.6\.1\/\*/, "npm packages are embedded whole");
+    // etcd is reached through its JSON gateway: no gRPC, protobuf or HTTP/2 client ships.
+    assert.doesNotMatch(r.stderr, /etcd3|grpc|protobufjs/);
     const bytes = await Deno.readFile(out);
     const text = new TextDecoder("latin1").decode(bytes);
-    assert.ok(text.includes("service KV {"), "etcd3's proto/rpc.proto is in the binary");
 
     const permissions = JSON.parse(/"permissions":(\{[^}]*\})/.exec(text)![1]) as Record<
       string,
@@ -157,7 +158,7 @@ Deno.test("compile: bakes in exactly scripts/flags and embeds etcd3's proto file
     }
     // Modules imported lazily (import("...") with a string literal) are embedded too: the
     // binary's file table names each file.
-    for (const lazy of ["serve.ts", "hosts.ts", "tls_stream.ts", "tls_ip.ts"]) {
+    for (const lazy of ["serve.ts", "hosts.ts", "tls_stream.ts", "codec_full.ts"]) {
       assert.ok(text.includes(`{"File":{"n":"${lazy}"`), `${lazy} is in the binary`);
     }
   } finally {

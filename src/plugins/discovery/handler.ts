@@ -13,9 +13,8 @@
  * X-Etcd-Index = the revision of the read, and waitIndex N watches from revision N. The v2
  * wire pieces (paths, bodies, nodes, error bodies) are in v2.ts.
  */
-import { Buffer } from "node:buffer";
-import type { Etcd3, IWatchResponse } from "etcd3";
-import { explainEtcdError } from "../../etcd/client.ts";
+import { type EtcdClient, explainEtcdError, type WatchStream } from "../../etcd/client.ts";
+import type { WatchResponse } from "../../etcd/wire.ts";
 import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
 import { prefixEnd } from "../../etcd/watch.ts";
@@ -43,7 +42,7 @@ export const MAX_WAITERS = 256;
 /** The running service: an etcd client, the live waits, and the request handler. */
 export class DiscoveryService implements Resource {
   #etcd: EtcdHandle | null = null;
-  #client: Etcd3 | null = null;
+  #client: EtcdClient | null = null;
   #closed = false;
   readonly #waiters = new Set<(why: "shutdown") => void>();
 
@@ -108,7 +107,7 @@ export class DiscoveryService implements Resource {
     return v2Error(503, 300, "the backing etcd is unavailable; retry later", index);
   }
 
-  async #put(client: Etcd3, req: Request, url: URL, target: Target): Promise<Response> {
+  async #put(client: EtcdClient, req: Request, url: URL, target: Target): Promise<Response> {
     const body = await readBody(req);
     if (target.kind === "config" || target.kind === "size") {
       throw new V2Error(403, 106, `/${target.token}/_config is set by 'etcdns discovery new'`);
@@ -177,7 +176,12 @@ export class DiscoveryService implements Resource {
     }
   }
 
-  async #wait(client: Etcd3, req: Request, q: URLSearchParams, target: Target): Promise<Response> {
+  async #wait(
+    client: EtcdClient,
+    req: Request,
+    q: URLSearchParams,
+    target: Target,
+  ): Promise<Response> {
     const waitText = q.get("waitIndex");
     let waitIndex: number | null = null;
     if (waitText !== null && waitText !== "") {
@@ -216,7 +220,7 @@ export class DiscoveryService implements Resource {
 
   /** Watches from `start` until the first event the v2 view shows; answers it. */
   #watchOnce(
-    client: Etcd3,
+    client: EtcdClient,
     req: Request,
     token: string,
     key: string,
@@ -226,18 +230,14 @@ export class DiscoveryService implements Resource {
   ): Promise<Response> {
     return new Promise<Response>((resolve) => {
       let done = false;
-      let stream: Awaited<ReturnType<Etcd3["watchClient"]["watch"]>> | null = null;
+      let stream: WatchStream | null = null;
       const finish = (res: Response) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         req.signal.removeEventListener("abort", onAbort);
         this.#waiters.delete(stop);
-        try {
-          stream?.cancel();
-        } catch {
-          // already gone
-        }
+        stream?.cancel();
         resolve(res);
       };
       const stop = () =>
@@ -247,76 +247,77 @@ export class DiscoveryService implements Resource {
       const timer = setTimeout(() => finish(new Response(null, { status: 200 })), WAIT_TIMEOUT_MS);
       this.#waiters.add(stop);
       req.signal.addEventListener("abort", onAbort);
-      client.watchClient.watch().then((s) => {
+      const create = {
+        key,
+        range_end: rangeEnd,
+        start_revision: String(start),
+        prev_kv: true,
+      };
+      client.watch(create).then(async (s) => {
         stream = s;
         if (done) {
           s.cancel();
           return;
         }
-        s.on("data", (res: IWatchResponse) => {
-          if (done) return;
-          if (res.canceled) {
-            const compacted = Number(res.compact_revision ?? 0);
-            finish(
-              compacted > 0
-                ? v2Error(
-                  400,
-                  401,
-                  `the requested history has been cleared [${compacted}/${start}]`,
-                  Number(res.header?.revision ?? readRevision),
-                )
-                : v2Error(
-                  503,
-                  300,
-                  `etcd cancelled the watch: ${res.cancel_reason || "no reason"}`,
-                ),
-            );
-            return;
+        try {
+          for await (const res of s.responses) {
+            if (done) return;
+            const answer = this.#answerOf(res, token, start, readRevision);
+            if (answer !== null) return finish(answer);
           }
-          for (const e of res.events ?? []) {
-            const k = e.kv.key.toString();
-            const v2Key = this.layout.v2Key(token, k);
-            if (v2Key === null) continue;
-            const mod = Number(e.kv.mod_revision);
-            if (mod < start) continue;
-            const prev = e.prev_kv ? stored(e.prev_kv) : null;
-            let body: Record<string, unknown>;
-            if (e.type === "Delete") {
-              body = {
-                action: "delete",
-                node: { key: v2Key, modifiedIndex: mod, createdIndex: prev?.createRevision ?? 0 },
-              };
-            } else {
-              const kv = stored(e.kv);
-              body = {
-                action: kv.createRevision === kv.modRevision ? "create" : "set",
-                node: leaf(v2Key, kv),
-              };
-            }
-            if (prev) body.prevNode = leaf(v2Key, prev);
-            finish(json(200, body, Number(res.header?.revision ?? mod)));
-            return;
-          }
-        });
-        s.on("error", (err: unknown) => {
-          // Our own cancel (an answer sent, a client gone) ends the stream with CANCELLED.
+          finish(v2Error(503, 300, "the watch ended; retry", readRevision));
+        } catch (err) {
           if (done) return;
           this.log.warn(`watch failed: ${errorMessage(err)}`);
           finish(v2Error(503, 300, "the backing etcd is unavailable; retry later", readRevision));
-        });
-        s.on("end", () => finish(v2Error(503, 300, "the watch ended; retry", readRevision)));
-        s.write({
-          create_request: {
-            key: Buffer.from(key),
-            range_end: rangeEnd ? Buffer.from(rangeEnd) : undefined,
-            start_revision: String(start),
-            prev_kv: true,
-          },
-        });
-      }).catch((err: unknown) => {
+        }
+      }, (err: unknown) => {
         this.log.warn(`cannot watch: ${explainEtcdError(err, this.etcd)}`);
         finish(v2Error(503, 300, "the backing etcd is unavailable; retry later", readRevision));
       });
     });
+  }
+
+  /** The v2 answer to one watch message: its first event the v2 view shows, else null. */
+  #answerOf(
+    res: WatchResponse,
+    token: string,
+    start: number,
+    readRevision: number,
+  ): Response | null {
+    if (res.canceled) {
+      const compacted = Number(res.compact_revision);
+      return compacted > 0
+        ? v2Error(
+          400,
+          401,
+          `the requested history has been cleared [${compacted}/${start}]`,
+          Number(res.header.revision) || readRevision,
+        )
+        : v2Error(503, 300, `etcd cancelled the watch: ${res.cancel_reason || "no reason"}`);
+    }
+    for (const e of res.events) {
+      const v2Key = this.layout.v2Key(token, e.kv.key.toString());
+      if (v2Key === null) continue;
+      const mod = Number(e.kv.mod_revision);
+      if (mod < start) continue;
+      const prev = e.prev_kv ? stored(e.prev_kv) : null;
+      let body: Record<string, unknown>;
+      if (e.type === "DELETE") {
+        body = {
+          action: "delete",
+          node: { key: v2Key, modifiedIndex: mod, createdIndex: prev?.createRevision ?? 0 },
+        };
+      } else {
+        const kv = stored(e.kv);
+        body = {
+          action: kv.createRevision === kv.modRevision ? "create" : "set",
+          node: leaf(v2Key, kv),
+        };
+      }
+      if (prev) body.prevNode = leaf(v2Key, prev);
+      return json(200, body, Number(res.header.revision) || mod);
+    }
+    return null;
   }
 }

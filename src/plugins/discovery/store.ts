@@ -12,8 +12,8 @@
  * PREFIX defaults to `/_etcd/registry`, where etcd 3.6+ looks. Registrations made through the
  * plugin are attached to the size key's lease, so the whole token expires together.
  */
-import { Buffer } from "node:buffer";
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../etcd/client.ts";
+import type { KeyValue } from "../../etcd/wire.ts";
 import { prefixEnd } from "../../etcd/watch.ts";
 
 /** Where etcd 3.6+ v3 discovery keeps tokens (fixed in etcd; `discoveryPrefix`). */
@@ -126,19 +126,13 @@ export class TokenLayout {
 }
 
 /** Decodes one etcd key/value. */
-export function stored(kv: {
-  key: Buffer;
-  value: Buffer;
-  create_revision: string;
-  mod_revision: string;
-  lease?: string;
-}): StoredKey {
+export function stored(kv: KeyValue): StoredKey {
   return {
     key: kv.key.toString(),
     value: kv.value.toString(),
     createRevision: Number(kv.create_revision),
     modRevision: Number(kv.mod_revision),
-    lease: String(kv.lease ?? "0"),
+    lease: kv.lease,
   };
 }
 
@@ -151,14 +145,14 @@ export function parseSize(value: string): number | null {
 
 /** Reads a token (size key and registrations) in one range request. */
 export async function readToken(
-  client: Etcd3,
+  client: EtcdClient,
   layout: TokenLayout,
   token: string,
 ): Promise<TokenState> {
   const start = layout.tokenPrefix(token);
-  const res = await client.kv.range({
-    key: Buffer.from(start),
-    range_end: Buffer.from(prefixEnd(start)),
+  const res = await client.range({
+    key: start,
+    range_end: prefixEnd(start),
     // A token holds its size key and at most a few registrations; this bounds a polluted one.
     limit: "10000",
   });
@@ -168,7 +162,7 @@ export async function readToken(
     size: null,
     members: [],
     revision: Number(res.header.revision),
-    clusterId: BigInt(res.header.cluster_id ?? "0").toString(16),
+    clusterId: BigInt(res.header.cluster_id).toString(16),
   };
   const membersPrefix = layout.membersPrefix(token);
   for (const kv of res.kvs) {
@@ -200,7 +194,7 @@ export type RegisterResult =
  * the members' mod revisions). A lost race re-reads and tries again (bounded).
  */
 export async function registerMember(
-  client: Etcd3,
+  client: EtcdClient,
   layout: TokenLayout,
   token: string,
   id: string,
@@ -215,27 +209,27 @@ export async function registerMember(
     if (existing) return { result: "exists", state, existing };
     if (state.members.length >= state.size) return { result: "full", state };
     const members = layout.membersPrefix(token);
-    const res = await client.kv.txn({
+    const res = await client.txn({
       compare: [
         {
-          key: Buffer.from(state.sizeKey.key),
-          target: "Mod",
-          result: "Equal",
+          key: state.sizeKey.key,
+          target: "MOD",
+          result: "EQUAL",
           mod_revision: String(state.sizeKey.modRevision),
         },
-        { key: Buffer.from(key), target: "Create", result: "Equal", create_revision: "0" },
+        { key: key, target: "CREATE", result: "EQUAL", create_revision: "0" },
         {
-          key: Buffer.from(members),
-          range_end: Buffer.from(prefixEnd(members)),
-          target: "Mod",
-          result: "Less",
+          key: members,
+          range_end: prefixEnd(members),
+          target: "MOD",
+          result: "LESS",
           mod_revision: String(state.revision + 1),
         },
       ],
       success: [{
         request_put: {
-          key: Buffer.from(key),
-          value: Buffer.from(value),
+          key: key,
+          value: value,
           lease: state.sizeKey.lease,
         },
       }],
@@ -261,7 +255,7 @@ export async function registerMember(
 
 /** Creates a new token of `size` under a lease of `ttlSeconds` (0: no lease). */
 export async function createToken(
-  client: Etcd3,
+  client: EtcdClient,
   layouts: readonly TokenLayout[],
   token: string,
   size: number,
@@ -269,24 +263,23 @@ export async function createToken(
 ): Promise<{ lease: string; revision: number }> {
   let lease = "0";
   if (ttlSeconds > 0) {
-    const granted = await client.leaseClient.leaseGrant({ TTL: String(ttlSeconds), ID: "0" });
-    lease = String(granted.ID);
+    lease = (await client.leaseGrant(ttlSeconds)).ID;
   }
   const keys = [...new Set(layouts.map((l) => l.sizeKey(token)))];
-  const res = await client.kv.txn({
+  const res = await client.txn({
     compare: keys.map((k) => ({
-      key: Buffer.from(k),
-      target: "Create" as const,
-      result: "Equal" as const,
+      key: k,
+      target: "CREATE" as const,
+      result: "EQUAL" as const,
       create_revision: "0",
     })),
     success: keys.map((k) => ({
-      request_put: { key: Buffer.from(k), value: Buffer.from(String(size)), lease },
+      request_put: { key: k, value: String(size), lease },
     })),
     failure: [],
   });
   if (!res.succeeded) {
-    if (lease !== "0") await client.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
+    if (lease !== "0") await client.leaseRevoke(lease).catch(() => {});
     throw new Error(`token ${token} already exists`);
   }
   return { lease, revision: Number(res.header.revision) };
@@ -294,7 +287,7 @@ export async function createToken(
 
 /** Deletes a token: revokes its lease and removes every key under it. Returns keys deleted. */
 export async function deleteToken(
-  client: Etcd3,
+  client: EtcdClient,
   layouts: readonly TokenLayout[],
   token: string,
 ): Promise<number> {
@@ -303,12 +296,12 @@ export async function deleteToken(
     const state = await readToken(client, layout, token);
     const lease = state.sizeKey?.lease ?? "0";
     const start = layout.tokenPrefix(token);
-    const res = await client.kv.deleteRange({
-      key: Buffer.from(start),
-      range_end: Buffer.from(prefixEnd(start)),
+    const res = await client.deleteRange({
+      key: start,
+      range_end: prefixEnd(start),
     });
     deleted += Number(res.deleted);
-    if (lease !== "0") await client.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
+    if (lease !== "0") await client.leaseRevoke(lease).catch(() => {});
   }
   return deleted;
 }

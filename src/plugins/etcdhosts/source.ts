@@ -10,8 +10,7 @@
  * that cannot work (EtcdTlsError: a bad file, a key that does not match, a rejected client
  * certificate) fail the start instead, since waiting would never help.
  */
-import type { Etcd3 } from "etcd3";
-import { EtcdTlsError, explainEtcdError } from "../../etcd/client.ts";
+import { type EtcdClient, EtcdTlsError, explainEtcdError } from "../../etcd/client.ts";
 import { describeEndpoints, type EtcdOptions } from "../../etcd/options.ts";
 import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import { ResilientWatch, type WatchEvent } from "../../etcd/watch.ts";
@@ -65,7 +64,7 @@ export class EtcdHostsSource implements Resource {
   #lastServed = 0;
   #keyMissing = false;
   #etcd: EtcdHandle | null = null;
-  #client: Etcd3 | null = null;
+  #client: EtcdClient | null = null;
   #watch: ResilientWatch | null = null;
   #closed = false;
   #run: Promise<void> | null = null;
@@ -193,7 +192,7 @@ export class EtcdHostsSource implements Resource {
     const { key, etcd } = this.#o;
     let res;
     try {
-      res = await client.get(key).exec();
+      res = await client.range({ key });
     } catch (err) {
       errorsCounter.inc([key, "read"]);
       this.#settleFirst();

@@ -20,8 +20,7 @@
  * - **Release.** `close()` revokes the lease, which deletes the slot at once.
  */
 import { Buffer } from "node:buffer";
-import type { Etcd3 } from "etcd3";
-import { explainEtcdError } from "../../etcd/client.ts";
+import { type EtcdClient, explainEtcdError } from "../../etcd/client.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
 import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import { Backoff, sleep } from "../../util/backoff.ts";
@@ -83,7 +82,7 @@ export class SlotClaimer implements Resource {
   readonly #log: Logger;
   readonly #label: string;
   #etcd: EtcdHandle | null = null;
-  #client: Etcd3 | null = null;
+  #client: EtcdClient | null = null;
   #nodeId = "";
   #addresses: Addresses = {};
 

@@ -1,95 +1,50 @@
 /**
- * The lease a slot claimer holds its slot under, and its keepalive. etcd3's Lease class only
- * notices a loss after 2×TTL and never re-grants, so this drives its own: a keepalive every
- * TTL/3 on one stream; a stream with no answer for 1.5 intervals is replaced; no answer for a
- * whole TTL means not ready (`confirmed()` is false); etcd answering TTL 0 means the lease, and
- * the slot with it, is gone: `onLost` is called and the next `ensure()` grants a new lease.
+ * The lease a slot claimer holds its slot under, and its keepalive: a keepalive every TTL/3;
+ * no answer for 1.5 intervals counts as a keepalive failure; no answer for a whole TTL means
+ * not ready (`confirmed()` is false); etcd answering TTL 0 means the lease, and the slot with
+ * it, is gone: `onLost` is called and the next `ensure()` grants a new lease.
  */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../etcd/client.ts";
+import type { LeaseResponse } from "../../etcd/wire.ts";
 import type { Logger } from "../../util/log.ts";
 import { keepaliveFailures, leaseLosses } from "./metrics.ts";
 
-type Stream = Awaited<ReturnType<Etcd3["leaseClient"]["leaseKeepAlive"]>>;
-
-/** etcd's answer to one keepalive: the lease and its TTL left (0: the lease is gone). */
-interface KeepaliveAnswer {
-  ID: string;
-  TTL: string;
-}
-
-/** One keepalive stream for the lease that `lease()` names at the time of sending. */
+/** Keepalives for the lease that `lease()` names at the time of sending, one at a time. */
 class LeaseKeepalive {
-  #stream: Stream | null = null;
+  #inFlight = false;
   #closed = false;
 
   constructor(
-    readonly client: Etcd3,
+    readonly client: EtcdClient,
     readonly lease: () => string | null,
-    readonly onAnswer: (res: KeepaliveAnswer) => void,
+    readonly onAnswer: (res: LeaseResponse) => void,
   ) {}
 
-  /** Whether a stream is open. */
-  get open(): boolean {
-    return this.#stream !== null;
-  }
-
-  /** Drops the current stream and opens a new one, which sends a keepalive once open. */
-  restart(): void {
-    this.end();
-    if (this.#closed) return;
-    this.client.leaseClient.leaseKeepAlive().then((stream) => {
-      if (this.#closed || this.#stream !== null) {
-        stream.cancel();
-        return;
-      }
-      this.#stream = stream;
-      stream.on("data", (res: KeepaliveAnswer) => this.onAnswer(res));
-      stream.on("error", () => {
-        if (this.#stream === stream) this.#stream = null;
-      });
-      stream.on("end", () => {
-        if (this.#stream === stream) this.#stream = null;
-      });
-      this.send();
-    }).catch(() => {
-      // no connection yet; the next tick tries again
-    });
-  }
-
-  /** Sends a keepalive for the current lease, if there is one and a stream. */
+  /**
+   * Sends a keepalive for the current lease, unless one is still on its way (each ends
+   * within the etcd timeout). A failure is not reported: the missing answer is the signal.
+   */
   send(): void {
     const lease = this.lease();
-    if (!lease || !this.#stream) return;
-    try {
-      this.#stream.write({ ID: lease });
-    } catch {
-      this.end();
-    }
+    if (this.#closed || this.#inFlight || lease === null) return;
+    this.#inFlight = true;
+    this.client.leaseKeepAlive(lease).then(
+      (res) => {
+        if (!this.#closed) this.onAnswer(res);
+      },
+      () => {},
+    ).finally(() => this.#inFlight = false);
   }
 
-  /** Drops the current stream. */
-  end(): void {
-    const s = this.#stream;
-    this.#stream = null;
-    if (s) {
-      try {
-        s.cancel();
-      } catch {
-        // already gone
-      }
-    }
-  }
-
-  /** Drops the stream for good. */
+  /** Sends no more keepalives. */
   close(): void {
     this.#closed = true;
-    this.end();
   }
 }
 
 /** What a SlotLease reports to its claimer. */
 export interface SlotLeaseOptions {
-  client: Etcd3;
+  client: EtcdClient;
   ttlSeconds: number;
   /** The pattern, as the metrics label it. */
   label: string;
@@ -130,10 +85,9 @@ export class SlotLease {
   /** The lease ID, granting a new lease first when there is none. */
   async ensure(): Promise<string> {
     if (this.#id === null) {
-      const grant = await this.#o.client.leaseClient.leaseGrant({ TTL: this.#o.ttlSeconds });
-      this.#id = String(grant.ID);
+      const grant = await this.#o.client.leaseGrant(this.#o.ttlSeconds);
+      this.#id = grant.ID;
       this.#ackAt = Date.now();
-      this.#keepalive.restart();
     }
     return this.#id;
   }
@@ -141,7 +95,6 @@ export class SlotLease {
   /** Forgets the lease (etcd no longer has it); the next `ensure()` grants a new one. */
   forget(): void {
     this.#id = null;
-    this.#keepalive.end();
   }
 
   /** Stops the keepalive and revokes the lease, which deletes its keys at once. */
@@ -150,18 +103,16 @@ export class SlotLease {
     this.#keepalive.close();
     const id = this.#id;
     this.#id = null;
-    if (id !== null) await this.#o.client.leaseClient.leaseRevoke({ ID: id });
+    if (id !== null) await this.#o.client.leaseRevoke(id);
   }
 
-  /** Every TTL/3: send a keepalive; a silent stream is replaced. */
+  /** Every TTL/3: send a keepalive, and say when etcd has not answered for a while. */
   #tick(): void {
     if (this.#id === null) return;
     const interval = (this.#o.ttlSeconds * 1000) / 3;
     const silentFor = Date.now() - this.#ackAt;
     if (silentFor > interval * 1.5) {
       keepaliveFailures.inc([this.#o.label]);
-      // No answer to the last keepalive: the stream may be dead without saying so.
-      this.#keepalive.restart();
       if (silentFor > this.#o.ttlSeconds * 1000 && this.#o.holding()) {
         if (this.#silentLogged++ % 10 === 0) {
           this.#o.log.warn(
@@ -170,14 +121,12 @@ export class SlotLease {
           );
         }
       }
-      return;
     }
-    if (!this.#keepalive.open) this.#keepalive.restart();
-    else this.#keepalive.send();
+    this.#keepalive.send();
   }
 
-  #onAnswer(res: KeepaliveAnswer): void {
-    if (String(res.ID) !== this.#id) return;
+  #onAnswer(res: LeaseResponse): void {
+    if (res.ID !== this.#id) return;
     const held = this.#o.holding();
     if (Number(res.TTL) > 0) {
       if (Date.now() - this.#ackAt > this.#o.ttlSeconds * 1000 && held) {

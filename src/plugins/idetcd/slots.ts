@@ -8,7 +8,7 @@
  * `claimed_at` and `instance`, which the original ignores.
  */
 import { Buffer } from "node:buffer";
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../etcd/client.ts";
 import { fqdn } from "../../dns/message.ts";
 import { parseIp } from "../../hostsfile/ip.ts";
 import type { Pattern } from "./pattern.ts";
@@ -163,7 +163,7 @@ const PAGE = 500;
  * (`--max-txn-ops`), whatever the limit.
  */
 export async function readSlots(
-  client: Etcd3,
+  client: EtcdClient,
   layout: SlotLayout,
 ): Promise<{ records: SlotRecord[]; revision: number }> {
   const { start, end } = layout.range;
@@ -171,7 +171,7 @@ export async function readSlots(
   let from = Buffer.from(start);
   let revision = 0;
   for (;;) {
-    const res = await client.kv.range({
+    const res = await client.range({
       key: from,
       range_end: Buffer.from(end),
       limit: String(PAGE),
@@ -182,7 +182,7 @@ export async function readSlots(
       const r = layout.record(
         kv.key.toString(),
         kv.value,
-        String(kv.lease ?? "0"),
+        kv.lease,
         Number(kv.mod_revision),
         Number(kv.create_revision),
       );
@@ -202,15 +202,14 @@ export async function readSlots(
  * when another node was faster.
  */
 export async function takeFreeSlot(
-  client: Etcd3,
+  client: EtcdClient,
   key: string,
   value: Uint8Array,
   lease: string,
 ): Promise<number | null> {
-  const k = Buffer.from(key);
-  const res = await client.kv.txn({
-    compare: [{ key: k, target: "Create", result: "Equal", create_revision: "0" }],
-    success: [{ request_put: { key: k, value: Buffer.from(value), lease } }],
+  const res = await client.txn({
+    compare: [{ key, target: "CREATE", result: "EQUAL", create_revision: "0" }],
+    success: [{ request_put: { key, value, lease } }],
     failure: [],
   });
   return res.succeeded ? Number(res.header.revision) : null;
@@ -222,15 +221,14 @@ export async function takeFreeSlot(
  * changed meanwhile.
  */
 export async function reattachSlot(
-  client: Etcd3,
+  client: EtcdClient,
   r: SlotRecord,
   value: Uint8Array,
   lease: string,
 ): Promise<number | null> {
-  const k = Buffer.from(r.key);
-  const res = await client.kv.txn({
-    compare: [{ key: k, target: "Mod", result: "Equal", mod_revision: String(r.modRevision) }],
-    success: [{ request_put: { key: k, value: Buffer.from(value), lease } }],
+  const res = await client.txn({
+    compare: [{ key: r.key, target: "MOD", result: "EQUAL", mod_revision: String(r.modRevision) }],
+    success: [{ request_put: { key: r.key, value, lease } }],
     failure: [],
   });
   return res.succeeded ? Number(res.header.revision) : null;

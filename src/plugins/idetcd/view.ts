@@ -2,7 +2,7 @@
  * The in-memory view of every claimed slot that idetcd answers from. One resilient watch over
  * the pattern's key range keeps it current, so a query never waits for etcd.
  */
-import type { Etcd3 } from "etcd3";
+import type { EtcdClient } from "../../etcd/client.ts";
 import type { EtcdOptions } from "../../etcd/options.ts";
 import { type EtcdHandle, etcdPool } from "../../etcd/pool.ts";
 import { ResilientWatch } from "../../etcd/watch.ts";
@@ -51,7 +51,7 @@ export class SlotView implements Resource, SlotLookup {
   #listeners = new Set<() => void>();
   #warned = new Set<string>();
   #etcd: EtcdHandle | null = null;
-  #client: Etcd3 | null = null;
+  #client: EtcdClient | null = null;
   #watch: ResilientWatch | null = null;
   #synced = false;
   /** Settles after the first read, successful or not. */

@@ -10,7 +10,7 @@ import { badLinesGauge, errorsCounter } from "../../../src/plugins/etcdhosts/met
 import { setupEtcdHosts } from "../../../src/plugins/etcdhosts/setup.ts";
 import { EtcdHostsSource } from "../../../src/plugins/etcdhosts/source.ts";
 import { memoryLog } from "../../helpers/memory_log.ts";
-import { startEtcd, type TestEtcd } from "../../helpers/etcd.ts";
+import { deleteKey, putText, startEtcd, type TestEtcd } from "../../helpers/etcd.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { ask, type Harness, records, setUp } from "../hosts/_helpers.ts";
 import { startProxy } from "./_proxy.ts";
@@ -40,7 +40,7 @@ Deno.test("etcdhosts: loads at start, answers as hosts, follows changes", async 
   await withEtcd(async (etcd) => {
     const c = etcd.client();
     const key = "/t/load";
-    await c.put(key).value("10.0.0.1 web.example.org\n10.0.0.2 web.example.org\n::1 v6only\n");
+    await putText(c, key, "10.0.0.1 web.example.org\n10.0.0.2 web.example.org\n::1 v6only\n");
     const h = setUp(
       setupEtcdHosts,
       corefile(etcd.endpoint, key, "10.9.9.9 inline.example.org"),
@@ -60,7 +60,7 @@ Deno.test("etcdhosts: loads at start, answers as hosts, follows changes", async 
         "1.0.0.10.in-addr.arpa 3600 PTR web.example.org",
       ]);
 
-      await c.put(key).value("10.0.0.3 web.example.org\n");
+      await putText(c, key, "10.0.0.3 web.example.org\n");
       await waitFor(
         "the change",
         async () => (await a(h, "web.example.org.")).join() === "10.0.0.3",
@@ -76,23 +76,23 @@ Deno.test("etcdhosts: a deleted key, a garbage value and bad lines keep the last
   await withEtcd(async (etcd) => {
     const c = etcd.client();
     const key = "/t/keep";
-    await c.put(key).value("10.0.0.1 a\n10.0.0.2 b\n");
+    await putText(c, key, "10.0.0.1 a\n10.0.0.2 b\n");
     const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key), "etcdhosts");
     try {
       await h.start();
       assert.deepEqual(await a(h, "a."), ["10.0.0.1"]);
       const rev = source(h).revision;
 
-      await c.delete().key(key);
+      await deleteKey(c, key);
       await waitFor("the delete counted", () => errorsCounter.get([key, "deleted"]) === 1);
       assert.deepEqual(await a(h, "a."), ["10.0.0.1"], "still served after the delete");
       assert.equal(source(h).revision, rev);
 
-      await c.put(key).value(Buffer.from([0, 1, 2, 255, 254, 10, 0xc3, 0x28, 10, 7, 7]));
+      await putText(c, key, Buffer.from([0, 1, 2, 255, 254, 10, 0xc3, 0x28, 10, 7, 7]));
       await waitFor("the garbage rejected", () => errorsCounter.get([key, "rejected"]) === 1);
       assert.deepEqual(await a(h, "a."), ["10.0.0.1"], "still served after garbage");
 
-      await c.put(key).value("10.0.0.5 a\n1.2.3 broken\n10.0.0.6\n");
+      await putText(c, key, "10.0.0.5 a\n1.2.3 broken\n10.0.0.6\n");
       await waitFor("the new value", async () => (await a(h, "a.")).join() === "10.0.0.5");
       assert.equal(badLinesGauge.get([key]), 2);
       assert.equal(errorsCounter.get([key, "bad_lines"]), 1);
@@ -107,7 +107,7 @@ Deno.test("etcdhosts: an empty, blank or comment-only value keeps serving, logge
   await withEtcd(async (etcd) => {
     const c = etcd.client();
     const key = "/t/empty";
-    await c.put(key).value("10.0.0.1 a\n10.0.0.2 b\n");
+    await putText(c, key, "10.0.0.1 a\n10.0.0.2 b\n");
     const log = memoryLog();
     const src = new EtcdHostsSource({
       etcd: { endpoints: [etcd.endpoint], timeoutMs: 1000 },
@@ -126,7 +126,7 @@ Deno.test("etcdhosts: an empty, blank or comment-only value keeps serving, logge
       const before = errorsCounter.get([key, "rejected"]) ?? 0;
       const values = ["", "  \n\t\n", "# all gone\n  # really\n", "1.2.3 x\n10.0.0.9\n"];
       for (const [i, value] of values.entries()) {
-        await c.put(key).value(value);
+        await putText(c, key, value);
         await waitFor(
           `value ${i} rejected`,
           () => errorsCounter.get([key, "rejected"]) === before + i + 1,
@@ -143,7 +143,7 @@ Deno.test("etcdhosts: an empty, blank or comment-only value keeps serving, logge
       assert.match(rejected[2], /holds only comments/);
       assert.match(rejected[3], /has no usable line \(2 bad, line 1:/);
       // One usable line (even a placeholder outside the served names) replaces the data.
-      await c.put(key).value("# cleared\n127.0.0.1 placeholder.invalid\n");
+      await putText(c, key, "# cleared\n127.0.0.1 placeholder.invalid\n");
       await waitFor("the placeholder served", () => served().length === 0);
       assert.deepEqual(src.table.v4.get("placeholder.invalid."), ["127.0.0.1"]);
     } finally {
@@ -155,7 +155,7 @@ Deno.test("etcdhosts: an empty, blank or comment-only value keeps serving, logge
 Deno.test("etcdhosts: an empty value at start serves the inline entries and is ready", async () => {
   await withEtcd(async (etcd) => {
     const key = "/t/empty-start";
-    await etcd.client().put(key).value("# nothing yet\n");
+    await putText(etcd.client(), key, "# nothing yet\n");
     const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key, "10.0.0.8 inline"), "etcdhosts");
     try {
       await h.start();
@@ -171,7 +171,7 @@ Deno.test("etcdhosts: an empty value at start serves the inline entries and is r
 Deno.test("etcdhosts: etcd down at start; start() returns, inline served, loads once etcd is up", async () => {
   await withEtcd(async (etcd) => {
     const key = "/t/down";
-    await etcd.client().put(key).value("10.0.0.7 late\n");
+    await putText(etcd.client(), key, "10.0.0.7 late\n");
     await etcd.stop();
     const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key, "10.0.0.8 inline"), "etcdhosts");
     try {
@@ -194,7 +194,7 @@ Deno.test("etcdhosts: etcd down at start; start() returns, inline served, loads 
 Deno.test("etcdhosts: the watch resumes after an etcd restart", async () => {
   await withEtcd(async (etcd) => {
     const key = "/t/restart";
-    await etcd.client().put(key).value("10.0.0.1 r\n");
+    await putText(etcd.client(), key, "10.0.0.1 r\n");
     const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key), "etcdhosts");
     try {
       await h.start();
@@ -204,7 +204,7 @@ Deno.test("etcdhosts: the watch resumes after an etcd restart", async () => {
       assert.deepEqual(await a(h, "r."), ["10.0.0.1"], "served while etcd is down");
       await etcd.start();
       await waitFor("watching again", () => source(h).watching, 20_000);
-      await etcd.client().put(key).value("10.0.0.2 r\n");
+      await putText(etcd.client(), key, "10.0.0.2 r\n");
       await waitFor("the change", async () => (await a(h, "r.")).join() === "10.0.0.2");
     } finally {
       await h.close();
@@ -217,22 +217,22 @@ Deno.test("etcdhosts: catches up after compaction with changes while disconnecte
     const proxy = startProxy(etcd.endpoint);
     const key = "/t/compact";
     const c = etcd.client();
-    await c.put(key).value("10.0.0.1 x\n");
+    await putText(c, key, "10.0.0.1 x\n");
     const h = setUp(setupEtcdHosts, corefile(proxy.endpoint, key), "etcdhosts");
     try {
       await h.start();
       await waitFor("watching", () => source(h).watching);
       proxy.cut();
       await waitFor("the cut noticed", () => !source(h).watching, 15_000);
-      await c.put(key).value("10.0.0.2 x\n");
-      await c.put("/t/other").value("bump");
-      await c.put(key).value("10.0.0.3 x\n");
-      await c.put("/t/other").value("bump again");
+      await putText(c, key, "10.0.0.2 x\n");
+      await putText(c, "/t/other", "bump");
+      await putText(c, key, "10.0.0.3 x\n");
+      await putText(c, "/t/other", "bump again");
       await etcd.compact();
       proxy.restore();
       await waitFor("caught up", async () => (await a(h, "x.")).join() === "10.0.0.3", 20_000);
       await waitFor("watching again", () => source(h).watching, 10_000);
-      await c.put(key).value("10.0.0.4 x\n");
+      await putText(c, key, "10.0.0.4 x\n");
       await waitFor("the next change", async () => (await a(h, "x.")).join() === "10.0.0.4");
     } finally {
       await h.close();
@@ -250,7 +250,7 @@ Deno.test("etcdhosts: a 50,000-entry value loads from etcd (time reported)", asy
       lines.push(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255} h${i}.c`);
     }
     const key = "/t/large";
-    await etcd.client().put(key).value(lines.join("\n"));
+    await putText(etcd.client(), key, lines.join("\n"));
     const h = setUp(setupEtcdHosts, corefile(etcd.endpoint, key), "etcdhosts");
     try {
       const t0 = performance.now();

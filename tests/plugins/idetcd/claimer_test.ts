@@ -1,7 +1,14 @@
 import { memoryLog } from "../../helpers/memory_log.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { startEtcd, type TestEtcd } from "../../helpers/etcd.ts";
+import {
+  getText,
+  keysWithPrefix,
+  putText,
+  rangePrefix,
+  startEtcd,
+  type TestEtcd,
+} from "../../helpers/etcd.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { defaultEtcdOptions } from "../../../src/etcd/options.ts";
 import { type ClaimConfig, SlotClaimer } from "../../../src/plugins/idetcd/claimer.ts";
@@ -78,7 +85,7 @@ Deno.test("claimers racing in one process get distinct slots, one transaction ea
     const ms = performance.now() - t0;
     const ids = racers.map((r) => r.id);
     assert.deepEqual([...ids].sort((a, b) => a! - b!), Array.from({ length: n }, (_, i) => i + 1));
-    const keys = await etcd.client().getAll().prefix("worker").keys();
+    const keys = await keysWithPrefix(etcd.client(), "worker");
     assert.equal(keys.length, n);
     assert.ok(racers.every((r) => r.claimer.ready()));
     console.log(`${n} in-process racers all claimed in ${ms.toFixed(0)} ms`);
@@ -90,7 +97,7 @@ Deno.test("the value is the original's JSON plus our fields, under the lease", a
     const a = node(etcd, nodes, "a");
     await a.start();
     const c = etcd.client();
-    const v = JSON.parse((await c.get("worker1.tf.local.").string())!);
+    const v = JSON.parse((await getText(c, "worker1.tf.local."))!);
     assert.equal(v.ipv4, "10.0.0.1");
     assert.equal(v.ipv6, "fd00::1");
     assert.equal(v.port, "1053");
@@ -99,7 +106,7 @@ Deno.test("the value is the original's JSON plus our fields, under the lease", a
     // Released at once on close.
     await a.close();
     nodes.length = 0;
-    assert.equal(await c.get("worker1.tf.local.").string(), null);
+    assert.equal(await getText(c, "worker1.tf.local."), undefined);
   });
 });
 
@@ -107,17 +114,17 @@ Deno.test("a restarted node takes back the slot carrying its node id (sticky)", 
   await withEtcd(async (etcd, nodes) => {
     const c = etcd.client();
     // A predecessor that died without releasing: its slot 3 is still under its live lease.
-    const lease = c.lease(30);
-    await lease.put("worker3.tf.local.").value(JSON.stringify({ ipv4: "10.0.0.9", node: "me" }));
+    const lease = (await c.leaseGrant(30)).ID;
+    await putText(c, "worker3.tf.local.", JSON.stringify({ ipv4: "10.0.0.9", node: "me" }), lease);
     await node(etcd, nodes, "other").start();
     const me = node(etcd, nodes, "me");
     await me.start();
     assert.equal(me.id, 3);
-    const v = JSON.parse((await c.get("worker3.tf.local.").string())!);
+    const v = JSON.parse((await getText(c, "worker3.tf.local."))!);
     assert.equal(v.ipv4, "10.0.0.1", "the value is rewritten with the new addresses");
     // Moved onto the new lease: revoking the old one must not delete it.
-    await lease.revoke();
-    assert.notEqual(await c.get("worker3.tf.local.").string(), null);
+    await c.leaseRevoke(lease);
+    assert.notEqual(await getText(c, "worker3.tf.local."), undefined);
   });
 });
 
@@ -128,13 +135,16 @@ Deno.test("a live twin with the same node id makes us move to another slot", asy
     assert.equal(a.id, 1);
     // Another process with the same node id takes slot 1 over (different instance, new lease).
     const c = etcd.client();
-    const lease = c.lease(30);
-    await lease.put("worker1.tf.local.").value(
+    const lease = (await c.leaseGrant(30)).ID;
+    await putText(
+      c,
+      "worker1.tf.local.",
       JSON.stringify({ ipv4: "10.0.0.2", node: "twin", instance: "someone-else" }),
+      lease,
     );
     await waitFor("a to move", () => a.id === 2);
     assert.ok(a.log.lines.some((l) => l.includes("another live instance")));
-    await lease.revoke();
+    await c.leaseRevoke(lease);
   });
 });
 
@@ -163,10 +173,10 @@ Deno.test("a lost lease makes the node not ready and it re-claims the same slot"
     await node(etcd, nodes, "b").start();
     assert.equal(a.id, 1);
     const c = etcd.client();
-    const kv = (await c.getAll().prefix("worker1.").exec()).kvs[0];
-    await c.leaseClient.leaseRevoke({ ID: kv.lease });
+    const kv = (await rangePrefix(c, "worker1.")).kvs[0];
+    await c.leaseRevoke(kv.lease);
     await waitFor("a to hold slot 1 under a new lease", async () => {
-      const now = (await c.getAll().prefix("worker1.").exec()).kvs[0];
+      const now = (await rangePrefix(c, "worker1.")).kvs[0];
       return now && now.lease !== kv.lease && a.claimer.ready() && a.id === 1;
     }, 8000);
     assert.ok(a.log.lines.some((l) => /lease lost|was deleted/.test(l)));
@@ -188,16 +198,16 @@ Deno.test("etcd down longer than the TTL: not ready, keeps its view; back: ready
     await waitFor("both ready", () => a.claimer.ready() && b.claimer.ready(), 15_000);
     assert.notEqual(a.id, b.id);
     const c = etcd.client();
-    await waitFor("two keys", async () => (await c.getAll().prefix("worker").keys()).length === 2);
+    await waitFor("two keys", async () => (await keysWithPrefix(c, "worker")).length === 2);
   });
 });
 
 Deno.test("bad values in etcd are ignored with a log line and keep their slot taken", async () => {
   await withEtcd(async (etcd, nodes) => {
     const c = etcd.client();
-    await c.put("worker1.tf.local.").value("not json");
-    await c.put("worker2.tf.local.").value(JSON.stringify({ ipv4: "999.1.1.1" }));
-    await c.put("worker4.tf.local.").value(JSON.stringify({ ipv4: "10.1.1.4" }));
+    await putText(c, "worker1.tf.local.", "not json");
+    await putText(c, "worker2.tf.local.", JSON.stringify({ ipv4: "999.1.1.1" }));
+    await putText(c, "worker4.tf.local.", JSON.stringify({ ipv4: "10.1.1.4" }));
     const a = node(etcd, nodes, "a");
     await a.start();
     assert.equal(a.id, 3);
@@ -208,7 +218,7 @@ Deno.test("bad values in etcd are ignored with a log line and keep their slot ta
     assert.ok(a.log.lines.some((l) => l.includes("ignoring slot 1") && l.includes("not JSON")));
     assert.ok(a.log.lines.some((l) => l.includes("ignoring slot 2") && l.includes("999.1.1.1")));
     // A bad value arriving through the watch is ignored too.
-    await c.put("worker4.tf.local.").value(Buffer.from([0xff, 0xfe]));
+    await putText(c, "worker4.tf.local.", Buffer.from([0xff, 0xfe]));
     await waitFor("worker4 dropped", () => a.view.get("worker4.tf.local.") === undefined);
   });
 });
@@ -218,7 +228,7 @@ Deno.test("a prefix puts the keys under PREFIX/name", async () => {
     const layout = new SlotLayout(Pattern.parse(PATTERN), "/idetcd");
     const a = node(etcd, nodes, "a", { layout });
     await a.start();
-    const keys = await etcd.client().getAll().prefix("/idetcd/").keys();
+    const keys = await keysWithPrefix(etcd.client(), "/idetcd/");
     assert.deepEqual(keys, ["/idetcd/worker1.tf.local."]);
   });
 });
@@ -237,8 +247,8 @@ Deno.test("a reloaded config of the same process takes the slot over; the old on
     nodes.splice(nodes.indexOf(old), 1);
     const c = etcd.client();
     assert.notEqual(
-      await c.get("worker1.tf.local.").string(),
-      null,
+      await getText(c, "worker1.tf.local."),
+      undefined,
       "closing the old one keeps it",
     );
     assert.ok(fresh.claimer.ready());

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startEtcd } from "../../helpers/etcd.ts";
+import { deleteKey, putText, startEtcd } from "../../helpers/etcd.ts";
 import { waitFor } from "../../helpers/wait.ts";
 import { type DnsMessage, Flag, Rcode, rcodeOf } from "../../../src/dns/message.ts";
 import { defaultEtcdOptions } from "../../../src/etcd/options.ts";
@@ -48,9 +48,9 @@ Deno.test("idetcd answers A/AAAA/SRV from the view; NXDOMAIN with a 5 s SOA othe
   const opts = { ...defaultEtcdOptions(), endpoints: [etcd.endpoint] };
   const view = new SlotView(opts, new SlotLayout(pattern, ""), quiet);
   try {
-    await c.put("worker1.tf.local.").value(JSON.stringify({ ipv4: "10.0.0.1", ipv6: "fd00::1" }));
-    await c.put("worker2.tf.local.").value(JSON.stringify({ ipv4: "10.0.0.2", port: "53" }));
-    await c.put("other.tf.local.").value("unrelated");
+    await putText(c, "worker1.tf.local.", JSON.stringify({ ipv4: "10.0.0.1", ipv6: "fd00::1" }));
+    await putText(c, "worker2.tf.local.", JSON.stringify({ ipv4: "10.0.0.2", port: "53" }));
+    await putText(c, "other.tf.local.", "unrelated");
     await view.start();
     const make = (fallthrough: Fallthrough) =>
       new IdetcdPlugin({
@@ -115,8 +115,8 @@ Deno.test("idetcd answers A/AAAA/SRV from the view; NXDOMAIN with a 5 s SOA othe
     assert.equal(r.additionals.length, 3);
 
     // The view follows etcd: a new claim appears, a release disappears.
-    await c.put("worker3.tf.local.").value(JSON.stringify({ ipv4: "10.0.0.3" }));
-    await c.delete().key("worker1.tf.local.");
+    await putText(c, "worker3.tf.local.", JSON.stringify({ ipv4: "10.0.0.3" }));
+    await deleteKey(c, "worker1.tf.local.");
     await waitFor(
       "view to follow",
       () => view.get("worker3.tf.local.") && !view.get("worker1.tf.local."),
