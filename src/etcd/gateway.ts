@@ -149,7 +149,8 @@ export class EtcdClient {
 
   /**
    * Renews a lease once. TTL "0" in the answer means etcd no longer has it. (A keepalive is a
-   * stream in gRPC; through the gateway one request renews once and the reply then ends.)
+   * stream in gRPC; through the gateway one request renews once, and etcd 3.4 to 3.7 then end
+   * the reply, so the connection serves the next call.)
    */
   async leaseKeepAlive(id: string): Promise<LeaseResponse> {
     return decodeLease(await this.#call("/v3/lease/keepalive", { ID: id }, true, true));
@@ -170,11 +171,13 @@ export class EtcdClient {
     const abort = new AbortController();
     const cancel = () => abort.abort();
     this.#closing.signal.addEventListener("abort", cancel);
+    const timer = setTimeout(() => abort.abort("timeout"), this.#o.timeoutMs);
     const { endpoint, res } = await this.#open("/v3/watch", { create_request: create }, abort)
       .catch((err) => {
         this.#closing.signal.removeEventListener("abort", cancel);
-        throw err;
-      });
+        throw abort.signal.reason === "timeout" ? this.#deadline(this.currentEndpoint) : err;
+      })
+      .finally(() => clearTimeout(timer));
     const lines = new JsonLines(res.body!, MAX_MESSAGE_BYTES, abort.signal);
     const closing = this.#closing.signal;
     async function* responses(): AsyncGenerator<WatchResponse> {
@@ -223,16 +226,11 @@ export class EtcdClient {
       try {
         const opened = await this.#open(path, req, abort);
         endpoint = opened.endpoint;
-        // A stream's reply is taken at its first message, without waiting for its end.
-        const reply = await readCapped(opened.res, endpoint, abort.signal, streamed);
+        const reply = await readCapped(opened.res, endpoint, abort.signal);
         return streamed ? resultOf(reply, endpoint) : reply;
       } catch (e) {
-        const err = abort.signal.aborted && abort.signal.reason === "timeout"
-          ? new EtcdError(
-            `deadline exceeded: no answer within ${this.#o.timeoutMs} ms`,
-            DEADLINE_EXCEEDED,
-            endpoint,
-          )
+        const err = abort.signal.reason === "timeout"
+          ? this.#deadline(endpoint)
           : e instanceof EtcdError
           ? e
           : unreachable(e, endpoint);
@@ -253,6 +251,14 @@ export class EtcdClient {
         this.#closing.signal.removeEventListener("abort", cancel);
       }
     }
+  }
+
+  #deadline(endpoint: string): EtcdError {
+    return new EtcdError(
+      `deadline exceeded: no answer within ${this.#o.timeoutMs} ms`,
+      DEADLINE_EXCEEDED,
+      endpoint,
+    );
   }
 
   /** Stops using `endpoint` (if still the current one) in favour of the next. */
@@ -354,26 +360,24 @@ function resultOf(message: Record<string, unknown>, endpoint: string): Record<st
 }
 
 /**
- * Returns the first message of a reply (each at most MAX_MESSAGE_BYTES). Unless `firstOnly`,
- * it reads on to the end, so that the connection can serve the next call.
+ * Reads a whole reply, to its end so that the connection can serve the next call, and returns
+ * its first message (each at most MAX_MESSAGE_BYTES).
  */
 async function readCapped(
   res: Response,
   endpoint: string,
   signal: AbortSignal,
-  firstOnly = false,
 ): Promise<Record<string, unknown>> {
   let first: Record<string, unknown> | null = null;
   if (res.body === null) return {};
   try {
     for await (const message of new JsonLines(res.body, MAX_MESSAGE_BYTES, signal)) {
       first ??= message;
-      if (firstOnly) break;
     }
   } catch (err) {
     throw err instanceof EtcdError ? err : unreachable(err, endpoint);
   }
-  // An abort ends the reading quietly; the caller must not take what was read for the reply.
-  if (signal.aborted && (first === null || !firstOnly)) throw new Error("aborted");
+  // An abort ends the reading quietly; what was read is no reply.
+  if (signal.aborted) throw new Error("aborted");
   return first ?? {};
 }

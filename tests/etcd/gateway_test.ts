@@ -96,6 +96,8 @@ Deno.test("EtcdClient: a frozen etcd is a deadline error; close() ends calls and
     const err = await client.range({ key: "w" }).catch((e) => e);
     assert.match(String(err), /deadline exceeded: no answer within 500 ms/);
     assert.ok(Date.now() - started < 1500, `gave up after ${Date.now() - started} ms`);
+    const watchErr = await client.watch({ key: "other" }).catch((e) => e);
+    assert.match(String(watchErr), /deadline exceeded/, "opening a watch has a deadline too");
     const pending = client.range({ key: "w" }).catch((e) => e);
     client.close();
     assert.match(String(await pending), /closed/);
