@@ -226,7 +226,7 @@ export function installFullCodec(codec: FullCodec): void {
 /**
  * Thrown by decode() and encode() when the fast path declines and the whole codec is not loaded
  * yet: the caller awaits loadFullCodec() and tries again. forward, which handles upstream replies
- * of any type, imports codec_full.ts, so it is loaded before it runs.
+ * of any type, awaits loadFullCodec() before its first exchange.
  */
 export class FullCodecNotLoaded extends Error {
   constructor() {

@@ -4,7 +4,7 @@
  * name; `encode`: a TXT reply), and exits 1 with the reason when the server does not load
  * dns-packet only for the second.
  */
-import { encode, rcodeOf, replyTo } from "../../src/dns/message.ts";
+import { decode, encode, FullCodecNotLoaded, rcodeOf, replyTo } from "../../src/dns/message.ts";
 import type { Plugin } from "../../src/plugin/plugin.ts";
 import { compose } from "../../src/server/chain.ts";
 import { answerPacket } from "../../src/server/responder.ts";
@@ -56,6 +56,43 @@ function fail(why: string): never {
 
 const plain = answerPacket(query("A"), source, router);
 if (plain === null || plain instanceof Promise) fail("a plain query was not answered at once");
+
+/** Whether dns-packet is loaded: only it decodes a name with a non-ASCII byte. */
+function fullCodecLoaded(): boolean {
+  const bytes = query("A");
+  bytes[13] = 0xe9;
+  try {
+    decode(bytes);
+    return true;
+  } catch (err) {
+    if (err instanceof FullCodecNotLoaded) return false;
+    throw err;
+  }
+}
+
+if (Deno.args[0] === "forward") {
+  // forward loads dns-packet at its first exchange, not when the plugin is set up.
+  await import("../../src/plugins/forward/setup.ts");
+  const { Upstream } = await import("../../src/plugins/forward/upstream.ts");
+  if (fullCodecLoaded()) fail("forward: loading the plugin loaded dns-packet");
+  const server = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const echo = (async () => {
+    const [data, from] = await server.receive();
+    data[2] |= 0x80; // the query back, as its own (empty) reply
+    await server.send(data, from);
+  })();
+  const { port } = server.addr as Deno.NetAddr;
+  const up = new Upstream("127.0.0.1", port, { expireMs: 0 });
+  const q = query("A");
+  const reply = await up.exchange(q, { name: "x.example", type: "A", class: "IN" }, "udp", 2000);
+  await echo;
+  up.close();
+  server.close();
+  if (reply.id !== 7) fail("forward: no reply");
+  if (!fullCodecLoaded()) fail("forward: an exchange did not load dns-packet");
+  console.log("ok");
+  Deno.exit(0);
+}
 
 let slow: Uint8Array;
 if (Deno.args[0] === "decode") {

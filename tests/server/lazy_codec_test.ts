@@ -7,10 +7,23 @@ import assert from "node:assert/strict";
 
 const child = new URL("./_lazy_codec_child.ts", import.meta.url).pathname;
 
-for (const path of ["decode", "encode"]) {
-  Deno.test(`a query that needs dns-packet to ${path} loads it and waits; plain ones do not`, async () => {
+for (const path of ["decode", "encode", "forward"]) {
+  const name = path === "forward"
+    ? "forward loads dns-packet at its first exchange, not when it is set up"
+    : `a query that needs dns-packet to ${path} loads it and waits; plain ones do not`;
+  Deno.test(name, async () => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--allow-read", "--allow-env", child, path],
+      args: [
+        "run",
+        "--quiet",
+        "--allow-read",
+        "--allow-env",
+        "--allow-net=127.0.0.1",
+        "--unstable-net",
+        "--allow-ffi",
+        child,
+        path,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();

@@ -6,10 +6,9 @@
  * QR set, decodes, and repeats the query's question. Anything else is ignored and the exchange
  * keeps waiting (a late reply to an earlier query, or a spoofing attempt), until its timeout.
  */
-// Upstream replies carry any record type: forward needs the whole codec (which it installs as
-// the slow path of encode and decode for the rest of the server too).
-import { decodeFull } from "../../dns/codec_full.ts";
-import { type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
+// Upstream replies carry any record type, so they need the whole codec: Upstream.exchange loads
+// it before its first exchange (not at start, so a node that never forwards never pays for it).
+import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
 
 /** The transports an exchange can use. */
 export type Transport = "udp" | "tcp";
@@ -58,7 +57,7 @@ export function accept(data: Uint8Array, query: Uint8Array, question: Question):
   let reply: DnsMessage;
   try {
     // Copy: the socket buffer is reused, and decoded records may hold views into their input.
-    reply = decodeFull(data.slice());
+    reply = decode(data.slice());
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@
  * CoreDNS's forward does, for queries and health probes.
  */
 import { frame, FrameReader, writeAll } from "../../dns/framing.ts";
-import type { DnsMessage, Question } from "../../dns/message.ts";
+import { type DnsMessage, loadFullCodec, type Question } from "../../dns/message.ts";
 import {
   abortable,
   accept,
@@ -96,6 +96,8 @@ export class Upstream {
     udpSize = 512,
     tlsConnectMs?: number,
   ): Promise<DnsMessage> {
+    // Replies are decoded with the whole codec (accept() in exchange.ts); loaded once, here.
+    await loadFullCodec();
     // As CoreDNS: a TLS upstream is always reached over TLS (a TCP stream), whatever was asked.
     if (this.#options.tls) transport = "tcp";
     // A cached TCP connection may have been closed by the upstream while idle; that is not the
