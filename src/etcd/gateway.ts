@@ -180,9 +180,17 @@ export class EtcdClient {
       .finally(() => clearTimeout(timer));
     const lines = new JsonLines(res.body!, MAX_MESSAGE_BYTES, abort.signal);
     const closing = this.#closing.signal;
+    // etcd cancels a watch opened with an expired token instead of refusing the request.
+    const tokenExpired = () => this.#token = null;
     async function* responses(): AsyncGenerator<WatchResponse> {
       try {
-        for await (const message of lines) yield decodeWatch(resultOf(message, endpoint));
+        for await (const message of lines) {
+          const response = decodeWatch(resultOf(message, endpoint));
+          if (response.canceled && /invalid auth token/.test(response.cancel_reason)) {
+            tokenExpired();
+          }
+          yield response;
+        }
         // Held to the end: a Response collected while its body is read stops noticing aborts.
         void res;
       } catch (err) {

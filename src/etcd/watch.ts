@@ -319,7 +319,9 @@ class StreamLiveness {
     this.#ticker = setInterval(() => {
       if (this.#checking || Date.now() - this.#lastHeard < interval) return;
       this.#checking = true;
-      o.client.range({ key: o.key, range_end: o.rangeEnd, count_only: true })
+      // Serializable: the member answers alone, so a thousand nodes' checks cost etcd no
+      // quorum rounds; whether this endpoint answers is all the check asks.
+      o.client.range({ key: o.key, range_end: o.rangeEnd, count_only: true, serializable: true })
         .then(() => o.client.currentEndpoint === endpoint, () => false)
         .then((alive) => {
           this.#checking = false;

@@ -43,6 +43,8 @@ export interface RangeRequest {
   revision?: Int64;
   keys_only?: boolean;
   count_only?: boolean;
+  /** Answered by the member asked, from its own copy, without a quorum round. */
+  serializable?: boolean;
 }
 
 /** The keys a range found. */

@@ -64,6 +64,22 @@ Deno.test("EtcdClient: authenticates, again when the token expired, and passes o
       await new Promise((r) => setTimeout(r, 2500));
       assert.equal((await root.range({ key: "k" })).kvs[0].value.toString(), "v");
       assert.equal(authentications, 2, "the expired token was renewed");
+      // A watch opened with an expired token is cancelled, not refused; the next one renews it.
+      await new Promise((r) => setTimeout(r, 2500));
+      const firstMessage = async () => {
+        const stream = await root.watch({ key: "k" });
+        for await (const res of stream.responses) {
+          stream.cancel();
+          return res;
+        }
+        throw new Error("the watch ended without a message");
+      };
+      const cancelled = await firstMessage();
+      assert.equal(cancelled.canceled, true);
+      assert.match(cancelled.cancel_reason, /invalid auth token/);
+      const created = await firstMessage();
+      assert.equal(created.created && !created.canceled, true, JSON.stringify(created));
+      assert.equal(authentications, 3);
     } finally {
       globalThis.fetch = realFetch;
     }
