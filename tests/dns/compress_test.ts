@@ -139,5 +139,7 @@ Deno.test(`compressWire: dns-packet reads back what it wrote (seed ${SEED})`, ()
       `message ${i}: ${JSON.stringify(msg)}`,
     );
   }
-  assert.ok(compressed > 1000, `owner names should compress (${compressed})`);
+  // About 1,100 of the 20,000 compress on most seeds; seed 601197081 gave 996, so the bar sits
+  // well below the spread of seeds rather than on it.
+  assert.ok(compressed > 800, `owner names should compress (${compressed})`);
 });
