@@ -43,7 +43,7 @@ const UNAVAILABLE = 14;
 const UNAUTHENTICATED = 16;
 
 /** The largest reply or stream message read from etcd (etcd's own request cap is 1.5 MiB). */
-export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** A failed etcd call: etcd's message and gRPC status code, and where it went. */
 export class EtcdError extends Error {
@@ -100,11 +100,6 @@ export class EtcdClient {
         key: tls.key,
       });
     }
-  }
-
-  /** The endpoints, in the order they are tried. */
-  get endpoints(): readonly string[] {
-    return this.#o.endpoints;
   }
 
   /** The endpoint calls go to now: the first, until it fails. */
