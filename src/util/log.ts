@@ -46,20 +46,32 @@ const HOLD_MS = 10;
  */
 export function writeLineSoon(line: string): void {
   const bytes = encodeLine(line);
-  if (heldLength + bytes.length > held.length) flushLines();
+  if (heldLength + bytes.length > held.length) writeHeld();
   if (bytes.length > held.length) return writeAll(bytes);
   held.set(bytes, heldLength);
   heldLength += bytes.length;
+  // One timer per hold, left running when a full buffer is written early: it was armed before
+  // any line now held arrived, so none waits longer than HOLD_MS, and a load that fills the
+  // buffer thousands of times a second does not cancel and arm a timer each time.
   if (flushTimer === null) {
-    flushTimer = setTimeout(flushLines, HOLD_MS);
+    flushTimer = setTimeout(onHoldEnd, HOLD_MS);
     Deno.unrefTimer(flushTimer);
   }
+}
+
+function onHoldEnd(): void {
+  flushTimer = null;
+  writeHeld();
 }
 
 /** Writes the lines writeLineSoon holds, now. */
 export function flushLines(): void {
   if (flushTimer !== null) clearTimeout(flushTimer);
   flushTimer = null;
+  writeHeld();
+}
+
+function writeHeld(): void {
   if (heldLength === 0) return;
   const length = heldLength;
   heldLength = 0;

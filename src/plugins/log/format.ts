@@ -1,6 +1,7 @@
 /** The log plugin's format language: CoreDNS's placeholders, compiled once per directive. */
 import { Flag, RCODE_NAMES } from "../../dns/message.ts";
 import { presentName } from "../../dns/present.ts";
+import { decimal, decimalSeconds } from "../../util/decimal.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 
 /** CoreDNS's Common Log Format. */
@@ -44,10 +45,8 @@ const bracket = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
 
 /** Formats a duration as Go's `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"` does. */
 export function formatSeconds(ms: number): string {
-  // Whole nanoseconds over 1e9 is the double Go prints; JavaScript prints it the same way
-  // (shortest round-trip digits) from 1e-6 up, and with an exponent below: toFixed there.
-  const seconds = Math.round(ms * 1e6) / 1e9;
-  return seconds >= 1e-6 ? `${seconds}s` : `${Number((ms / 1000).toFixed(9))}s`;
+  const ns = Math.round(ms * 1e6);
+  return ns >= 0 && ns < 1e15 ? `${decimalSeconds(ns)}s` : `${ns / 1e9}s`;
 }
 
 /** `{>rflags}` by flags value: a handful of distinct values, each spelled once. */
@@ -70,15 +69,15 @@ const PLACEHOLDERS: Readonly<Record<string, (e: LogEntry) => string>> = {
   proto: (e) => e.q.proto,
   remote: (e) => bracket(e.q.remote.hostname),
   local: (e) => bracket(e.q.local.hostname),
-  port: (e) => String(e.q.remote.port),
-  size: (e) => String(e.q.requestSize),
+  port: (e) => decimal(e.q.remote.port),
+  size: (e) => decimal(e.q.requestSize),
   duration: (e) => formatSeconds(e.durationMs),
   rcode: (e) => RCODE_NAMES[e.rcode] ?? String(e.rcode),
-  rsize: (e) => String(e.rsize),
+  rsize: (e) => decimal(e.rsize),
   ">rflags": (e) => rflagsOf(e.rflags & 0xfff0), // the named bits; the rcode bits vary
-  ">bufsize": (e) => String(e.q.opt?.udpPayloadSize ?? 512),
+  ">bufsize": (e) => decimal(e.q.opt?.udpPayloadSize ?? 512),
   ">do": (e) => String(e.q.do),
-  ">id": (e) => String(e.q.request.id),
+  ">id": (e) => decimal(e.q.request.id),
   ">opcode": (e) =>
     OPCODES[(e.q.request.flags >> 11) & 0xf] ?? String((e.q.request.flags >> 11) & 0xf),
 };
