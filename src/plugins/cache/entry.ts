@@ -47,7 +47,8 @@ export function cacheKey(q: QueryContext): string {
 
 /** Seconds of life an entry has left; negative once expired. */
 export function remaining(e: Entry, now: number): number {
-  return e.ttl - Math.floor((now - e.stored) / 1000);
+  // A clock reading from before the store (a query's start time) must not add a second.
+  return e.ttl - Math.floor(Math.max(0, now - e.stored) / 1000);
 }
 
 /** The TTL bounds a reply's lifetime is held within, by where it would be kept. */

@@ -104,6 +104,16 @@ Deno.test("cache: a hit has the request's id, the upstream's AA (as CoreDNS 1.15
   assert.ok(cacheHits.get(["dns://127.0.0.1:1053", "success", ".", ""]) >= 2);
 });
 
+Deno.test("cache: a hit read with a clock from just before the store keeps the stored TTL", async () => {
+  // The default clock is the query's start time, which may come a moment before a store.
+  const { cache, clock } = cacheFrom();
+  const b = backend(withA(30, "192.0.2.1"));
+  await ask(cache, b.next, "example.test");
+  clock.now -= 0.5;
+  assert.deepEqual(ttls(await ask(cache, b.next, "example.test")), [30]);
+  assert.equal(b.calls.n, 1);
+});
+
 Deno.test("cache: an entry expires after its TTL", async () => {
   const { cache, clock } = cacheFrom();
   const b = backend(withA(30, "192.0.2.1"));
