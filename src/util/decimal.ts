@@ -43,11 +43,11 @@ export function decimalSeconds(ns: number): string {
   const fraction = ns % 1e9;
   const whole = decimal((ns - fraction) / 1e9);
   if (fraction === 0) return whole;
-  let digits = fraction;
+  let significant = fraction;
   let width = 9;
-  while (digits % 10 === 0) {
-    digits /= 10;
+  while (significant % 10 === 0) {
+    significant /= 10;
     width--;
   }
-  return `${whole}.${decimal(digits, width)}`;
+  return `${whole}.${decimal(significant, width)}`;
 }
