@@ -107,7 +107,7 @@ Deno.test("EtcdClient: a frozen etcd is a deadline error; close() ends calls and
       }
     })();
     await client.put({ key: "w", value: "1" });
-    etcd.pause();
+    await etcd.pause();
     const started = Date.now();
     const err = await client.range({ key: "w" }).catch((e) => e);
     assert.match(String(err), /deadline exceeded: no answer within 500 ms/);

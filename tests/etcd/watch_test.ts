@@ -72,7 +72,7 @@ Deno.test("ResilientWatch delivers, resumes after an etcd restart and resyncs af
     assert.equal(resyncs, 1, "a plain reconnect resumes without a re-read");
 
     // A frozen etcd: the stream stays open but silent; progress checks must notice.
-    etcd.pause();
+    await etcd.pause();
     await until("silence noticed", () => log.lines.some((l) => l.includes("silent")), 10_000);
     etcd.resume();
     await putText(other, "/w/e", "6");

@@ -51,7 +51,7 @@ export interface TestEtcd {
   /** Alias of `start()` after `stop()`, as the brief names it. */
   restart(): Promise<void>;
   /** Freezes etcd (SIGSTOP): connections stay open but nothing answers, like a hung peer. */
-  pause(): void;
+  pause(): Promise<void>;
   /** Unfreezes etcd after `pause()` (SIGCONT). */
   resume(): void;
   /** Compacts the store at its current revision (physically), returning that revision. */
@@ -170,8 +170,19 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
     stop: (signal) => halt(signal),
     start: launch,
     restart: launch,
-    pause() {
-      (child as Deno.ChildProcess | null)?.kill("SIGSTOP");
+    async pause() {
+      const frozen = child as Deno.ChildProcess | null;
+      if (frozen === null) return;
+      frozen.kill("SIGSTOP");
+      // The stop lands as each of etcd's threads next enters the kernel: wait until the process
+      // shows it, so that no request sent after pause() is answered (it once was, on 3.4).
+      const stat = `/proc/${frozen.pid}/stat`;
+      for (let i = 0; i < 200; i++) {
+        const state = Deno.readTextFileSync(stat).replace(/^.*\) /s, "")[0];
+        if (state === "T" || state === "t") return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`etcd (pid ${frozen.pid}) did not stop within 2 s of SIGSTOP`);
     },
     resume() {
       (child as Deno.ChildProcess | null)?.kill("SIGCONT");
