@@ -41,14 +41,20 @@ export const GATEWAY_CANNOT_REACH_ETCD = "etcd's JSON gateway, which etcdns talk
 
 /**
  * Whether `err` is etcd's gateway answering (not our connection failing) that its own link to
- * etcd's gRPC server broke, over TLS: gRPC-go's `connection closed`, `write tcp ...: broken
- * pipe` or `tls: bad certificate`, as status 14. See GATEWAY_CANNOT_REACH_ETCD.
+ * etcd's gRPC server broke, over TLS, as status 14. Which words gRPC-go uses depends on when it
+ * notices etcd dropping the link (with TLS 1.3 the client side finishes its handshake before etcd
+ * refuses the certificate): `connection closed`, `use of closed network connection`, `write tcp
+ * ...: broken pipe`, `error reading server preface`, `transport is closing` or `tls: bad
+ * certificate`. See GATEWAY_CANNOT_REACH_ETCD.
  */
 export function isGatewayTlsFailure(err: unknown, opts: EtcdOptions): boolean {
   return err instanceof EtcdError && !err.unreachable && err.code === 14 &&
     (opts.tls !== undefined || opts.endpoints.some((e) => e.startsWith("https://"))) &&
-    /connection closed|broken pipe|bad certificate|connection reset|handshake/i.test(err.message);
+    GATEWAY_LINK_BROKEN.test(err.message);
 }
+
+const GATEWAY_LINK_BROKEN =
+  /connection closed|closed network connection|broken pipe|bad certificate|connection reset|handshake|server preface|transport is closing/i;
 
 /** What etcd's rejection of the client certificate is called in messages. */
 export const CLIENT_CERT_REJECTED = "etcd rejected the client certificate (it is not signed by a " +

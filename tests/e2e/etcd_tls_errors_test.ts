@@ -24,7 +24,9 @@ const REJECTED =
 async function failsAtStart(corefile: string, cause: RegExp): Promise<string[]> {
   const p = await startEtcdns({ corefile, waitReady: false });
   try {
-    const status = await waitFor("etcdns to exit", () => p.exited, 30_000);
+    const status = await waitFor("etcdns to exit", () => p.exited, 30_000).catch((err) => {
+      throw new Error(`${err instanceof Error ? err.message : err}; etcdns printed:\n${p.output}`);
+    });
     await p.wait();
     assert.notEqual(status.code, 0, p.output);
     const lines = p.lines.filter((l) => l.trim() !== "");
