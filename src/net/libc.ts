@@ -28,6 +28,9 @@ const SYMBOLS = {
   // A thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for spreading UDP over threads (udp_spread.ts).
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  // syscall(2), for sched_setattr/sched_getattr (thread_slice.ts), which glibc before 2.41 does
+  // not wrap. Variadic in C; integer arguments pass alike on x86_64 and aarch64 Linux.
+  syscall: { parameters: ["i64", "i64", "buffer", "i64", "i64"], result: "i64" },
   // glibc's: gives freed heap memory back to the system (malloc_trim.ts). Optional, as other
   // libcs lack it.
   malloc_trim: { parameters: ["usize"], result: "i32", optional: true },
