@@ -188,8 +188,8 @@ whoami idles at 52 MB instead of 66 MB). A load that starts them leaves their fi
 the after-load and settled figures of the rows with the default thread count include it, their
 idle figure not. Deno gives every worker thread an isolate of its own, 11 MB before it loads a
 module, so "after load no more than CoreDNS" (57 MB for all its cores) cannot hold once a second
-thread runs. What a load leaves behind is kept small: the log plugin spells ports, query IDs
-and durations digit by digit (src/util/decimal.ts), since V8's number-string cache promoted the
+thread runs. What a load leaves behind is kept small: the log plugin builds its lines as bytes,
+ports, query IDs and durations digit by digit (src/util/line_bytes.ts), since V8's number-string cache promoted the
 string of every new number and the old generation grew 2.4 MB/s per thread (Corefile.example
 right after a peak load: 106-109 MB, now 87-88); and what V8's compile threads free stays in glibc
 arenas of their own until \`MallocTrimmer\` (src/server/malloc_trim.ts) calls malloc_trim(3),

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 /** Runs `body` in a child with log.ts's writers in scope; returns what it printed. */
 async function childOutput(body: string): Promise<string> {
   const log = JSON.stringify(new URL("../../src/util/log.ts", import.meta.url).href);
-  const script = `import { flushLines, writeLine, writeLineSoon } from ${log};\n${body}`;
+  const script = `import { flushLines, writeLine, writeLineSoon as soonBytes } from ${log};\n` +
+    `const writeLineSoon = (s) => soonBytes(new TextEncoder().encode(s));\n${body}`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", script],
     stdout: "piped",

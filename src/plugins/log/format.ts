@@ -1,7 +1,10 @@
-/** The log plugin's format language: CoreDNS's placeholders, compiled once per directive. */
+/**
+ * The log plugin's format language: CoreDNS's placeholders, compiled once per directive into
+ * writers that put a line's bytes straight into a LineBytes (see line_bytes.ts for why).
+ */
 import { Flag, RCODE_NAMES } from "../../dns/message.ts";
 import { presentName } from "../../dns/present.ts";
-import { decimal, decimalSeconds } from "../../util/decimal.ts";
+import type { LineBytes } from "../../util/line_bytes.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 
 /** CoreDNS's Common Log Format. */
@@ -20,7 +23,9 @@ export interface LogEntry {
   durationMs: number;
 }
 
-type Part = string | ((e: LogEntry) => string);
+/** Writes one placeholder's text. */
+type PartWriter = (e: LogEntry, out: LineBytes) => void;
+type Part = string | PartWriter;
 
 const OPCODES: Readonly<Record<number, string>> = {
   0: "QUERY",
@@ -41,12 +46,18 @@ const FLAG_NAMES: ReadonlyArray<[number, string]> = [
   [Flag.CD, "cd"],
 ];
 
-const bracket = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
+/** An address as CoreDNS logs it: an IPv6 one in brackets. */
+function writeAddress(out: LineBytes, ip: string): void {
+  if (ip.includes(":")) out.byte(0x5b).text(ip).byte(0x5d);
+  else out.text(ip);
+}
 
-/** Formats a duration as Go's `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"` does. */
-export function formatSeconds(ms: number): string {
+/** A duration as Go's `strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"` prints it. */
+function writeSeconds(out: LineBytes, ms: number): void {
   const ns = Math.round(ms * 1e6);
-  return ns >= 0 && ns < 1e15 ? `${decimalSeconds(ns)}s` : `${ns / 1e9}s`;
+  if (ns >= 0 && ns < 1e15) out.seconds(ns);
+  else out.text(String(ns / 1e9));
+  out.byte(0x73);
 }
 
 /** `{>rflags}` by flags value: a handful of distinct values, each spelled once. */
@@ -61,29 +72,31 @@ function rflagsOf(flags: number): string {
   return spelled;
 }
 
-const PLACEHOLDERS: Readonly<Record<string, (e: LogEntry) => string>> = {
-  type: (e) => e.q.qtype,
+const PLACEHOLDERS: Readonly<Record<string, PartWriter>> = {
+  type: (e, out) => out.text(e.q.qtype),
   // The only placeholder the client chooses freely: escaped, so one query is one line.
-  name: (e) => presentName(e.q.qname),
-  class: (e) => e.q.qclass,
-  proto: (e) => e.q.proto,
-  remote: (e) => bracket(e.q.remote.hostname),
-  local: (e) => bracket(e.q.local.hostname),
-  port: (e) => decimal(e.q.remote.port),
-  size: (e) => decimal(e.q.requestSize),
-  duration: (e) => formatSeconds(e.durationMs),
-  rcode: (e) => RCODE_NAMES[e.rcode] ?? String(e.rcode),
-  rsize: (e) => decimal(e.rsize),
-  ">rflags": (e) => rflagsOf(e.rflags & 0xfff0), // the named bits; the rcode bits vary
-  ">bufsize": (e) => decimal(e.q.opt?.udpPayloadSize ?? 512),
-  ">do": (e) => String(e.q.do),
-  ">id": (e) => decimal(e.q.request.id),
-  ">opcode": (e) =>
-    OPCODES[(e.q.request.flags >> 11) & 0xf] ?? String((e.q.request.flags >> 11) & 0xf),
+  name: (e, out) => out.text(presentName(e.q.qname)),
+  class: (e, out) => out.text(e.q.qclass),
+  proto: (e, out) => out.text(e.q.proto),
+  remote: (e, out) => writeAddress(out, e.q.remote.hostname),
+  local: (e, out) => writeAddress(out, e.q.local.hostname),
+  port: (e, out) => out.decimal(e.q.remote.port),
+  size: (e, out) => out.decimal(e.q.requestSize),
+  duration: (e, out) => writeSeconds(out, e.durationMs),
+  rcode: (e, out) => out.text(RCODE_NAMES[e.rcode] ?? String(e.rcode)),
+  rsize: (e, out) => out.decimal(e.rsize),
+  ">rflags": (e, out) => out.text(rflagsOf(e.rflags & 0xfff0)), // the named bits; rcode varies
+  ">bufsize": (e, out) => out.decimal(e.q.opt?.udpPayloadSize ?? 512),
+  ">do": (e, out) => out.text(e.q.do ? "true" : "false"),
+  ">id": (e, out) => out.decimal(e.q.request.id),
+  ">opcode": (e, out) => {
+    const opcode = (e.q.request.flags >> 11) & 0xf;
+    out.text(OPCODES[opcode] ?? String(opcode));
+  },
 };
 
-/** A compiled format: formatting a line is a walk over prebuilt parts. */
-export type Formatter = (e: LogEntry) => string;
+/** A compiled format: writing a line is a walk over prebuilt parts. */
+export type Formatter = (e: LogEntry, out: LineBytes) => void;
 
 /**
  * Compiles a format. `{common}` and `{combined}` expand first; `{/LABEL}` (metadata) prints `-`
@@ -104,9 +117,10 @@ export function compileFormat(format: string): Formatter {
     last = m.index + m[0].length;
   }
   if (last < expanded.length) parts.push(expanded.slice(last));
-  return (e) => {
-    let out = "";
-    for (const p of parts) out += typeof p === "string" ? p : p(e);
-    return out;
+  return (e, out) => {
+    for (const p of parts) {
+      if (typeof p === "string") out.text(p);
+      else p(e, out);
+    }
   };
 }

@@ -1,6 +1,7 @@
 /** log: one line per query on stdout, in CoreDNS's format, once the reply has been sent. */
 import { type DnsMessage, inZone, Rcode } from "../../dns/message.ts";
 import { writeLineSoon } from "../../util/log.ts";
+import { LineBytes } from "../../util/line_bytes.ts";
 import type { QueryContext } from "../../plugin/query.ts";
 import type { Next, Plugin } from "../../plugin/plugin.ts";
 import type { Formatter } from "./format.ts";
@@ -26,6 +27,9 @@ export function classify(rcode: number, answers: number, delegation: boolean): R
   return "error";
 }
 
+/** Where this thread's log lines are built, one at a time. */
+const line = new LineBytes();
+
 /** Logs queries after their reply is sent, so that rcode, size and duration are final. */
 export class LogPlugin implements Plugin {
   readonly name = "log";
@@ -49,6 +53,8 @@ export class LogPlugin implements Plugin {
       const slow = minDurationMs !== null && durationMs >= minDurationMs;
       if (!classes.has(cls) && !slow) return;
     }
-    writeLineSoon(`[INFO] ${format({ q, rcode, rsize, rflags: reply.flags, durationMs })}`);
+    line.reset().text("[INFO] ");
+    format({ q, rcode, rsize, rflags: reply.flags, durationMs }, line);
+    writeLineSoon(line.bytes());
   }
 }
