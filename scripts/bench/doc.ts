@@ -101,7 +101,9 @@ round: RSS idle (after start and ${run.settle} s of rest); peak queries per seco
 ${run.seconds} s, capped at ${run.peakCap}); the server's CPU time (utime + stime of its process
 tree, from /proc) per answered query while dnsperf sends a steady ${run.rate} queries/s for
 ${run.seconds} s; p99 latency while dnsperf sends half of that round's peak (lost queries count
-as slowest); RSS right after these loads, and again after ${run.settle} s of rest ("settled").
+as slowest; dnsperf writes its line per query to a file, read after the run, so that no third
+program is busy on the cores meanwhile); RSS right after these loads, and again after
+${run.settle} s of rest ("settled").
 
 ${table(outcomes, run.rate)}
 
@@ -158,7 +160,10 @@ woken for every other datagram. The p99 at half of peak came down (medians of th
 stopped giving the event loop its turn through Deno's thread pool (a wait that woke another
 thread: 1 in 20 took 0.3 to over 3 ms) and took it on its own thread instead
 (src/net/loop_turn.ts); a 1 MiB receive queue stopped the drops of a thread descheduled for a
-few milliseconds.
+few milliseconds. On Linux 6.12 and later a serving thread asks for 0.1 ms time slices
+(src/net/thread_slice.ts), so that it waits less for a CPU when it wakes: at 85,000 queries/s with
+dnsperf on the same cores, hosts with one thread waited 70 ms per 6 s to run instead of 376
+(medians of 6 interleaved runs), and its p99 went from 1.0 to 0.57 ms.
 
 ## Where the memory goes
 
@@ -168,13 +173,15 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 | process, idle | RSS | of it, pages of the deno binary | anonymous |
 |---|---|---|---|
 | \`deno run\` of a script holding one UDP socket, outside any project | 34 MB | 25 MB | 9 MB |
-| the same inside this repository (deno.json, lock file, npm resolution) | 41 MB | 30 MB | 11 MB |
-| etcdns, whoami, \`workers 1\` | 50 MB | 33 MB | 16 MB |
+| the same inside this repository (deno.json, lock file) | 32-35 MB | 23 MB | 7 MB |
+| etcdns, whoami, \`workers 1\` | 49 MB | 33 MB | 16 MB |
 | a script whose Deno worker thread holds nothing, per such thread | +11 MB | | |
 | a script that imports npm:etcd3 (the first version's etcd client) and reads one key | 63 MB | 38 MB | 24 MB |
 | a script that reads one key through etcd's JSON gateway with fetch() | 41 MB | 28 MB | 12 MB |
 
-Two thirds of etcdns's RSS are the deno binary's own code paged in (the runtime, V8, FFI and,
+(An earlier measurement put the script inside this repository at 41 MB; measured again on
+2026-11-29 it holds what it holds outside.) Two thirds of etcdns's RSS are the deno binary's own
+code paged in (the runtime, V8, FFI and,
 under \`deno run\`, the CLI's module loading). Its JavaScript heap is 8 MB (5 MB live); V8's
 code cache, an SQLite file Deno maps into every process, was 2 MB more until \`--no-code-cache\`
 (scripts/flags). Each further worker thread adds about 14 MB (an isolate and its own copy of the
@@ -207,9 +214,11 @@ reading one key without it): node:http2 about 5 MB, grpc-js 6 MB more, etcd3's s
 definitions 9 MB more, a connection 3 MB. etcdns now speaks etcd's JSON gateway with fetch()
 (src/etcd/gateway.ts; docs/architecture.md, "Talking to etcd"): Corefile.example's idle RSS went
 from 73 MB to the figure in the table above, and idetcd and etcdhosts together cost about 6 MB
-over the same Corefile without them. Our own HTTP/1.1 client over Deno.connect would save about
-0.6 MB more (measured beside a Deno.serve, which Corefile.example's health, ready and prometheus
-load anyway), not worth a second HTTP stack.
+over the same Corefile without them. Our own HTTP/1.1 client over Deno.connect saves nothing
+there: alone, a script that keeps a watch open and reads a key held 38 MB through fetch and 34 MB
+through Deno.connect, and 36 MB against 38 MB beside a Deno.serve; but in etcdns, beside the
+listeners of Corefile.example's health, ready and prometheus, such a client (written and measured
+on 2026-11-29, then dropped) left it at 59.3-59.6 MB against 57.5-58.4 MB with fetch.
 
 The shipped binary runs on denort, which has no CLI and reads its modules from the binary, so it
 pages in less; it cannot be built here (denort comes from Deno's download host): on a machine
