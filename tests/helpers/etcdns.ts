@@ -12,6 +12,13 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The start script (`deno task start`). */
 export const START = `${ROOT}scripts/start`;
 
+/** The runtime flags of scripts/flags (what `scripts/start` and the binary run with), as a list. */
+export function runtimeFlags(): string[] {
+  const text = Deno.readTextFileSync(`${ROOT}scripts/flags`);
+  const body = /ETCDNS_RUNTIME_FLAGS=\(([^)]*)\)/.exec(text)![1];
+  return body.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter((l) => l !== "");
+}
+
 /**
  * The UDP paths a test runs the server on, through ETCDNS_UDP: the native one (libc
  * recvmmsg/sendmmsg; "native" fails the start rather than fall back) and Deno's sockets.

@@ -7,7 +7,7 @@
  * loopback port, so the download fails at once and no packet leaves the machine.
  */
 import assert from "node:assert/strict";
-import { ROOT } from "../helpers/etcdns.ts";
+import { ROOT, runtimeFlags } from "../helpers/etcdns.ts";
 import { digShort } from "../helpers/dig.ts";
 import { freePort } from "../helpers/ports.ts";
 import { waitFor } from "../helpers/wait.ts";
@@ -36,13 +36,6 @@ function offlineEnv(): Record<string, string> {
   const dead = `http://127.0.0.1:${freePort()}`;
   // npm packages may still be fetched from the registry (the one host this machine reaches).
   return { HTTPS_PROXY: dead, HTTP_PROXY: dead, NO_PROXY: "registry.npmjs.org" };
-}
-
-/** The runtime flags of scripts/flags, as a list. */
-function runtimeFlags(): string[] {
-  const text = Deno.readTextFileSync(`${ROOT}scripts/flags`);
-  const body = /ETCDNS_RUNTIME_FLAGS=\(([^)]*)\)/.exec(text)![1];
-  return body.split("\n").map((l) => l.replace(/#.*/, "").trim()).filter((l) => l !== "");
 }
 
 Deno.test("compile: bad arguments are refused before anything runs", async () => {
