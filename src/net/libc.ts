@@ -28,6 +28,9 @@ const SYMBOLS = {
   // A thread's CPU time (CLOCK_THREAD_CPUTIME_ID), for spreading UDP over threads (udp_spread.ts).
   clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  // The open-file limit (server/tcp_limits.ts): Deno's --allow-read refuses /proc/self/limits
+  // without --allow-all.
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // syscall(2), for sched_setattr/sched_getattr (thread_slice.ts), which glibc before 2.41 does
   // not wrap. Variadic in C; integer arguments pass alike on x86_64 and aarch64 Linux.
   syscall: { parameters: ["i64", "i64", "buffer", "i64", "i64"], result: "i64" },
@@ -129,6 +132,16 @@ const clockBytes = new Uint8Array(clockTime.buffer);
 export function cpuClockNs(c: Libc, clock: number): number {
   if (c.clock_gettime(clock, clockBytes) !== 0) return -1;
   return Number(clockTime[0]) * 1e9 + Number(clockTime[1]);
+}
+
+const RLIMIT_NOFILE = 7; // the same on x86_64 and aarch64 Linux
+
+/** The soft RLIMIT_NOFILE, or null when it is unlimited or cannot be read. */
+export function openFileSoftLimit(c: Libc): number | null {
+  const limit = new BigUint64Array(2); // struct rlimit { rlim_t cur, max }
+  if (c.getrlimit(RLIMIT_NOFILE, new Uint8Array(limit.buffer)) !== 0) return null;
+  const soft = limit[0];
+  return soft >= BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(soft);
 }
 
 const errnoBytes = new Int32Array(1);

@@ -3,6 +3,7 @@
  * helpers the accept loop uses: its back-off (the shared one, src/util/backoff.ts) and a log
  * limiter.
  */
+import { libc, openFileSoftLimit } from "../net/libc.ts";
 import { Backoff } from "../util/backoff.ts";
 
 /** How long a connection may wait for the first byte of its next query (CoreDNS: 10 s). */
@@ -46,8 +47,13 @@ export function maxConnectionsFor(nofile: number | null): number {
   return Math.max(TCP_MIN_CONNECTIONS, Math.min(TCP_MAX_CONNECTIONS, Math.floor(nofile / 2)));
 }
 
-/** The soft open-file limit of this process from /proc/self/limits; null where unavailable. */
+/**
+ * The soft open-file limit of this process: getrlimit(2) through libc, else /proc/self/limits
+ * (which Deno reads only with --allow-all); null where neither works.
+ */
 export function openFileLimit(): number | null {
+  const c = libc();
+  if (c !== null) return openFileSoftLimit(c);
   try {
     return parseOpenFileLimit(Deno.readTextFileSync("/proc/self/limits"));
   } catch {

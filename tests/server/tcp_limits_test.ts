@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runtimeFlags } from "../helpers/etcdns.ts";
 import {
   acceptBackoff,
   LogLimiter,
@@ -46,4 +47,34 @@ Deno.test("the open-file limit is read from /proc/PID/limits", () => {
   assert.equal(parseOpenFileLimit(text), 1024);
   assert.equal(parseOpenFileLimit(text.replace("1024 ", "unlimited ")), null);
   assert.equal(parseOpenFileLimit(""), null);
+});
+
+Deno.test("the open-file limit is read under the shipped binary's permissions", {
+  ignore: Deno.build.os !== "linux",
+}, async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/limit.ts`;
+    const limits = new URL("../../src/server/tcp_limits.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { openFileLimit } from ${JSON.stringify(limits)};\nconsole.log(openFileLimit());\n`,
+    );
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'ulimit -n 200 && exec "$0" "$@"',
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        ...runtimeFlags(),
+        script,
+      ],
+      stderr: "inherit",
+    }).output();
+    assert.ok(out.success);
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "200");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
