@@ -17,6 +17,7 @@ import {
   type UdpSocket,
 } from "../net/udp_listen.ts";
 import type { Resource } from "../plugin/resources.ts";
+import type { ThreadLoads } from "../net/thread_loads.ts";
 import type { SpreadMode, UdpSpread } from "../net/udp_spread.ts";
 import { ZoneRouter } from "./router.ts";
 import { type StreamConn, type StreamListener, TcpSession } from "./tcp_session.ts";
@@ -54,6 +55,9 @@ export interface UdpTuning {
   threads: number;
   /** Called when a thread's load calls for spreading (the server starts waiting threads). */
   onSpread?: () => void;
+  /** Where the threads share their loads, and this thread's index (see UdpSpread). */
+  loads?: ThreadLoads;
+  thread?: number;
 }
 
 /**
@@ -107,9 +111,9 @@ export class DnsListener implements Resource {
 
   /** The spreading of a shared UDP socket's group; null when the socket is not shared. */
   #spread(): UdpSpread | null {
-    const { threads, spread, onSpread } = this.#tuning;
+    const { threads, spread, onSpread, loads, thread } = this.#tuning;
     if (!this.options.reusePort || threads <= 1) return null;
-    return { sockets: threads, mode: spread, onSpread };
+    return { sockets: threads, mode: spread, onSpread, loads, thread };
   }
 
   /** Stages the router (and UDP tuning) of a config being built; `activate` makes it live. */

@@ -15,6 +15,7 @@ import type { PluginList } from "../plugin/plugin.ts";
 import { ResourcePool } from "../plugin/resources.ts";
 import { chooseWorkers } from "./worker_count.ts";
 import { WorkerGroup } from "./workers.ts";
+import { ThreadLoads } from "../net/thread_loads.ts";
 import type { SpreadMode } from "../net/udp_spread.ts";
 import { retainStates } from "../plugin/shared_state.ts";
 
@@ -61,6 +62,8 @@ export class Server {
   #workers = 0;
   /** The threads chosen at the first start, started or not. */
   #threads = 1;
+  /** Where the serving threads share their loads; null with one thread. */
+  #loads: ThreadLoads | null = null;
   /** Whether worker threads wait for the main thread to get busy (`spread auto`). */
   #waiting = false;
   /** The blocks being served, for threads that start later. */
@@ -131,6 +134,8 @@ export class Server {
         ...built.udp,
         threads: this.#threads,
         onSpread: () => this.#wakeWorkers("the main thread is busy"),
+        loads: this.#loads ?? undefined,
+        thread: 0,
       };
       for (const [listener, router] of built.routers) listener.stage(router, udp);
       await this.#pool.start();
@@ -195,6 +200,7 @@ export class Server {
     if (choice.info !== null) log.info(choice.info);
     this.#threads = choice.count;
     if (choice.count <= 1) return;
+    this.#loads = new ThreadLoads(choice.count);
     if (spread === "always") this.#group ??= this.#newGroup();
     else {
       this.#waiting = true;
@@ -207,7 +213,7 @@ export class Server {
     const onDeath = threads.onWorkerDeath ??
       ((message: string) => log.error(`${message}; /ready reports it until a restart`));
     const path = this.options.corefilePath ?? "";
-    return new WorkerGroup(threads.module, this.#threads, path, onDeath);
+    return new WorkerGroup(threads.module, this.#threads, path, this.#loads!.buffer, onDeath);
   }
 
   /**

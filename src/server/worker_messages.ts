@@ -5,7 +5,14 @@ import type { MetricSnapshot } from "../metrics/registry.ts";
 /** Main to worker. Requests carry an `id` that the worker's `reply` names. */
 export type ToWorker =
   /** First message: who the worker is. */
-  | { type: "init"; index: number; threads: number; corefilePath: string }
+  | {
+    type: "init";
+    index: number;
+    threads: number;
+    corefilePath: string;
+    /** The threads' shared load reports (src/net/thread_loads.ts). */
+    loads: SharedArrayBuffer;
+  }
   /** Build and start a config from these blocks, but serve it only on `commit`. */
   | { type: "prepare"; id: number; blocks: ServerBlock[] }
   /** Serve the prepared config; close what the old one alone used. */

@@ -16,6 +16,7 @@ import {
 import { metrics } from "../metrics/registry.ts";
 import { errorMessage } from "../util/errors.ts";
 import { flushLines } from "../util/log.ts";
+import { ThreadLoads } from "../net/thread_loads.ts";
 import type { FromWorker, ToWorker } from "./worker_messages.ts";
 
 /** The globals of a worker's scope that this module uses. */
@@ -32,6 +33,8 @@ export function runWorkerThread(plugins: PluginList): void {
   const pool = new ResourcePool(true);
   let corefilePath = "";
   let threads = 1;
+  let index = 0;
+  let loads: ThreadLoads | undefined;
   let prepared: BuiltConfig | null = null;
   // One message at a time: a commit must not overtake the prepare it follows.
   let queue: Promise<void> = Promise.resolve();
@@ -43,13 +46,15 @@ export function runWorkerThread(plugins: PluginList): void {
       case "init":
         corefilePath = message.corefilePath;
         threads = message.threads;
+        index = message.index;
+        loads = new ThreadLoads(message.loads);
         return null;
       case "prepare": {
         const resources = pool.begin();
         try {
           await loadPlugins(message.blocks, plugins);
           const built = buildConfig(message.blocks, { plugins, corefilePath, resources });
-          const udp = { ...built.udp, threads };
+          const udp = { ...built.udp, threads, loads, thread: index };
           for (const [listener, router] of built.routers) listener.stage(router, udp);
           await pool.start();
           prepared = built;

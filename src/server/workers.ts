@@ -43,6 +43,7 @@ class WorkerHandle {
     readonly index: number,
     threads: number,
     corefilePath: string,
+    loads: SharedArrayBuffer,
     onDeath: (message: string) => void,
     onTell: (channel: string, value: unknown, from: WorkerHandle) => void,
   ) {
@@ -61,7 +62,7 @@ class WorkerHandle {
       this.#pending.clear();
       onDeath(`worker ${index} died: ${e.message}`);
     };
-    this.post({ type: "init", index, threads, corefilePath });
+    this.post({ type: "init", index, threads, corefilePath, loads });
   }
 
   post(message: ToWorker): void {
@@ -101,18 +102,20 @@ export class WorkerGroup {
   /**
    * Starts `count - 1` threads running `module` (the main thread is the first worker). Every
    * state published from then on is forwarded to them, and what the main thread kept before
-   * (retainStates) is given to them first.
+   * (retainStates) is given to them first. `loads` is where the threads report their loads to
+   * each other (src/net/thread_loads.ts).
    * `onDeath` hears of a thread that died (an uncaught error); it serves no more.
    */
   constructor(
     module: URL,
     readonly count: number,
     corefilePath: string,
+    loads: SharedArrayBuffer,
     onDeath: (message: string) => void,
   ) {
     this.#workers = Array.from(
       { length: count - 1 },
-      (_, i) => new WorkerHandle(module, i + 1, count, corefilePath, onDeath, relay),
+      (_, i) => new WorkerHandle(module, i + 1, count, corefilePath, loads, onDeath, relay),
     );
     // Threads started after resources published (the load grew) first get what is kept.
     for (const [key, value] of retainedStates()) {

@@ -9,13 +9,13 @@ import { decideSpread, type UdpSpread } from "../../src/net/udp_spread.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 Deno.test("decideSpread: busy receivers spread, a light group gathers, between them nothing", () => {
-  assert.equal(decideSpread(0.8, true, 2), "spread");
-  assert.equal(decideSpread(0.8, false, 2), null, "a thread busy with something else");
-  assert.equal(decideSpread(0.05, true, 2), "gather");
-  assert.equal(decideSpread(0.05, true, 8), null, "eight threads at 5% would load one at 40%");
-  assert.equal(decideSpread(0.3, true, 2), null);
-  assert.equal(decideSpread(0.15, true, 2), "gather");
-  assert.equal(decideSpread(0, false, 4), "gather");
+  assert.equal(decideSpread(0.8, true, 0.8), "spread");
+  assert.equal(decideSpread(0.8, false, 0.8), null, "a thread busy with something else");
+  assert.equal(decideSpread(0.05, true, 0.1), "gather");
+  assert.equal(decideSpread(0.05, true, 0.4), "gather", "whoami at 15k/s spread: 0.27 gathered");
+  assert.equal(decideSpread(0.3, true, 0.6), null);
+  assert.equal(decideSpread(0.21, true, 0.62), null, "an uneven split: the other thread is busier");
+  assert.equal(decideSpread(0, false, 0), "gather");
 });
 
 /** Two sockets of one group, counting what each receives; `load.spinMs` of CPU per datagram. */

@@ -7,6 +7,7 @@ Deno.test("workers: a thread that dies is reported, fails its requests and /read
     new URL("./_crashing_worker.ts", import.meta.url),
     2,
     "",
+    new SharedArrayBuffer(32),
     (message) => died.resolve(message),
   );
   try {
