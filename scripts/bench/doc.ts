@@ -163,7 +163,15 @@ thread: 1 in 20 took 0.3 to over 3 ms) and took it on its own thread instead
 few milliseconds. On Linux 6.12 and later a serving thread asks for 0.1 ms time slices
 (src/net/thread_slice.ts), so that it waits less for a CPU when it wakes: at 85,000 queries/s with
 dnsperf on the same cores, hosts with one thread waited 70 ms per 6 s to run instead of 376
-(medians of 6 interleaved runs), and its p99 went from 1.0 to 0.57 ms.
+(medians of 6 interleaved runs), and its p99 went from 1.0 to 0.57 ms. The cache row's CPU per
+query came down (17.1 to 16.0 us in full runs; by perf, a fifth of the process's CPU) when V8 ran
+without allocation-site pretenuring (scripts/flags): the first misses, a hundred queries waiting on
+the upstream across a young collection, had made V8 allocate every later query's objects in the
+old generation, with a full collection every 2-3 s. And the threads now tell each other their
+loads (src/net/thread_loads.ts) before they gather: each used to take its own load times the
+thread count for the group's, and a 15,000 queries/s whoami load spread over two threads (0.40 of
+a core summed, 0.27 on one) stayed spread unless the split was uneven enough; by hand, right after a
+peak run, whoami at that rate measured 11.6-28.9 us per query before (5 runs) and 12.8-15.7 after.
 
 ## Where the memory goes
 
