@@ -131,7 +131,8 @@ ${[...COMMANDS].map(([what, cmd]) => `- ${what}: \`${cmd}\``).join("\n")}
 The same Corefiles for CoreDNS and etcdns (\`workers\` adds \`${run.workersLine}\` to \`hosts\`'s
 block; the cache's upstream is a loopback dnsmasq answering \`*.cache.test\`; Corefile.example runs
 as shipped with its etcd endpoint, health, ready and prometheus moved to the bench's own etcd and
-free ports, and \`-dns.port PORT\`):
+free ports, its \`forward\` to a loopback dnsmasq instead of the host's resolvers, so that no packet
+leaves the machine, and \`-dns.port PORT\`):
 
 ${corefiles}
 

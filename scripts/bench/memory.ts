@@ -226,6 +226,8 @@ async function exampleCorefile(endpoint: string): Promise<string> {
   return text
     .replace(/^\. \{/m, ".:{PORT} {")
     .replaceAll("http://127.0.0.1:2379", endpoint)
+    // Its queries are all answered in tf.local; were one forwarded, it stays on loopback.
+    .replace("forward . /etc/resolv.conf", `forward . 127.0.0.1:${freePort()}`)
     .replaceAll("127.0.0.1:8080", `127.0.0.1:${freePort()}`)
     .replaceAll("127.0.0.1:8181", `127.0.0.1:${freePort()}`)
     .replaceAll("127.0.0.1:9153", `127.0.0.1:${freePort()}`);

@@ -142,18 +142,26 @@ function withWorkers(fx: Fixtures, line = fx.workersLine): string {
   return HOSTS.replace("{\n", `{\n    ${line}\n`);
 }
 
-/** Corefile.example as shipped, pointed at the bench's etcd and moved off fixed ports. */
-async function exampleCorefile(fx: Fixtures): Promise<string> {
+/**
+ * Corefile.example as shipped, pointed at the bench's etcd, moved off fixed ports, and forwarding
+ * to `upstream` (a loopback dnsmasq) instead of the host's resolvers: no bench packet leaves the
+ * machine, not even the readiness probe, which the example's zones do not answer.
+ */
+async function exampleCorefile(fx: Fixtures, upstream: string): Promise<string> {
   const endpoint = await fx.etcdEndpoint();
   const text = await Deno.readTextFile(`${ROOT}Corefile.example`);
   const moved = text
     .replaceAll("http://127.0.0.1:2379", endpoint)
+    .replace("forward . /etc/resolv.conf", `forward . ${upstream}`)
     .replace(
       /(\n\s*(?:health|ready|prometheus) 127\.0\.0\.1:)\d+/g,
       (_, head) => head + freePort(),
     );
-  if (moved === text || !moved.includes(endpoint)) {
-    throw new Error("Corefile.example no longer names http://127.0.0.1:2379; update the bench");
+  if (!moved.includes(endpoint) || !moved.includes(`forward . ${upstream}`)) {
+    throw new Error(
+      "Corefile.example no longer names http://127.0.0.1:2379 and forwards to /etc/resolv.conf; " +
+        "update the bench",
+    );
   }
   return moved;
 }
@@ -296,6 +304,9 @@ export const SCENARIOS: readonly Scenario[] = [
     queries: "example",
     loads: { peak: false, cpu: true, p99: false },
     unavailable: always,
-    start: async (fx) => startEtcdnsOn(await exampleCorefile(fx), ["-dns.port", "{PORT}"]),
+    start: (fx) =>
+      withUpstream(async (up) =>
+        startEtcdnsOn(await exampleCorefile(fx, up), ["-dns.port", "{PORT}"])
+      ),
   },
 ];
