@@ -274,3 +274,32 @@ Deno.test("a trickling client is closed within 15 s, however it spreads its byte
     await srv.stop();
   }
 });
+
+Deno.test("the connection limit follows ulimit -n: 100 descriptors, at most 50 connections", async () => {
+  // Under the shipped flags Deno cannot read /proc/self/limits; the limit comes from getrlimit.
+  const srv = await startEtcdns({
+    corefile: `.:{PORT} {\n    hosts {\n        ${HONEST}\n    }\n}\n`,
+    ulimitNofile: 100,
+  });
+  let attacker: Deno.ChildProcess | null = null;
+  try {
+    attacker = new Deno.Command(Deno.execPath(), {
+      args: ["eval", IDLE_ATTACKER],
+      env: { ATTACK_PORTS: JSON.stringify([srv.port]), ATTACK_PER_PORT: "60" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    await srv.waitForLine(/50 connections, the limit; closing the longest idle/, 10_000);
+    assert.ok(
+      !srv.lines.some((l) => /tcp accept failed/.test(l)),
+      "the limit is reached before the descriptors run out",
+    );
+  } finally {
+    if (attacker) {
+      attacker.kill("SIGKILL");
+      await attacker.status;
+    }
+    await srv.stop();
+  }
+});
