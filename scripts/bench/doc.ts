@@ -188,6 +188,14 @@ runtime itself holds when run as here, with \`deno run\` (measured on this machi
 | a script that imports npm:etcd3 (the first version's etcd client) and reads one key | 63 MB | 38 MB | 24 MB |
 | a script that reads one key through etcd's JSON gateway with fetch() | 41 MB | 28 MB | 12 MB |
 
+The table's floor row measures that runtime in every run: the echo, with one timer armed and libc
+bound through src/net/libc.ts (the two things every etcdns process does before its own code
+serves), under exactly etcdns's flags. Deno loads its Node timers module for the first timer
+(about 3 MB) and compiles a trampoline for each libc function bound (about 4 MB): by hand, the
+echo alone held 30.5-31.6 MB, with the timer 33.4-34.6, with libc 34.5-35.6, with both 37.6-38.8
+(2 runs each, 2026-11-29). So the 40 MB idle bar leaves etcdns's own code (about 60 modules, the
+parsed Corefile, the listeners) one or two MB.
+
 (An earlier measurement put the script inside this repository at 41 MB; measured again on
 2026-11-29 it holds what it holds outside.) Two thirds of etcdns's RSS are the deno binary's own
 code paged in (the runtime, V8, FFI and,

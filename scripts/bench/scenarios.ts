@@ -43,6 +43,7 @@ export interface Scenario {
 }
 
 const ALL: Loads = { peak: true, cpu: true, p99: true };
+const IDLE_ONLY: Loads = { peak: false, cpu: false, p99: false };
 
 /** `count` hosts(5) lines, h0.bench.test ... */
 const HOSTS_ENTRIES = 200;
@@ -206,6 +207,16 @@ export const SCENARIOS: readonly Scenario[] = [
     loads: ALL,
     unavailable: always,
     start: () => startEcho(),
+  },
+  {
+    // Idle only: what the runtime holds before etcdns's own code, against the idle RSS bar.
+    id: "floor",
+    label: "Deno floor (the echo, a timer, libc; etcdns's flags)",
+    family: "echo",
+    queries: "hosts",
+    loads: IDLE_ONLY,
+    unavailable: always,
+    start: () => startEcho(true),
   },
   {
     id: "dnsmasq",

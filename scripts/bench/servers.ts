@@ -5,7 +5,7 @@
  * and is registered with live.ts until stopped.
  */
 import { startDnsmasq } from "../../tests/helpers/dnsmasq.ts";
-import { ROOT, startEtcdns } from "../../tests/helpers/etcdns.ts";
+import { ROOT, runtimeFlags, startEtcdns } from "../../tests/helpers/etcdns.ts";
 import { freePort } from "../../tests/helpers/ports.ts";
 import { udpExchange } from "../../tests/helpers/dns_client.ts";
 import { makeQuery } from "../../tests/helpers/query.ts";
@@ -35,11 +35,16 @@ async function waitEchoing(port: number): Promise<void> {
   );
 }
 
-/** The Deno UDP echo (scripts/bench/echo.ts): the ceiling Deno's UDP loop sets. */
-export async function startEcho(): Promise<Server> {
+/**
+ * The Deno UDP echo (scripts/bench/echo.ts): the ceiling Deno's UDP loop sets. With `floor`, the
+ * echo with a timer and libc bound, under exactly etcdns's runtime flags: the runtime's memory floor.
+ */
+export async function startEcho(floor = false): Promise<Server> {
   const port = freePort();
+  const flags = floor ? runtimeFlags() : ["--unstable-net", "--allow-net"];
+  const extra = floor ? ["--floor"] : [];
   const child = new Deno.Command(`${ROOT}scripts/deno`, {
-    args: ["run", "--quiet", "--unstable-net", "--allow-net", "scripts/bench/echo.ts", `${port}`],
+    args: ["run", "--quiet", ...flags, "scripts/bench/echo.ts", `${port}`, ...extra],
     cwd: ROOT,
     stdin: "null",
     stdout: "null",
@@ -60,7 +65,9 @@ export async function startEcho(): Promise<Server> {
   return {
     pid: child.pid,
     port,
-    command: "scripts/deno run --unstable-net --allow-net scripts/bench/echo.ts PORT",
+    command: floor
+      ? "scripts/deno run FLAGS scripts/bench/echo.ts PORT --floor (FLAGS: scripts/flags)"
+      : "scripts/deno run --unstable-net --allow-net scripts/bench/echo.ts PORT",
     stop,
   };
 }
