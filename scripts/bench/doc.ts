@@ -173,6 +173,15 @@ loads (src/net/thread_loads.ts) before they gather: each used to take its own lo
 thread count for the group's, and a 15,000 queries/s whoami load spread over two threads (0.40 of
 a core summed, 0.27 on one) stayed spread unless the split was uneven enough; by hand, right after a
 peak run, whoami at that rate measured 11.6-28.9 us per query before (5 runs) and 12.8-15.7 after.
+Spread, a moderate load can still cost twice what it costs gathered (each thread woken for every
+datagram or two): right after a peak run, cache hits at 15,000 queries/s held two threads at 0.29
+of a core each, 0.58 summed, above the 0.45 under which they gathered, where one thread carries
+them at 0.28. The main thread now tries gathering a summed load under 0.75 of a core, and backs off
+(2 s, doubling to 64 s) after each try that leaves it busier than half a core. The same bench rows
+on the same machine, old code against new (2 rounds each, then 3 more of hosts and whoami,
+interleaved): the cache row 40.8 against 20.8 us per query; whoami 18.9-36.9 (five rounds) against
+18.3-20.1; hosts with two threads 19.2-44.4 against 19.6-24.4; the p99 at half of peak no worse
+(0.9-2.5 ms against 1.0-2.0 ms, in an hour when most rounds of every row missed 1 ms).
 
 ## Where the memory goes
 

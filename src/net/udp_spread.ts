@@ -8,7 +8,8 @@
  * them while the others sleep; when that thread gets busy, the program is detached and the kernel
  * spreads again. Each socket decides from its own thread's CPU time, sampled a few times a second:
  * the busy one spreads, and when the threads' summed load (thread_loads.ts) is light, they gather
- * again.
+ * again. A moderate load (a summed load one thread may or may not carry under half a core) is
+ * tried gathered by the main thread, backing off after each try that spread again at once.
  */
 import {
   CLOCK_THREAD_CPUTIME_ID,
@@ -49,9 +50,21 @@ export const SPREAD_ABOVE = 0.5;
  * Spread threads gather on one when their summed load is under this fraction of a core. Gathered,
  * the same work costs less (fewer wake-ups, more per batch), so the one thread ends up under
  * SPREAD_ABOVE and the mode does not flap (whoami at 15,000 queries/s: 0.40 of a core spread
- * over two threads, 0.27 gathered); a band between the two keeps whatever mode it has.
+ * over two threads, 0.27 gathered).
  */
 export const GATHER_BELOW = 0.45;
+/**
+ * Between GATHER_BELOW and this, the group's first socket tries gathering (a probe): spread over
+ * threads a moderate load costs up to twice what it costs gathered, since each thread then wakes
+ * for every datagram or two (cache hits at 15,000 queries/s after a peak: 0.58 of a core over two
+ * threads, 0.28 on one), and only trying tells the two apart from a load that one thread cannot
+ * carry under SPREAD_ABOVE. A probe that spreads again within PROBE_WATCH_MS failed: the next waits
+ * PROBE_BACKOFF_MS, doubled after each failure up to PROBE_BACKOFF_MAX_MS.
+ */
+export const PROBE_BELOW = 0.75;
+export const PROBE_WATCH_MS = 1_000;
+export const PROBE_BACKOFF_MS = 2_000;
+export const PROBE_BACKOFF_MAX_MS = 64_000;
 
 /** What a sample decides: gather on one socket, spread over all, or leave the group as it is. */
 export type SpreadDecision = "gather" | "spread" | null;
@@ -59,13 +72,58 @@ export type SpreadDecision = "gather" | "spread" | null;
 /**
  * The decision for one sample: `busy` is the thread's CPU time over wall time in the last period
  * (0 to 1), `received` whether this socket got datagrams in it, `groupLoad` what all the group's
- * threads carried (in cores). A thread that gets nothing has nothing to say about spreading; busy
- * threads spread; when the group's load is light, they gather.
+ * threads carried (in cores), `mayProbe` whether this socket may try gathering a moderate load
+ * now. A thread that gets nothing has nothing to say about spreading; busy threads spread; when
+ * the group's load is light, they gather.
  */
-export function decideSpread(busy: number, received: boolean, groupLoad: number): SpreadDecision {
+export function decideSpread(
+  busy: number,
+  received: boolean,
+  groupLoad: number,
+  mayProbe = false,
+): SpreadDecision {
   if (busy > SPREAD_ABOVE && received) return "spread";
   if (groupLoad < GATHER_BELOW) return "gather";
+  if (mayProbe && groupLoad < PROBE_BELOW) return "gather";
   return null;
+}
+
+/**
+ * The tries of a group's first socket at gathering a moderate load (see PROBE_BELOW): when the
+ * next may start, and whether the last one held.
+ */
+export class GatherProbe {
+  /** When the try under watch started (0: none). */
+  #since = 0;
+  #after = 0;
+  #backoff = PROBE_BACKOFF_MS;
+
+  /** Whether a try may start at `now` (ms). */
+  allowed(now: number): boolean {
+    return now >= this.#after;
+  }
+
+  /** The socket gathered a load above GATHER_BELOW at `now`: a try, unless one is being watched. */
+  gathered(now: number): void {
+    if (this.#since === 0) this.#since = now;
+  }
+
+  /** The group spread at `now`: a try younger than PROBE_WATCH_MS failed, so the next waits. */
+  spread(now: number): void {
+    if (this.#since > 0 && now - this.#since < PROBE_WATCH_MS) {
+      this.#after = now + this.#backoff;
+      this.#backoff = Math.min(2 * this.#backoff, PROBE_BACKOFF_MAX_MS);
+    }
+    this.#since = 0;
+  }
+
+  /** A sample at `now` that did not spread: a try watched long enough held. */
+  held(now: number): void {
+    if (this.#since > 0 && now - this.#since >= PROBE_WATCH_MS) {
+      this.#since = 0;
+      this.#backoff = PROBE_BACKOFF_MS;
+    }
+  }
 }
 
 /**
@@ -103,8 +161,8 @@ export class SpreadSteering {
   #lastWall = 0;
   #lastCpuNs = 0;
   #lastReceived = 0;
-  /** What this socket last told the group, so it acts only on a change. */
-  #told: SpreadDecision = null;
+  /** Its tries at gathering a moderate load: made by the main thread's socket only. */
+  readonly #probe = new GatherProbe();
   /** Whether the kernel refused a program once: then the kernel's hash is left alone. */
   #unsupported = false;
 
@@ -149,9 +207,18 @@ export class SpreadSteering {
     if (first || mode !== "auto" || sockets <= 1 || cpuNs < 0) return;
     const { loads, thread = 0 } = this.#group;
     loads?.report(thread, busy, now);
-    const decision = decideSpread(busy, got, loads?.total(now) ?? busy * sockets);
-    if (decision === "spread") this.#group.onSpread?.();
-    if (decision !== null && decision !== this.#told) this.#apply(decision);
+    const groupLoad = loads?.total(now) ?? busy * sockets;
+    // Only the main thread tries: a gathered load lands on its socket, the group's first.
+    const mayProbe = thread === 0 && this.#probe.allowed(now);
+    const decision = decideSpread(busy, got, groupLoad, mayProbe);
+    if (decision === "spread") {
+      this.#group.onSpread?.();
+      this.#probe.spread(now);
+    } else this.#probe.held(now);
+    if (decision === null) return;
+    if (decision === "gather" && groupLoad >= GATHER_BELOW) this.#probe.gathered(now);
+    // Told again even when unchanged: another socket of the group may have told otherwise.
+    this.#apply(decision);
   }
 
   /** This thread's CPU time in nanoseconds, or -1 when it cannot be read. */
@@ -161,7 +228,6 @@ export class SpreadSteering {
 
   #apply(decision: "gather" | "spread"): void {
     if (this.#unsupported) return;
-    this.#told = decision;
     if (decision === "gather") {
       // An old kernel, or no BPF: the kernel's hash, as without this.
       if (!this.#attach(GATHER_PROGRAM)) this.#unsupported = true;

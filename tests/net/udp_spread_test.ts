@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { openUdpSocket, type UdpSocket } from "../../src/net/udp_listen.ts";
-import { decideSpread, type UdpSpread } from "../../src/net/udp_spread.ts";
+import {
+  decideSpread,
+  GatherProbe,
+  PROBE_BACKOFF_MAX_MS,
+  PROBE_BACKOFF_MS,
+  PROBE_WATCH_MS,
+  type UdpSpread,
+} from "../../src/net/udp_spread.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 Deno.test("decideSpread: busy receivers spread, a light group gathers, between them nothing", () => {
@@ -16,6 +23,47 @@ Deno.test("decideSpread: busy receivers spread, a light group gathers, between t
   assert.equal(decideSpread(0.3, true, 0.6), null);
   assert.equal(decideSpread(0.21, true, 0.62), null, "an uneven split: the other thread is busier");
   assert.equal(decideSpread(0, false, 0), "gather");
+  // A moderate load is gathered only by a socket allowed to try (the main thread's, not backing off).
+  assert.equal(decideSpread(0.29, true, 0.58), null);
+  assert.equal(
+    decideSpread(0.29, true, 0.58, true),
+    "gather",
+    "cache hits at 15k/s: 0.28 gathered",
+  );
+  assert.equal(decideSpread(0.45, true, 0.8, true), null, "too much for one thread to try");
+  assert.equal(decideSpread(0.6, true, 0.6, true), "spread", "a busy thread spreads all the same");
+});
+
+Deno.test("GatherProbe: a try that spreads again at once backs off, doubling; one that holds resets", () => {
+  const p = new GatherProbe();
+  assert.ok(p.allowed(0));
+  p.gathered(1000);
+  p.spread(1250); // busy at its next look: failed
+  assert.ok(!p.allowed(1250 + PROBE_BACKOFF_MS - 1));
+  assert.ok(p.allowed(1250 + PROBE_BACKOFF_MS));
+  let now = 1250 + PROBE_BACKOFF_MS;
+  p.gathered(now);
+  p.spread(now + 250);
+  assert.ok(!p.allowed(now + 250 + 2 * PROBE_BACKOFF_MS - 1), "the wait doubled");
+  for (let i = 0; i < 10; i++) {
+    now += PROBE_BACKOFF_MAX_MS + 1000;
+    p.gathered(now);
+    p.spread(now + 250);
+  }
+  assert.ok(p.allowed(now + 250 + PROBE_BACKOFF_MAX_MS), "never more than the most");
+  // A try that held PROBE_WATCH_MS: the wait starts afresh, and a later spread is not a failure.
+  now += 2 * PROBE_BACKOFF_MAX_MS;
+  p.gathered(now);
+  p.held(now + PROBE_WATCH_MS);
+  p.spread(now + PROBE_WATCH_MS + 5000);
+  assert.ok(p.allowed(now + PROBE_WATCH_MS + 5000));
+  p.gathered(now + 10_000);
+  p.spread(now + 10_250);
+  assert.ok(p.allowed(now + 10_250 + PROBE_BACKOFF_MS), "back to the first wait");
+  // A spread with no try under watch (a load that grew) does not delay the next try.
+  const q = new GatherProbe();
+  q.spread(500);
+  assert.ok(q.allowed(500));
 });
 
 /** Two sockets of one group, counting what each receives; `load.spinMs` of CPU per datagram. */
