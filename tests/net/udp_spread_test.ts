@@ -169,3 +169,43 @@ Deno.test("udp spread auto: a busy thread spreads the load and says so, an idle 
     await g.close();
   }
 });
+
+Deno.test("udp spread auto: a moderate load left spread after a busy spell is tried gathered, and stays", async () => {
+  const g = group({ sockets: 2, mode: "auto" });
+  try {
+    await gathered(g);
+    g.load.spinMs = 4;
+    const before = g.counts[1];
+    await waitFor("the busy socket to spread the load", async () => {
+      await g.round();
+      return g.counts[1] > before;
+    }, 10_000);
+    // About 0.25-0.35 of a core (24 ms of handling per round, a round every ~80 ms): as two
+    // sockets of one thread, the group's load reads 0.5-0.7, over the plain gathering threshold
+    // and under the one for trying, so only a try gathers it; one socket then carries it.
+    g.load.spinMs = 0.75;
+    const paced = async () => {
+      await g.round();
+      await new Promise((r) => setTimeout(r, 55));
+    };
+    await waitFor(
+      "the moderate load to be tried gathered",
+      async () => {
+        const start = [...g.counts];
+        await paced();
+        return g.counts[0] - start[0] === 32 && g.counts[1] === start[1];
+      },
+      10_000,
+      0,
+    );
+    const start = [...g.counts];
+    for (let i = 0; i < 12; i++) await paced(); // a second and more: past a try's watch
+    assert.deepEqual(
+      [g.counts[0] - start[0], g.counts[1] - start[1]],
+      [384, 0],
+      "it stayed gathered",
+    );
+  } finally {
+    await g.close();
+  }
+});
