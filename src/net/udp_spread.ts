@@ -59,12 +59,17 @@ export const GATHER_BELOW = 0.45;
  * for every datagram or two (cache hits at 15,000 queries/s after a peak: 0.58 of a core over two
  * threads, 0.28 on one), and only trying tells the two apart from a load that one thread cannot
  * carry under SPREAD_ABOVE. A probe that spreads again within PROBE_WATCH_MS failed: the next waits
- * PROBE_BACKOFF_MS, doubled after each failure up to PROBE_BACKOFF_MAX_MS.
+ * PROBE_BACKOFF_MS, doubled after each failure up to PROBE_BACKOFF_MAX_MS, unless the load falls
+ * well under the one it failed at (PROBE_LIGHTER).
  */
 export const PROBE_BELOW = 0.75;
 export const PROBE_WATCH_MS = 1_000;
 export const PROBE_BACKOFF_MS = 2_000;
 export const PROBE_BACKOFF_MAX_MS = 64_000;
+/** How long after spreading a socket does not gather: the other threads' loads are not in yet. */
+export const SPREAD_SETTLE_MS = 1_000;
+/** A load under this share of the one the last try failed at is tried at once. */
+export const PROBE_LIGHTER = 0.8;
 
 /** What a sample decides: gather on one socket, spread over all, or leave the group as it is. */
 export type SpreadDecision = "gather" | "spread" | null;
@@ -90,22 +95,29 @@ export function decideSpread(
 
 /**
  * The tries of a group's first socket at gathering a moderate load (see PROBE_BELOW): when the
- * next may start, and whether the last one held.
+ * next may start, and whether the last one held. A load well under the one a try failed at is
+ * tried at once, back-off or not: a peak's failed tries must not keep the light load after it
+ * spread for a minute.
  */
 export class GatherProbe {
-  /** When the try under watch started (0: none). */
+  /** When the try under watch started (0: none), and the group's load then. */
   #since = 0;
+  #load = 0;
   #after = 0;
   #backoff = PROBE_BACKOFF_MS;
+  /** The group's load when the last try failed (Infinity: none failed since one held). */
+  #failedAt = Infinity;
 
-  /** Whether a try may start at `now` (ms). */
-  allowed(now: number): boolean {
-    return now >= this.#after;
+  /** Whether a try may start at `now` (ms) with the group carrying `load`. */
+  allowed(now: number, load: number): boolean {
+    return now >= this.#after || load < PROBE_LIGHTER * this.#failedAt;
   }
 
-  /** The socket gathered a load above GATHER_BELOW at `now`: a try, unless one is being watched. */
-  gathered(now: number): void {
-    if (this.#since === 0) this.#since = now;
+  /** The socket gathered `load` (above GATHER_BELOW) at `now`: a try, unless one is watched. */
+  gathered(now: number, load: number): void {
+    if (this.#since !== 0) return;
+    this.#since = now;
+    this.#load = load;
   }
 
   /** The group spread at `now`: a try younger than PROBE_WATCH_MS failed, so the next waits. */
@@ -113,6 +125,7 @@ export class GatherProbe {
     if (this.#since > 0 && now - this.#since < PROBE_WATCH_MS) {
       this.#after = now + this.#backoff;
       this.#backoff = Math.min(2 * this.#backoff, PROBE_BACKOFF_MAX_MS);
+      this.#failedAt = this.#load;
     }
     this.#since = 0;
   }
@@ -122,6 +135,7 @@ export class GatherProbe {
     if (this.#since > 0 && now - this.#since >= PROBE_WATCH_MS) {
       this.#since = 0;
       this.#backoff = PROBE_BACKOFF_MS;
+      this.#failedAt = Infinity;
     }
   }
 }
@@ -161,6 +175,8 @@ export class SpreadSteering {
   #lastWall = 0;
   #lastCpuNs = 0;
   #lastReceived = 0;
+  /** When this socket last spread the group (0: never). */
+  #spreadAt = 0;
   /** Its tries at gathering a moderate load: made by the main thread's socket only. */
   readonly #probe = new GatherProbe();
   /** Whether the kernel refused a program once: then the kernel's hash is left alone. */
@@ -209,14 +225,19 @@ export class SpreadSteering {
     loads?.report(thread, busy, now);
     const groupLoad = loads?.total(now) ?? busy * sockets;
     // Only the main thread tries: a gathered load lands on its socket, the group's first.
-    const mayProbe = thread === 0 && this.#probe.allowed(now);
-    const decision = decideSpread(busy, got, groupLoad, mayProbe);
+    const mayProbe = thread === 0 && this.#probe.allowed(now, groupLoad);
+    let decision = decideSpread(busy, got, groupLoad, mayProbe);
+    // Right after this socket spread, the other threads have not yet reported what they took
+    // on, so the sum reads light: gathering on it flapped every look during a peak's first
+    // seconds. The sum is trusted once every thread has had a look at the spread load.
+    if (decision === "gather" && now - this.#spreadAt < SPREAD_SETTLE_MS) decision = null;
     if (decision === "spread") {
+      this.#spreadAt = now;
       this.#group.onSpread?.();
       this.#probe.spread(now);
     } else this.#probe.held(now);
     if (decision === null) return;
-    if (decision === "gather" && groupLoad >= GATHER_BELOW) this.#probe.gathered(now);
+    if (decision === "gather" && groupLoad >= GATHER_BELOW) this.#probe.gathered(now, groupLoad);
     // Told again even when unchanged: another socket of the group may have told otherwise.
     this.#apply(decision);
   }

@@ -10,6 +10,7 @@ import {
   GatherProbe,
   PROBE_BACKOFF_MAX_MS,
   PROBE_BACKOFF_MS,
+  PROBE_LIGHTER,
   PROBE_WATCH_MS,
   type UdpSpread,
 } from "../../src/net/udp_spread.ts";
@@ -35,35 +36,44 @@ Deno.test("decideSpread: busy receivers spread, a light group gathers, between t
 });
 
 Deno.test("GatherProbe: a try that spreads again at once backs off, doubling; one that holds resets", () => {
+  const L = 0.6; // a moderate load, the same at every try
   const p = new GatherProbe();
-  assert.ok(p.allowed(0));
-  p.gathered(1000);
+  assert.ok(p.allowed(0, L));
+  p.gathered(1000, L);
   p.spread(1250); // busy at its next look: failed
-  assert.ok(!p.allowed(1250 + PROBE_BACKOFF_MS - 1));
-  assert.ok(p.allowed(1250 + PROBE_BACKOFF_MS));
+  assert.ok(!p.allowed(1250 + PROBE_BACKOFF_MS - 1, L));
+  assert.ok(p.allowed(1250 + PROBE_BACKOFF_MS, L));
   let now = 1250 + PROBE_BACKOFF_MS;
-  p.gathered(now);
+  p.gathered(now, L);
   p.spread(now + 250);
-  assert.ok(!p.allowed(now + 250 + 2 * PROBE_BACKOFF_MS - 1), "the wait doubled");
+  assert.ok(!p.allowed(now + 250 + 2 * PROBE_BACKOFF_MS - 1, L), "the wait doubled");
   for (let i = 0; i < 10; i++) {
     now += PROBE_BACKOFF_MAX_MS + 1000;
-    p.gathered(now);
+    p.gathered(now, L);
     p.spread(now + 250);
   }
-  assert.ok(p.allowed(now + 250 + PROBE_BACKOFF_MAX_MS), "never more than the most");
+  assert.ok(p.allowed(now + 250 + PROBE_BACKOFF_MAX_MS, L), "never more than the most");
   // A try that held PROBE_WATCH_MS: the wait starts afresh, and a later spread is not a failure.
   now += 2 * PROBE_BACKOFF_MAX_MS;
-  p.gathered(now);
+  p.gathered(now, L);
   p.held(now + PROBE_WATCH_MS);
   p.spread(now + PROBE_WATCH_MS + 5000);
-  assert.ok(p.allowed(now + PROBE_WATCH_MS + 5000));
-  p.gathered(now + 10_000);
+  assert.ok(p.allowed(now + PROBE_WATCH_MS + 5000, L));
+  p.gathered(now + 10_000, L);
   p.spread(now + 10_250);
-  assert.ok(p.allowed(now + 10_250 + PROBE_BACKOFF_MS), "back to the first wait");
+  assert.ok(p.allowed(now + 10_250 + PROBE_BACKOFF_MS, L), "back to the first wait");
   // A spread with no try under watch (a load that grew) does not delay the next try.
   const q = new GatherProbe();
   q.spread(500);
-  assert.ok(q.allowed(500));
+  assert.ok(q.allowed(500, L));
+});
+
+Deno.test("GatherProbe: a load well under the one a try failed at is tried at once", () => {
+  const p = new GatherProbe();
+  p.gathered(1000, 0.7); // a peak's load, gathered: too much for one thread
+  p.spread(1250);
+  assert.ok(!p.allowed(1500, 0.6), "a little lighter waits out the back-off");
+  assert.ok(p.allowed(1500, 0.7 * PROBE_LIGHTER - 0.01), "whoami at 15k/s after the peak: 0.46");
 });
 
 /** Two sockets of one group, counting what each receives; `load.spinMs` of CPU per datagram. */
