@@ -177,7 +177,11 @@ Spread, a moderate load can still cost twice what it costs gathered (each thread
 datagram or two): right after a peak run, cache hits at 15,000 queries/s held two threads at 0.29
 of a core each, 0.58 summed, above the 0.45 under which they gathered, where one thread carries
 them at 0.28. The main thread now tries gathering a summed load under 0.75 of a core, and backs off
-(2 s, doubling to 64 s) after each try that leaves it busier than half a core. The same bench rows
+(2 s, doubling to 64 s) after each try that leaves it busier than half a core, unless the load falls
+under 0.8 of the one that failed (else a peak's failed tries kept whoami's 15,000 queries/s after
+it spread for half the run); and a thread that has just spread waits a second before it gathers,
+since until the others report what they took on the sum reads light (the group flapped at every
+look during a peak's first seconds). The same bench rows
 on the same machine, old code against new (2 rounds each, then 3 more of hosts and whoami,
 interleaved): the cache row 40.8 against 20.8 us per query; whoami 18.9-36.9 (five rounds) against
 18.3-20.1; hosts with two threads 19.2-44.4 against 19.6-24.4; the p99 at half of peak no worse
