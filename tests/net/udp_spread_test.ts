@@ -124,6 +124,17 @@ async function gathered(g: ReturnType<typeof group>): Promise<void> {
   }, 10_000);
 }
 
+/** Loads the group until its busy socket spreads, and the second socket gets datagrams. */
+async function busySpell(g: ReturnType<typeof group>): Promise<void> {
+  // Each datagram costs 4 ms of CPU: 32 per round keep the thread busy well past half its time.
+  g.load.spinMs = 4;
+  const before = g.counts[1];
+  await waitFor("the busy socket to spread the load", async () => {
+    await g.round();
+    return g.counts[1] > before;
+  }, 10_000);
+}
+
 Deno.test("udp spread auto: a light load is gathered on one socket of the group", async () => {
   const g = group({ sockets: 2, mode: "auto" });
   try {
@@ -164,13 +175,7 @@ Deno.test("udp spread auto: a busy thread spreads the load and says so, an idle 
   const g = group({ sockets: 2, mode: "auto", onSpread: () => told++ });
   try {
     await gathered(g);
-    // Each datagram costs 4 ms of CPU: 32 per round keep the thread busy well past half its time.
-    g.load.spinMs = 4;
-    const before = g.counts[1];
-    await waitFor("the busy socket to spread the load", async () => {
-      await g.round();
-      return g.counts[1] > before;
-    }, 10_000);
+    await busySpell(g);
     assert.ok(told > 0, "onSpread was called");
     g.load.spinMs = 0;
     await new Promise((r) => setTimeout(r, 1200));
@@ -184,12 +189,7 @@ Deno.test("udp spread auto: a moderate load left spread after a busy spell is tr
   const g = group({ sockets: 2, mode: "auto" });
   try {
     await gathered(g);
-    g.load.spinMs = 4;
-    const before = g.counts[1];
-    await waitFor("the busy socket to spread the load", async () => {
-      await g.round();
-      return g.counts[1] > before;
-    }, 10_000);
+    await busySpell(g);
     // About 0.25-0.35 of a core (24 ms of handling per round, a round every ~80 ms): as two
     // sockets of one thread, the group's load reads 0.5-0.7, over the plain gathering threshold
     // and under the one for trying, so only a try gathers it; one socket then carries it.
