@@ -218,8 +218,9 @@ code cache, an SQLite file Deno maps into every process, was 2 MB more until \`-
 modules), and a thread that ends gives back only about 5 MB of it, so threads are not stopped
 once started. Hence the defaults: each thread loads only the plugins its Corefile names (about 2
 MB less per thread for whoami than loading all 21); dns-packet and Deno's npm layer load only
-for a message the fast paths decline, or with \`forward\` (2 MB less with one thread, 5 MB with
-two); and with \`spread auto\` the worker threads start only when the main thread first gets
+for a message the fast paths decline (2 MB less with one thread, 5 MB with two), which since the
+reply decoder (src/dns/decode_reply.ts) no longer includes what upstreams answer nearly always
+(1.3-1.7 MB less for Corefile.example once it has forwarded); and with \`spread auto\` the worker threads start only when the main thread first gets
 busy, so an idle node holds one thread's memory whatever its core count (with two threads here,
 whoami idles at 52 MB instead of 66 MB). A load that starts them leaves their fixed cost behind:
 the after-load and settled figures of the rows with the default thread count include it, their

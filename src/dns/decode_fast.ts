@@ -74,9 +74,9 @@ export function decodeFast(buf: Uint8Array): DnsMessage | null {
 /**
  * The EDNS options between `off` and `end`, as dns-packet gives them (`data` a view into `buf`),
  * or null to decline: a client subnet (dns-packet decodes its address), or a list that does not
- * split into whole options.
+ * split into whole options. decode_reply.ts reads a reply's OPT with it too.
  */
-function readOptions(buf: Uint8Array, off: number, end: number): EdnsOption[] | null {
+export function readOptions(buf: Uint8Array, off: number, end: number): EdnsOption[] | null {
   const options: EdnsOption[] = [];
   while (off < end) {
     if (off + 4 > end) return null;

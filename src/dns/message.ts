@@ -3,10 +3,12 @@
  *
  * Messages are the objects `dns-packet` encodes and decodes; this module gives them types (record
  * data by record type) and keeps the opcode and rcode arithmetic, EDNS bits included, in one place.
- * The fast paths handle what a server answering from memory sees; dns-packet (codec_full.ts) is
- * loaded only when something needs it, because the npm layer it brings costs about 10 MB.
+ * The fast paths handle what a server answering from memory sees and what upstreams answer nearly
+ * always; dns-packet (codec_full.ts) is loaded only when something needs it, because the npm layer
+ * it brings costs about 10 MB.
  */
 import { decodeFast } from "./decode_fast.ts";
+import { decodeReplyFast } from "./decode_reply.ts";
 import { encodeFast } from "./encode_fast.ts";
 
 /** Response codes, including the EDNS extended BADVERS. */
@@ -245,8 +247,9 @@ export async function loadFullCodec(): Promise<void> {
  * dns-packet and it is not loaded.
  */
 export function decode(bytes: Uint8Array): DnsMessage {
-  // Plain queries skip dns-packet (and the Buffer it needs); the result is the same.
-  const fast = decodeFast(bytes);
+  // Plain queries, and replies of the common types, skip dns-packet (and the Buffer it needs);
+  // the result is the same.
+  const fast = decodeFast(bytes) ?? decodeReplyFast(bytes);
   if (fast !== null) return fast;
   if (full === null) throw new FullCodecNotLoaded();
   return full.decode(bytes);

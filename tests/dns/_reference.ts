@@ -3,6 +3,7 @@
  * paths, and generators of random (often invalid) names, addresses and records. Seeded
  * (ETCDNS_WIRE_SEED replays a run).
  */
+import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as dnsPacket from "dns-packet";
 import {
@@ -29,6 +30,43 @@ export function referenceDecode(bytes: Uint8Array): DnsMessage {
     authorities: (m.authorities ?? []) as DnsMessage["authorities"],
     additionals: (m.additionals ?? []) as DnsMessage["additionals"],
   };
+}
+
+/**
+ * Whether `fast` took `p`; when it did, asserts that it gave exactly what dns-packet gives and
+ * that dns-packet does not reject `p`. Options' data compare as plain Uint8Arrays (dns-packet
+ * gives Buffers, the fast paths views).
+ */
+export function decodesAsReference(
+  fast: (p: Uint8Array) => DnsMessage | null,
+  p: Uint8Array,
+  label: string,
+): boolean {
+  let expected: DnsMessage | Error;
+  try {
+    expected = referenceDecode(p);
+  } catch (err) {
+    expected = err as Error;
+  }
+  const got = fast(p);
+  if (got === null) return false;
+  assert.ok(!(expected instanceof Error), `${label}: fast decoded what dns-packet rejects`);
+  assert.deepStrictEqual(
+    plainOptions(got),
+    plainOptions(expected),
+    `${label}: ${[...p].join(",")}`,
+  );
+  return true;
+}
+
+/** `m` with its options' data as plain Uint8Arrays. */
+function plainOptions(m: DnsMessage): DnsMessage {
+  for (const r of m.additionals) {
+    if (r.type === "OPT") {
+      r.options = r.options.map((o) => (o.data ? { ...o, data: new Uint8Array(o.data) } : o));
+    }
+  }
+  return m;
 }
 
 /** What encode() gave before the fast path. */

@@ -9,7 +9,7 @@ const child = new URL("./_lazy_codec_child.ts", import.meta.url).pathname;
 
 for (const path of ["decode", "encode", "forward"]) {
   const name = path === "forward"
-    ? "forward loads dns-packet at its first exchange, not when it is set up"
+    ? "forward reads common replies without dns-packet, and loads it for the first that needs it"
     : `a query that needs dns-packet to ${path} loads it and waits; plain ones do not`;
   Deno.test(name, async () => {
     const out = await new Deno.Command(Deno.execPath(), {

@@ -6,9 +6,14 @@
  * QR set, decodes, and repeats the query's question. Anything else is ignored and the exchange
  * keeps waiting (a late reply to an earlier query, or a spoofing attempt), until its timeout.
  */
-// Upstream replies carry any record type, so they need the whole codec: Upstream.exchange loads
-// it before its first exchange (not at start, so a node that never forwards never pays for it).
-import { decode, type DnsMessage, fqdn, type Question } from "../../dns/message.ts";
+import {
+  decode,
+  type DnsMessage,
+  fqdn,
+  FullCodecNotLoaded,
+  loadFullCodec,
+  type Question,
+} from "../../dns/message.ts";
 
 /** The transports an exchange can use. */
 export type Transport = "udp" | "tcp";
@@ -50,17 +55,30 @@ export function hostPort(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
-/** Decodes `data` if it answers `query`'s ID and question, else null (ignore it). */
-export function accept(data: Uint8Array, query: Uint8Array, question: Question): DnsMessage | null {
+/**
+ * Decodes `data` if it answers `query`'s ID and question, else null (ignore it). A reply the fast
+ * decoder declines (a record type it does not read) waits for dns-packet the first time: a
+ * promise then, and an answer at once from then on.
+ */
+export function accept(
+  data: Uint8Array,
+  query: Uint8Array,
+  question: Question,
+): DnsMessage | null | Promise<DnsMessage | null> {
   if (data.length < 12 || data[0] !== query[0] || data[1] !== query[1]) return null;
   if ((data[2] & 0x80) === 0) return null;
-  let reply: DnsMessage;
+  // Copy: the socket buffer is reused, and decoded records may hold views into their input.
+  const bytes = data.slice();
   try {
-    // Copy: the socket buffer is reused, and decoded records may hold views into their input.
-    reply = decode(data.slice());
-  } catch {
-    return null;
+    return answering(decode(bytes), question);
+  } catch (err) {
+    if (!(err instanceof FullCodecNotLoaded)) return null;
+    return loadFullCodec().then(() => answering(decode(bytes), question)).catch(() => null);
   }
+}
+
+/** `reply` if it repeats `question`, else null. */
+function answering(reply: DnsMessage, question: Question): DnsMessage | null {
   const q = reply.questions[0];
   if (reply.questions.length !== 1 || !q) return null;
   if (q.type !== question.type || (q.class ?? "IN") !== (question.class ?? "IN")) return null;

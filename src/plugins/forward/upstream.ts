@@ -3,7 +3,7 @@
  * CoreDNS's forward does, for queries and health probes.
  */
 import { frame, FrameReader, writeAll } from "../../dns/framing.ts";
-import { type DnsMessage, loadFullCodec, type Question } from "../../dns/message.ts";
+import { type DnsMessage, type Question } from "../../dns/message.ts";
 import {
   abortable,
   accept,
@@ -14,7 +14,6 @@ import {
   type UpstreamOptions,
   type UpstreamTls,
 } from "./exchange.ts";
-
 import { ConnectedUdp, ConnectionRefused } from "../../net/connected_udp.ts";
 import { errorMessage } from "../../util/errors.ts";
 
@@ -96,8 +95,6 @@ export class Upstream {
     udpSize = 512,
     tlsConnectMs?: number,
   ): Promise<DnsMessage> {
-    // Replies are decoded with the whole codec (accept() in exchange.ts); loaded once, here.
-    await loadFullCodec();
     // As CoreDNS: a TLS upstream is always reached over TLS (a TCP stream), whatever was asked.
     if (this.#options.tls) transport = "tcp";
     // A cached TCP connection may have been closed by the upstream while idle; that is not the
@@ -275,7 +272,8 @@ export class Upstream {
       const [data, from] = await s.conn.receive(s.buf);
       const addr = from as Deno.NetAddr;
       if (addr.port !== this.port || !sameHost(addr.hostname, this.hostname)) continue;
-      const reply = accept(data, query, question);
+      const got = accept(data, query, question);
+      const reply = got instanceof Promise ? await got : got;
       if (reply) return reply;
     }
   }
@@ -296,7 +294,8 @@ export class Upstream {
       conn.send(query);
       for (;;) {
         const n = await conn.receive(s.buf, timeoutMs + 50);
-        const reply = accept(s.buf.subarray(0, n), query, question);
+        const got = accept(s.buf.subarray(0, n), query, question);
+        const reply = got instanceof Promise ? await got : got;
         if (reply) return reply;
       }
     } catch (err) {
@@ -326,7 +325,8 @@ export class Upstream {
         throw new ExchangeError(`${this.label} closed the TCP connection`);
       }
       first = false;
-      const reply = accept(message, query, question);
+      const got = accept(message, query, question);
+      const reply = got instanceof Promise ? await got : got;
       if (reply) return reply;
     }
   }
