@@ -5,9 +5,10 @@
  * connected sockets do).
  *
  * The socket is non-blocking: send and recv run on the JS thread (MSG_DONTWAIT), so errno is read
- * where it was set; only the wait, poll(2), runs on a blocking thread, bounded by the receive's
- * timeout. close() during a pending poll shuts the socket down (which wakes the poll) and closes
- * the descriptor only after the poll has returned, so a descriptor is never reused under a call.
+ * where it was set. The wait is the serving listener's (readiness.ts) where one polls this
+ * thread's waits; otherwise poll(2) on a blocking thread, bounded by the receive's timeout.
+ * close() during a pending wait shuts the socket down (which wakes it) and closes the descriptor
+ * only after the wait has returned, so a descriptor is never reused under a call.
  */
 import {
   EAGAIN,
@@ -23,6 +24,7 @@ import {
   SOCK_DGRAM,
   SOCK_NONBLOCK,
 } from "./libc.ts";
+import { MAX_WATCHED, readiness } from "./readiness.ts";
 import { sockaddr } from "./sockaddr.ts";
 
 /** The upstream's port is closed (ICMP port unreachable): ECONNREFUSED. */
@@ -42,10 +44,11 @@ export class ReceiveTimeout extends Error {
 }
 
 /**
- * At most this many connected sockets at once: each one receiving holds a thread of Deno's
- * blocking pool (512 threads). Past it, open() returns null and callers use Deno's sockets.
+ * At most this many connected sockets at once: each one receiving on its own holds a thread of
+ * Deno's blocking pool (512 threads), or one of the thread's watched descriptors. Past it, open()
+ * returns null and callers use Deno's sockets.
  */
-export const MAX_OPEN = 256;
+export const MAX_OPEN = MAX_WATCHED;
 let open = 0;
 
 export class ConnectedUdp {
@@ -102,8 +105,7 @@ export class ConnectedUdp {
    */
   async receive(buf: Uint8Array, timeoutMs: number): Promise<number> {
     const deadline = performance.now() + timeoutMs;
-    const pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
-    const view = new DataView(pollfd.buffer);
+    let pollfd: Uint8Array | null = null;
     for (;;) {
       if (this.#closed) throw new Error("socket is closed");
       if (this.#polling) throw new Error("a receive is already pending on this socket");
@@ -114,10 +116,16 @@ export class ConnectedUdp {
       if (e !== EAGAIN && e !== EINTR) throw new Error(`recv failed: errno ${e}`);
       const left = deadline - performance.now();
       if (left <= 0) throw new ReceiveTimeout(timeoutMs);
-      view.setInt32(0, this.#fd, true);
-      view.setInt16(4, POLLIN, true);
-      view.setInt16(6, 0, true);
-      const polling = this.#c.poll(pollfd, 1n, Math.ceil(left));
+      let polling: Promise<unknown>;
+      if (readiness.accepting) polling = readiness.wait(this.#fd, Date.now() + left);
+      else {
+        pollfd ??= new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+        const view = new DataView(pollfd.buffer);
+        view.setInt32(0, this.#fd, true);
+        view.setInt16(4, POLLIN, true);
+        view.setInt16(6, 0, true);
+        polling = this.#c.poll(pollfd, 1n, Math.ceil(left));
+      }
       this.#polling = polling;
       try {
         await polling;

@@ -14,7 +14,9 @@
  * moderate rates; each datagram waits at most `coalesceUs` more. A window that gathers nothing
  * ends it. close() shuts the socket down, which wakes that poll, and the descriptor is closed only
  * after the poll has returned, so it is never reused under a call. A serving thread asks the
- * kernel for short time slices (thread_slice.ts), so that it waits less to run when it wakes.
+ * kernel for short time slices (thread_slice.ts), so that it waits less to run when it wakes. The
+ * linger and the pool wait also watch the thread's other waits, forward's upstream sockets
+ * (listener_waits.ts, readiness.ts), so that their replies come in without a thread hop.
  */
 import {
   EAGAIN,
@@ -26,7 +28,6 @@ import {
   libcUnavailableReason,
   MSG_DONTWAIT,
   MSG_TRUNC,
-  POLLIN,
   SHUT_RDWR,
 } from "./libc.ts";
 import { errorMessage } from "../util/errors.ts";
@@ -35,7 +36,7 @@ import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
 import { sockaddr } from "./sockaddr.ts";
 import { bindUdpDescriptor } from "./udp_bind.ts";
-import { EventLoopTurn } from "./loop_turn.ts";
+import { ListenerWaits } from "./listener_waits.ts";
 import { requestThreadSlice } from "./thread_slice.ts";
 import { SpreadSteering, type UdpSpread } from "./udp_spread.ts";
 import type { UdpPacketHandler, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
@@ -49,13 +50,6 @@ const log = logger("etcdns");
 export const NATIVE_READ_SIZE = 4096;
 /** Bytes per queued reply; a longer reply is sent on its own with sendto(2). */
 const REPLY_SLOT = 4096;
-/**
- * How long the loop, its queue just emptied, waits on the JS thread for the next datagram before
- * it waits on Deno's thread pool. A pool wait costs two thread hops (about 10 µs of CPU) per wake,
- * so under load it would cost as much as answering; a short wait here is one system call. It
- * blocks the event loop, so it is short, and bounded by LOOP_TURN_MS.
- */
-const LINGER_NS = 200_000;
 /**
  * How long (in whole milliseconds, so 1 to 2 ms) the loop reads and lingers without going back
  * to the event loop (timers, TCP, forward's upstream replies): it then takes one turn of it.
@@ -80,8 +74,6 @@ const COALESCE_MOST = 8;
 const COALESCE_COOLDOWN = 32;
 /** The pause after a failed receive, so that a lasting error cannot spin the loop. */
 const ERROR_PAUSE_MS = 10;
-/** The longest a poll waits before the loop looks again (a close also wakes it at once). */
-const POLL_MS = 1000;
 
 /** A libc UDP socket bound for listening. */
 export class NativeUdpSocket implements UdpSocket {
@@ -98,15 +90,8 @@ export class NativeUdpSocket implements UdpSocket {
   #onDropped: ((count: number) => void) | null = null;
   #reads = 0;
   #closed = false;
-  #polling = false;
-  readonly #turn = new EventLoopTurn();
+  readonly #waits: ListenerWaits;
   #serving = false;
-  /**
-   * A struct pollfd (8 bytes), then the linger's struct timespec (16), then the coalescing
-   * window's (16): off V8's heap, so they never move.
-   */
-  readonly #waitArea = new Uint8Array(new ArrayBuffer(40));
-  readonly #waitView = new DataView(this.#waitArea.buffer);
   #coalesceNs = 0;
   #steering: SpreadSteering | null = null;
 
@@ -122,6 +107,7 @@ export class NativeUdpSocket implements UdpSocket {
     this.#v6 = v6;
     this.#rx = new MessageArena(batch, NATIVE_READ_SIZE, c.addressOf);
     this.#tx = new MessageArena(batch, REPLY_SLOT, c.addressOf);
+    this.#waits = new ListenerWaits(c, fd);
   }
 
   get dropped(): number {
@@ -141,8 +127,7 @@ export class NativeUdpSocket implements UdpSocket {
   set coalesceUs(us: number) {
     const ns = Math.max(0, Math.round(us * 1000));
     this.#coalesceNs = ns;
-    this.#waitView.setBigInt64(24, BigInt(Math.floor(ns / 1e9)), true);
-    this.#waitView.setBigInt64(32, BigInt(ns % 1e9), true);
+    this.#waits.windowNs = ns;
   }
 
   /** How this socket's SO_REUSEPORT group shares datagrams (udp_spread.ts); null: the kernel's hash. */
@@ -180,14 +165,7 @@ export class NativeUdpSocket implements UdpSocket {
     this.#serving = true;
     const c = this.#c;
     const rx = this.#rx;
-    const pollfd = this.#waitArea.subarray(0, 8);
-    const view = this.#waitView;
-    view.setInt32(0, this.#fd, true);
-    view.setInt16(4, POLLIN, true);
-    view.setBigInt64(8, BigInt(Math.floor(LINGER_NS / 1e9)), true);
-    view.setBigInt64(16, BigInt(LINGER_NS % 1e9), true);
-    const linger = this.#waitArea.subarray(8, 24);
-    const gather = this.#waitArea.subarray(24, 40);
+    const waits = this.#waits;
     // Date.now, not performance.now: a V8 builtin, where performance.now is a Deno op (2% of the
     // loop's time at peak), and whole milliseconds are fine for a turn.
     let turnStarted = Date.now();
@@ -200,6 +178,7 @@ export class NativeUdpSocket implements UdpSocket {
       log.debug(`short time slices for this serving thread: ${refused || "asked for"}`);
     }
     servingHere++;
+    waits.host();
     try {
       while (!this.#closed) {
         const n = c.recvmmsg(this.#fd, rx.headers, rx.count, MSG_DONTWAIT, 0n);
@@ -228,19 +207,22 @@ export class NativeUdpSocket implements UdpSocket {
             else if (cooldown > 0 && n > 0) cooldown--;
             slept = busy && cooldown === 0 && n > 0 && n <= COALESCE_MOST && this.#coalesceNs > 0;
             if (slept) {
-              c.ppoll(pollfd, 0n, gather, 0n); // a pure sleep: no descriptors
+              const woken = waits.sleepWindow();
+              if (woken) await woken;
               continue;
             }
-            busy = c.ppoll(pollfd, 1n, linger, 0n) > 0;
+            const lingered = waits.linger();
+            busy = typeof lingered === "boolean" ? lingered : await lingered;
             if (busy) continue;
           }
           busy = slept = false; // the queue is empty (and lingering, if allowed, found nothing)
-          await this.#wait(pollfd);
+          await waits.wait();
         } else {
           // The turn is up: the event loop runs once, and reading goes on (the queue may not be
-          // empty, so nothing waits for the socket).
+          // empty, so nothing waits for the socket). Upstream replies come in with it.
           slept = false;
-          if (!(await this.#turn.take())) await this.#wait(pollfd);
+          await waits.glance();
+          await waits.turn();
         }
         turnStarted = Date.now();
         this.#steering?.sample(turnStarted, this.#reads);
@@ -273,16 +255,6 @@ export class NativeUdpSocket implements UdpSocket {
     } finally {
       this.#inBatch = false;
       this.#flush();
-    }
-  }
-
-  /** Waits on Deno's thread pool until the socket is readable, closed, or POLL_MS passed. */
-  async #wait(pollfd: Uint8Array): Promise<void> {
-    this.#polling = true;
-    try {
-      await this.#c.poll(pollfd, 1n, POLL_MS);
-    } finally {
-      this.#polling = false;
     }
   }
 
@@ -369,7 +341,7 @@ export class NativeUdpSocket implements UdpSocket {
     if (this.#closed) return;
     this.#closed = true;
     // A pending poll is woken by the shutdown and the loop releases the descriptor after it.
-    if (this.#polling) this.#c.shutdown(this.#fd, SHUT_RDWR);
+    if (this.#waits.polling) this.#c.shutdown(this.#fd, SHUT_RDWR);
     else if (!this.#serving) this.#release();
   }
 
@@ -378,6 +350,6 @@ export class NativeUdpSocket implements UdpSocket {
     this.#flush();
     this.#c.close(this.#fd);
     this.#fd = -1;
-    this.#turn.close();
+    this.#waits.close();
   }
 }

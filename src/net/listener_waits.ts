@@ -1,0 +1,159 @@
+/**
+ * The ways a native listener's loop (udp_native.ts) waits: lingering in ppoll(2) on the JS
+ * thread, sleeping a coalescing window, waiting in poll(2) on Deno's blocking thread pool, and
+ * taking a turn of the event loop. The linger and the pool wait also watch this thread's other
+ * waits (readiness.ts: forward's upstream sockets) while this listener hosts them, and a woken
+ * wait's continuation gets a turn of the event loop at once.
+ */
+import { type Libc, POLLIN } from "./libc.ts";
+import { EventLoopTurn } from "./loop_turn.ts";
+import { readiness } from "./readiness.ts";
+
+/**
+ * How long the loop, its queue just emptied, waits on the JS thread for the next datagram before
+ * it waits on Deno's thread pool. A pool wait costs two thread hops (about 10 µs of CPU) per wake,
+ * so under load it would cost as much as answering; a short wait here is one system call. It
+ * blocks the event loop, so it is short, and bounded by the loop's turns.
+ */
+const LINGER_NS = 200_000;
+/** The longest a pool wait lasts before the loop looks again (a close also wakes it at once). */
+const POLL_MS = 1000;
+
+/** One listening socket's waits. */
+export class ListenerWaits {
+  readonly #c: Libc;
+  /**
+   * A struct pollfd (8 bytes), then the linger's struct timespec (16), the coalescing window's
+   * (16) and a zero one (16): off V8's heap, so they never move.
+   */
+  readonly #area = new Uint8Array(new ArrayBuffer(56));
+  readonly #view = new DataView(this.#area.buffer);
+  readonly #pollfd = this.#area.subarray(0, 8);
+  readonly #linger = this.#area.subarray(8, 24);
+  readonly #window = this.#area.subarray(24, 40);
+  readonly #zero = this.#area.subarray(40, 56);
+  readonly #turn = new EventLoopTurn();
+  #polling = false;
+  #channel: MessageChannel | null = null;
+  #yielded: (() => void) | null = null;
+
+  constructor(c: Libc, readonly fd: number) {
+    this.#c = c;
+    this.#view.setInt32(0, fd, true);
+    this.#view.setInt16(4, POLLIN, true);
+    this.#view.setBigInt64(8, BigInt(Math.floor(LINGER_NS / 1e9)), true);
+    this.#view.setBigInt64(16, BigInt(LINGER_NS % 1e9), true);
+  }
+
+  /** Whether a pool wait is pending (a close must shut the socket down to end it). */
+  get polling(): boolean {
+    return this.#polling;
+  }
+
+  /** The coalescing window's length. */
+  set windowNs(ns: number) {
+    this.#view.setBigInt64(24, BigInt(Math.floor(ns / 1e9)), true);
+    this.#view.setBigInt64(32, BigInt(ns % 1e9), true);
+  }
+
+  /** Hosts this thread's waits while serving, unless another listener already does. */
+  host(): void {
+    readiness.attach(this, this.fd);
+  }
+
+  /** Stops hosting (the waits then poll on their own) and closes the turn's socket. */
+  close(): void {
+    readiness.detach(this);
+    this.#turn.close();
+    this.#channel?.port1.close();
+    this.#channel?.port2.close();
+    this.#channel = null;
+  }
+
+  /**
+   * Lingers; returns whether to read again at once: the socket became readable, or a watched
+   * wait was woken (the linger is then not over: its reply's query may well have company).
+   */
+  linger(): Promise<boolean> | boolean {
+    return this.#look(this.#linger);
+  }
+
+  /** Looks, without waiting, whether a watched wait is ready (the loop is busy reading). */
+  async glance(): Promise<void> {
+    if (this.#watched() > 0) await this.#look(this.#zero);
+  }
+
+  /**
+   * Sleeps the coalescing window: not woken by the socket (gathering its datagrams is the point),
+   * but by a watched wait, which must not wait out windows until the loop next lingers.
+   */
+  sleepWindow(): Promise<void> | void {
+    const watched = this.#watched();
+    if (watched === 0) {
+      this.#c.ppoll(this.#pollfd, 0n, this.#window, 0n);
+      return;
+    }
+    if (this.#c.ppoll(readiness.watchedPollfds, BigInt(watched), this.#window, 0n) <= 0) return;
+    if (readiness.dispatch(Date.now()) > 0) return this.#yield();
+  }
+
+  /**
+   * Waits on Deno's thread pool until the socket (or a watched one) is readable, closed, or
+   * POLL_MS (or the first watched deadline) passed.
+   */
+  async wait(): Promise<void> {
+    const watched = this.#watched();
+    this.#polling = true;
+    readiness.hostWaiting = watched > 0;
+    try {
+      if (watched === 0) await this.#c.poll(this.#pollfd, 1n, POLL_MS);
+      else {
+        const ms = readiness.msUntilDeadline(Date.now(), POLL_MS);
+        await this.#c.poll(readiness.pollfds, BigInt(1 + watched), ms);
+      }
+    } finally {
+      this.#polling = false;
+      readiness.hostWaiting = false;
+    }
+    if (watched > 0 && readiness.dispatch(Date.now()) > 0) await this.#yield();
+  }
+
+  /** One turn of the event loop without leaving the thread, or a pool wait where there is none. */
+  async turn(): Promise<void> {
+    if (!(await this.#turn.take())) await this.wait();
+  }
+
+  /** The watched waits this listener polls. */
+  #watched(): number {
+    return readiness.hosts(this) ? readiness.count : 0;
+  }
+
+  /**
+   * ppoll for `timespec` on the JS thread. Returns whether the socket is readable or a watched
+   * wait was woken; woken waits first get a turn of the event loop.
+   */
+  #look(timespec: Uint8Array): Promise<boolean> | boolean {
+    const watched = this.#watched();
+    if (watched === 0) return this.#c.ppoll(this.#pollfd, 1n, timespec, 0n) > 0;
+    this.#c.ppoll(readiness.pollfds, BigInt(1 + watched), timespec, 0n);
+    const ready = readiness.hostReady;
+    if (readiness.dispatch(Date.now()) === 0) return ready;
+    return this.#yield().then(() => true);
+  }
+
+  /**
+   * A task of its own, so that what a woken wait goes on to do (a chain of promises, all of it
+   * microtasks) is done now: a message through a channel, which costs 2-4 µs, where a turn of the
+   * event loop costs 11 µs and a zero timeout 2 ms.
+   */
+  #yield(): Promise<void> {
+    if (this.#channel === null) {
+      const channel = new MessageChannel();
+      channel.port1.onmessage = () => this.#yielded?.();
+      this.#channel = channel;
+    }
+    const done = new Promise<void>((resolve) => this.#yielded = resolve);
+    this.#channel.port2.postMessage(null);
+    return done;
+  }
+}
