@@ -104,7 +104,9 @@ export class ListenerWaits {
   async wait(): Promise<void> {
     const watched = this.#watched();
     this.#polling = true;
-    readiness.hostWaiting = watched > 0;
+    // Even with nothing watched: a wait started now (a health check's, say) would not be polled.
+    const hosting = readiness.hosts(this);
+    if (hosting) readiness.hostWaiting = true;
     try {
       if (watched === 0) await this.#c.poll(this.#pollfd, 1n, POLL_MS);
       else {
@@ -113,7 +115,7 @@ export class ListenerWaits {
       }
     } finally {
       this.#polling = false;
-      readiness.hostWaiting = false;
+      if (hosting) readiness.hostWaiting = false;
     }
     if (watched > 0 && readiness.dispatch(Date.now()) > 0) await this.#yield();
   }

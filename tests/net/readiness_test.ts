@@ -131,3 +131,24 @@ Deno.test("readiness: when the listener stops, its waits go on polling on their 
     await up.close();
   }
 });
+
+Deno.test("readiness: a wait started while the listener idles polls on its own, at once", async () => {
+  const up = upstream(0);
+  const fwd = forwardingListener(up.port, 2000);
+  const socket = ConnectedUdp.open("127.0.0.1", up.port)!;
+  try {
+    // The listener has nothing to read: it waits on the thread pool, with what it watched then.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      socket.send(new Uint8Array([i]));
+      assert.equal(await socket.receive(new Uint8Array(8), 2000), 1);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 300, `a health check's exchange took ${ms.toFixed(0)} ms`);
+    }
+  } finally {
+    socket.close();
+    await fwd.close();
+    await up.close();
+  }
+});
