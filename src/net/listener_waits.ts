@@ -1,9 +1,9 @@
 /**
  * The ways a native listener's loop (udp_native.ts) waits: lingering in ppoll(2) on the JS
  * thread, sleeping a coalescing window, waiting in poll(2) on Deno's blocking thread pool, and
- * taking a turn of the event loop. The linger and the pool wait also watch this thread's other
- * waits (readiness.ts: forward's upstream sockets) while this listener hosts them, and a woken
- * wait's continuation gets a turn of the event loop at once.
+ * taking a turn of the event loop. All but the turn also watch this thread's other waits
+ * (readiness.ts: forward's upstream sockets) while this listener hosts them, and a woken wait's
+ * continuation runs at once, in a task of its own.
  */
 import { type Libc, POLLIN } from "./libc.ts";
 import { EventLoopTurn } from "./loop_turn.ts";
@@ -132,7 +132,7 @@ export class ListenerWaits {
 
   /**
    * ppoll for `timespec` on the JS thread. Returns whether the socket is readable or a watched
-   * wait was woken; woken waits first get a turn of the event loop.
+   * wait was woken; woken waits' continuations run first (#yield).
    */
   #look(timespec: Uint8Array): Promise<boolean> | boolean {
     const watched = this.#watched();
