@@ -187,6 +187,16 @@ interleaved): the cache row 40.8 against 20.8 us per query; whoami 18.9-36.9 (fi
 18.3-20.1; hosts with two threads 19.2-44.4 against 19.6-24.4; the p99 at half of peak no worse
 (0.9-2.5 ms against 1.0-2.0 ms, in an hour when most rounds of every row missed 1 ms).
 
+The table measures cache hits; a miss is forwarded, and forwarding had fallen behind CoreDNS's.
+By hand, \`forward\` alone (one thread, no cache) to a dnsmasq on loopback at 5,000 queries/s
+cost 136-152 us of CPU per query with a mean latency of 15-23 ms, where CoreDNS took 128-134 us
+and 0.2 ms: each upstream socket waited for its reply in poll(2) on Deno's thread pool, two thread
+hops per reply, and the replies queued behind the hops. The thread's listener now watches those
+sockets with its own (src/net/readiness.ts) and runs a woken exchange at once: 104-107 us and 0.7
+ms (tests/e2e/forward_load_test.ts keeps the median under 3 ms). Replies are read without
+dns-packet (src/dns/decode_reply.ts), which also keeps dns-packet and Deno's npm layer out of a
+forwarding node's memory.
+
 ## Where the memory goes
 
 The RSS bars (40 MB idle for whoami or hosts, 60 MB for Corefile.example) are below what the
