@@ -31,7 +31,7 @@ export class ThreadReadiness {
   #host: object | null = null;
   #hostWaiting = false;
 
-  /** Waits in the array (some may have been cancelled during a host's wait). */
+  /** The waits in the array, each the host's to poll. */
   get count(): number {
     return this.#count;
   }
