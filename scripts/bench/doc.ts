@@ -189,11 +189,12 @@ interleaved): the cache row 40.8 against 20.8 us per query; whoami 18.9-36.9 (fi
 
 The table measures cache hits; a miss is forwarded, and forwarding had fallen behind CoreDNS's.
 By hand, \`forward\` alone (one thread, no cache) to a dnsmasq on loopback at 5,000 queries/s
-cost 136-152 us of CPU per query with a mean latency of 15-23 ms, where CoreDNS took 128-134 us
-and 0.2 ms: each upstream socket waited for its reply in poll(2) on Deno's thread pool, two thread
-hops per reply, and the replies queued behind the hops. The thread's listener now watches those
-sockets with its own (src/net/readiness.ts) and runs a woken exchange at once: 104-107 us and 0.7
-ms (tests/e2e/forward_load_test.ts keeps the median under 3 ms). Replies are read without
+cost 114-157 us of CPU per query with a mean latency of 18-29 ms, where CoreDNS took 127-140 us and
+0.21-0.26 ms (three interleaved runs each): each upstream socket waited for its reply in poll(2) on
+Deno's thread pool, two thread hops per reply, and the replies queued behind the hops. The
+thread's listener now watches those sockets with its own (src/net/readiness.ts) and runs a woken
+exchange at once, in a turn of the event loop: 100-142 us and 0.46-0.58 ms, p50 0.38 ms
+(tests/e2e/forward_load_test.ts keeps the median under 3 ms). Replies are read without
 dns-packet (src/dns/decode_reply.ts), which also keeps dns-packet and Deno's npm layer out of a
 forwarding node's memory.
 

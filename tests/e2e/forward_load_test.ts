@@ -3,7 +3,7 @@
  * dnsmasq on loopback, asked by dnsperf at 5,000 queries/s for 3 s. Every query is answered, and
  * quickly: the listener polls the upstream sockets' waits with its own (src/net/readiness.ts).
  * Before it did, each upstream reply waited for a hop through Deno's thread pool, and at this rate
- * they queued into 15-23 ms on average, against CoreDNS's 0.2 ms.
+ * they queued into 18-29 ms on average, against CoreDNS's 0.2 ms.
  */
 import assert from "node:assert/strict";
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
