@@ -152,3 +152,25 @@ Deno.test("readiness: a wait started while the listener idles polls on its own, 
     await up.close();
   }
 });
+
+Deno.test("readiness: with two listeners on the thread, the second's exchanges are answered too", async () => {
+  const up = upstream(0);
+  const first = forwardingListener(up.port, 2000);
+  const second = forwardingListener(up.port, 2000);
+  try {
+    for (let i = 0; i < 5; i++) {
+      for (const fwd of [first, second]) {
+        await fwd.ask();
+        await waitFor("the listener's handler ran", () => fwd.exchanges.length === i + 1, 2000);
+        const t0 = performance.now();
+        assert.equal(await fwd.exchanges[i].outcome, "reply 3");
+        assert.ok(performance.now() - t0 < 500);
+      }
+    }
+  } finally {
+    await second.close();
+    await first.close();
+    await up.close();
+  }
+  assert.equal(ConnectedUdp.openCount, 0);
+});
