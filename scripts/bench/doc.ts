@@ -194,7 +194,7 @@ cost 114-157 us of CPU per query with a mean latency of 18-29 ms, where CoreDNS 
 Deno's thread pool, two thread hops per reply, and the replies queued behind the hops. The
 thread's listener now watches those sockets with its own (src/net/readiness.ts) and runs a woken
 exchange at once, in a turn of the event loop: 100-142 us and 0.46-0.58 ms, p50 0.38 ms
-(tests/e2e/forward_load_test.ts keeps the median under 3 ms). Replies are read without
+(tests/e2e/forward_load_test.ts keeps the median under 5 ms). Replies are read without
 dns-packet (src/dns/decode_reply.ts), which also keeps dns-packet and Deno's npm layer out of a
 forwarding node's memory.
 

@@ -3,7 +3,8 @@
  * dnsmasq on loopback, asked by dnsperf at 5,000 queries/s for 3 s. Every query is answered, and
  * quickly: the listener polls the upstream sockets' waits with its own (src/net/readiness.ts).
  * Before it did, each upstream reply waited for a hop through Deno's thread pool, and at this rate
- * they queued into 18-29 ms on average, against CoreDNS's 0.2 ms.
+ * they queued into 18-29 ms on average, against CoreDNS's 0.2 ms. The bar leaves room for a busy
+ * machine: 0.84-0.94 ms here alone, 1.8-2.0 ms beside a CPU hog, 27.9 ms before the change.
  */
 import assert from "node:assert/strict";
 import { startDnsmasq } from "../helpers/dnsmasq.ts";
@@ -13,7 +14,7 @@ import { dnsperf, percentile } from "../../scripts/bench/dnsperf.ts";
 const NAMES = 50;
 
 Deno.test({
-  name: "forward at 5,000 queries/s: all answered, median latency under 3 ms",
+  name: "forward at 5,000 queries/s: all answered, median latency under 5 ms",
   // dnsperf's child process outlives a failed assertion's stack, not the test.
   sanitizeResources: false,
   fn: async () => {
@@ -49,7 +50,7 @@ Deno.test({
       );
       assert.equal(run.completed, run.sent, `lost ${run.sent - run.completed} of ${run.sent}`);
       assert.equal(run.noerror, run.completed);
-      assert.ok(p50 < 3, `median latency ${p50.toFixed(2)} ms`);
+      assert.ok(p50 < 5, `median latency ${p50.toFixed(2)} ms`);
     } finally {
       await Deno.remove(queriesFile);
       await srv.stop();
