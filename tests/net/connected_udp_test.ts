@@ -2,24 +2,7 @@
 import assert from "node:assert/strict";
 import { ConnectedUdp, ConnectionRefused, ReceiveTimeout } from "../../src/net/connected_udp.ts";
 import { freePort } from "../helpers/ports.ts";
-
-/** A Deno UDP echo server on loopback. */
-function echo(hostname: string) {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname, port: 0 });
-  const serving = (async () => {
-    for (;;) {
-      const [data, from] = await conn.receive();
-      await conn.send(data, from);
-    }
-  })().catch(() => {});
-  return {
-    port: (conn.addr as Deno.NetAddr).port,
-    async close() {
-      conn.close();
-      await serving;
-    },
-  };
-}
+import { startUdpEcho } from "../helpers/udp_echo.ts";
 
 function open(hostname: string, port: number): ConnectedUdp {
   const s = ConnectedUdp.open(hostname, port);
@@ -29,7 +12,7 @@ function open(hostname: string, port: number): ConnectedUdp {
 
 for (const host of ["127.0.0.1", "::1"]) {
   Deno.test(`ConnectedUdp: send and receive against an echo server on ${host}`, async () => {
-    const server = echo(host);
+    const server = startUdpEcho(host);
     const s = open(host, server.port);
     try {
       const buf = new Uint8Array(64);

@@ -8,26 +8,8 @@ import assert from "node:assert/strict";
 import { ConnectedUdp, ReceiveTimeout } from "../../src/net/connected_udp.ts";
 import { readiness } from "../../src/net/readiness.ts";
 import { NativeUdpSocket } from "../../src/net/udp_native.ts";
+import { startUdpEcho } from "../helpers/udp_echo.ts";
 import { waitFor } from "../helpers/wait.ts";
-
-/** A Deno UDP server on loopback that echoes each datagram after `delayMs`, or never (null). */
-function upstream(delayMs: number | null) {
-  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const serving = (async () => {
-    for (;;) {
-      const [data, from] = await conn.receive();
-      if (delayMs === null) continue;
-      setTimeout(() => conn.send(data, from).catch(() => {}), delayMs);
-    }
-  })().catch(() => {});
-  return {
-    port: (conn.addr as Deno.NetAddr).port,
-    async close() {
-      conn.close();
-      await serving;
-    },
-  };
-}
 
 /** What a wait started in the listener's handler saw and how it ended. */
 interface Exchange {
@@ -74,7 +56,7 @@ function forwardingListener(upstreamPort: number, timeoutMs: number) {
 }
 
 Deno.test("readiness: a wait started by the serving listener is its to poll, and gets its reply", async () => {
-  const up = upstream(0);
+  const up = startUdpEcho();
   const fwd = forwardingListener(up.port, 2000);
   try {
     for (let i = 0; i < 3; i++) {
@@ -94,7 +76,7 @@ Deno.test("readiness: a wait started by the serving listener is its to poll, and
 });
 
 Deno.test("readiness: a hosted wait times out at its deadline, and a closed socket's wait ends", async () => {
-  const up = upstream(null);
+  const up = startUdpEcho("127.0.0.1", null);
   const fwd = forwardingListener(up.port, 150);
   try {
     await fwd.ask();
@@ -117,7 +99,7 @@ Deno.test("readiness: a hosted wait times out at its deadline, and a closed sock
 });
 
 Deno.test("readiness: when the listener stops, its waits go on polling on their own", async () => {
-  const up = upstream(300);
+  const up = startUdpEcho("127.0.0.1", 300);
   const fwd = forwardingListener(up.port, 3000);
   try {
     await fwd.ask();
@@ -133,7 +115,7 @@ Deno.test("readiness: when the listener stops, its waits go on polling on their 
 });
 
 Deno.test("readiness: a wait started while the listener idles polls on its own, at once", async () => {
-  const up = upstream(0);
+  const up = startUdpEcho();
   const fwd = forwardingListener(up.port, 2000);
   const socket = ConnectedUdp.open("127.0.0.1", up.port)!;
   try {
@@ -154,7 +136,7 @@ Deno.test("readiness: a wait started while the listener idles polls on its own, 
 });
 
 Deno.test("readiness: with two listeners on the thread, the second's exchanges are answered too", async () => {
-  const up = upstream(0);
+  const up = startUdpEcho();
   const first = forwardingListener(up.port, 2000);
   const second = forwardingListener(up.port, 2000);
   try {
