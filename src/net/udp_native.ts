@@ -15,8 +15,8 @@
  * ends it. close() shuts the socket down, which wakes that poll, and the descriptor is closed only
  * after the poll has returned, so it is never reused under a call. A serving thread asks the
  * kernel for short time slices (thread_slice.ts), so that it waits less to run when it wakes. The
- * linger and the pool wait also watch the thread's other waits, forward's upstream sockets
- * (listener_waits.ts, readiness.ts), so that their replies come in without a thread hop.
+ * linger, the windows and the pool wait also watch the thread's other waits, forward's upstream
+ * sockets (listener_waits.ts, readiness.ts), so that their replies come in without a thread hop.
  */
 import {
   EAGAIN,
@@ -52,7 +52,8 @@ export const NATIVE_READ_SIZE = 4096;
 const REPLY_SLOT = 4096;
 /**
  * How long (in whole milliseconds, so 1 to 2 ms) the loop reads and lingers without going back
- * to the event loop (timers, TCP, forward's upstream replies): it then takes one turn of it.
+ * to the event loop (timers, TCP, forward's exchanges that wait on their own): it then takes one
+ * turn of it.
  */
 const LOOP_TURN_MS = 2;
 /**
