@@ -1,16 +1,16 @@
 /**
- * The ways a native listener's loop (udp_native.ts) waits: lingering in ppoll(2) on the JS
- * thread, sleeping a coalescing window, waiting in poll(2) on Deno's blocking thread pool, and
- * taking a turn of the event loop. All but the turn also watch this thread's other waits
- * (readiness.ts: forward's upstream sockets) while this listener hosts them, and a woken wait's
- * continuation runs at once, in a turn of the event loop.
+ * The ways the listener loop (listener_loop.ts) waits: lingering in ppoll(2) on the JS thread,
+ * sleeping a coalescing window, waiting in poll(2) on Deno's blocking thread pool, and taking a
+ * turn of the event loop. All but the turn also watch the thread's other waits (readiness.ts:
+ * forward's upstream sockets), and a woken wait's continuation runs at once, in a turn of the
+ * event loop.
  */
-import { type Libc, POLLIN } from "./libc.ts";
+import type { Libc } from "./libc.ts";
 import { EventLoopTurn } from "./loop_turn.ts";
 import { readiness } from "./readiness.ts";
 
 /**
- * How long the loop, its queue just emptied, waits on the JS thread for the next datagram before
+ * How long the loop, its queues just emptied, waits on the JS thread for the next datagram before
  * it waits on Deno's thread pool. A pool wait costs two thread hops (about 10 µs of CPU) per wake,
  * so under load it would cost as much as answering; a short wait here is one system call. It
  * blocks the event loop, so it is short, and bounded by the loop's turns.
@@ -19,55 +19,47 @@ const LINGER_NS = 200_000;
 /** The longest a pool wait lasts before the loop looks again (a close also wakes it at once). */
 const POLL_MS = 1000;
 
-/** One listening socket's waits. */
+/** The listener loop's waits, over the thread's poll array (readiness.ts). */
 export class ListenerWaits {
   readonly #c: Libc;
   /**
-   * A struct pollfd (8 bytes), then the linger's struct timespec (16), the coalescing window's
-   * (16) and a zero one (16): off V8's heap, so they never move.
+   * The linger's struct timespec (16 bytes), the coalescing window's (16) and a zero one (16):
+   * off V8's heap, so they never move.
    */
-  readonly #area = new Uint8Array(new ArrayBuffer(56));
+  readonly #area = new Uint8Array(new ArrayBuffer(48));
   readonly #view = new DataView(this.#area.buffer);
-  readonly #pollfd = this.#area.subarray(0, 8);
-  readonly #linger = this.#area.subarray(8, 24);
-  readonly #window = this.#area.subarray(24, 40);
-  readonly #zero = this.#area.subarray(40, 56);
+  readonly #linger = this.#area.subarray(0, 16);
+  readonly #window = this.#area.subarray(16, 32);
+  readonly #zero = this.#area.subarray(32, 48);
   readonly #turn = new EventLoopTurn();
   #polling = false;
 
-  constructor(c: Libc, readonly fd: number) {
+  constructor(c: Libc) {
     this.#c = c;
-    this.#view.setInt32(0, fd, true);
-    this.#view.setInt16(4, POLLIN, true);
-    this.#view.setBigInt64(8, BigInt(Math.floor(LINGER_NS / 1e9)), true);
-    this.#view.setBigInt64(16, BigInt(LINGER_NS % 1e9), true);
+    this.#view.setBigInt64(0, BigInt(Math.floor(LINGER_NS / 1e9)), true);
+    this.#view.setBigInt64(8, BigInt(LINGER_NS % 1e9), true);
   }
 
-  /** Whether a pool wait is pending (a close must shut the socket down to end it). */
+  /** Whether a pool wait is pending (a close must shut its socket down to end it). */
   get polling(): boolean {
     return this.#polling;
   }
 
   /** The coalescing window's length. */
   set windowNs(ns: number) {
-    this.#view.setBigInt64(24, BigInt(Math.floor(ns / 1e9)), true);
-    this.#view.setBigInt64(32, BigInt(ns % 1e9), true);
+    this.#view.setBigInt64(16, BigInt(Math.floor(ns / 1e9)), true);
+    this.#view.setBigInt64(24, BigInt(ns % 1e9), true);
   }
 
-  /** Hosts this thread's waits while serving, unless another listener already does. */
-  host(): void {
-    readiness.attach(this, this.fd);
-  }
-
-  /** Stops hosting (the waits then poll on their own) and closes the turn's socket. */
+  /** Closes the turn's socket. */
   close(): void {
-    readiness.detach(this);
     this.#turn.close();
   }
 
   /**
-   * Lingers; returns whether to read again at once: the socket became readable, or a watched
-   * wait was woken (the linger is then not over: its reply's query may well have company).
+   * Lingers; returns whether to read again at once: a listening socket became readable
+   * (readiness.listenerReady says which), or a watched wait was woken (the linger is then not
+   * over: its reply's query may well have company).
    */
   linger(): Promise<boolean> | boolean {
     return this.#look(this.#linger);
@@ -75,42 +67,35 @@ export class ListenerWaits {
 
   /** Looks, without waiting, whether a watched wait is ready (the loop is busy reading). */
   async glance(): Promise<void> {
-    if (this.#watched() > 0) await this.#look(this.#zero);
+    if (readiness.count > 0) await this.#look(this.#zero);
   }
 
   /**
-   * Sleeps the coalescing window: not woken by the socket (gathering its datagrams is the point),
-   * but by a watched wait, which must not wait out windows until the loop next lingers.
+   * Sleeps the coalescing window: not woken by the listening sockets (gathering their datagrams
+   * is the point), but by a watched wait, which must not wait out windows until the loop next
+   * lingers.
    */
   sleepWindow(): Promise<void> | void {
-    const watched = this.#watched();
-    if (watched === 0) {
-      this.#c.ppoll(this.#pollfd, 0n, this.#window, 0n);
-      return;
-    }
+    const watched = readiness.count;
     if (this.#c.ppoll(readiness.watchedPollfds, BigInt(watched), this.#window, 0n) <= 0) return;
     if (readiness.dispatch(Date.now()) > 0) return this.#yield();
   }
 
   /**
-   * Waits on Deno's thread pool until the socket (or a watched one) is readable, closed, or
-   * POLL_MS (or the first watched deadline) passed.
+   * Waits on Deno's thread pool until a listening socket (or a watched one) is readable, closed,
+   * or POLL_MS (or the first watched deadline) passed.
    */
   async wait(): Promise<void> {
-    const watched = this.#watched();
+    const watched = readiness.count;
     this.#polling = true;
     // Even with nothing watched: a wait started now (a health check's, say) would not be polled.
-    const hosting = readiness.hosts(this);
-    if (hosting) readiness.hostWaiting = true;
+    readiness.hostWaiting = true;
     try {
-      if (watched === 0) await this.#c.poll(this.#pollfd, 1n, POLL_MS);
-      else {
-        const ms = readiness.msUntilDeadline(Date.now(), POLL_MS);
-        await this.#c.poll(readiness.pollfds, BigInt(1 + watched), ms);
-      }
+      const ms = watched === 0 ? POLL_MS : readiness.msUntilDeadline(Date.now(), POLL_MS);
+      await this.#c.poll(readiness.pollfds, BigInt(readiness.listeners + watched), ms);
     } finally {
       this.#polling = false;
-      if (hosting) readiness.hostWaiting = false;
+      readiness.hostWaiting = false;
     }
     if (watched > 0 && readiness.dispatch(Date.now()) > 0) await this.#yield();
   }
@@ -120,20 +105,16 @@ export class ListenerWaits {
     if (!(await this.#turn.take())) await this.wait();
   }
 
-  /** The watched waits this listener polls. */
-  #watched(): number {
-    return readiness.hosts(this) ? readiness.count : 0;
-  }
-
   /**
-   * ppoll for `timespec` on the JS thread. Returns whether the socket is readable or a watched
-   * wait was woken; woken waits' continuations run first (#yield).
+   * ppoll for `timespec` on the JS thread. Returns whether a listening socket is readable or a
+   * watched wait was woken; woken waits' continuations run first (#yield).
    */
   #look(timespec: Uint8Array): Promise<boolean> | boolean {
-    const watched = this.#watched();
-    if (watched === 0) return this.#c.ppoll(this.#pollfd, 1n, timespec, 0n) > 0;
-    this.#c.ppoll(readiness.pollfds, BigInt(1 + watched), timespec, 0n);
-    const ready = readiness.hostReady;
+    const all = BigInt(readiness.listeners + readiness.count);
+    const found = this.#c.ppoll(readiness.pollfds, all, timespec, 0n);
+    if (readiness.count === 0) return found > 0;
+    // Even when nothing was found: a wait whose deadline has passed is woken too.
+    const ready = found > 0 && readiness.anyListenerReady;
     if (readiness.dispatch(Date.now()) === 0) return ready;
     return this.#yield().then(() => true);
   }

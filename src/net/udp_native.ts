@@ -3,20 +3,12 @@
  * datagrams per call, and the replies made while the batch is handled leave in one sendmmsg(2).
  * With SO_REUSEPORT, one such socket per worker shares a port, spread over as udp_spread.ts says.
  *
- * The socket is non-blocking and every call but the long wait runs on the JS thread (so errno is
- * read where it was set). When the queue empties the loop first lingers a fraction of a
- * millisecond in ppoll(2) on the JS thread (under load the next datagram comes sooner, and this
- * costs no thread hop); then it waits in poll(2) on Deno's blocking thread pool. Under load it
- * gives the event loop a turn every 2 ms without leaving the thread (loop_turn.ts). While
- * datagrams keep coming less than a linger apart, the loop coalesces: having emptied the queue, it
- * sleeps `coalesceUs` before it reads again, so that one wake-up serves the several datagrams that
- * came meanwhile (as a NIC's interrupt moderation does). That is most of the CPU per query at
- * moderate rates; each datagram waits at most `coalesceUs` more. A window that gathers nothing
- * ends it. close() shuts the socket down, which wakes that poll, and the descriptor is closed only
- * after the poll has returned, so it is never reused under a call. A serving thread asks the
- * kernel for short time slices (thread_slice.ts), so that it waits less to run when it wakes. The
- * linger, the windows and the pool wait also watch the thread's other waits, forward's upstream
- * sockets (listener_waits.ts, readiness.ts), so that their replies come in without a thread hop.
+ * The socket is non-blocking and every call runs on the JS thread (so errno is read where it was
+ * set); the thread's listener loop (listener_loop.ts) polls it with the thread's other listening
+ * sockets and reads it when it is readable, lingering, coalescing and waiting as that file says.
+ * close() during the loop's wait on Deno's thread pool shuts the socket down, which wakes that
+ * poll, and the descriptor is closed only after the poll has returned, so it is never reused
+ * under a call.
  */
 import {
   EAGAIN,
@@ -36,8 +28,7 @@ import { MessageArena, MMSG_ARCHES } from "./mmsg.ts";
 import { readPeer, SOCKADDR_SLOT, UdpPeer } from "./peer.ts";
 import { sockaddr } from "./sockaddr.ts";
 import { bindUdpDescriptor } from "./udp_bind.ts";
-import { ListenerWaits } from "./listener_waits.ts";
-import { requestThreadSlice } from "./thread_slice.ts";
+import { listenerLoop } from "./listener_loop.ts";
 import { SpreadSteering, type UdpSpread } from "./udp_spread.ts";
 import type { UdpPacketHandler, UdpSocket, UdpSocketOptions } from "./udp_types.ts";
 
@@ -51,30 +42,11 @@ export const NATIVE_READ_SIZE = 4096;
 /** Bytes per queued reply; a longer reply is sent on its own with sendto(2). */
 const REPLY_SLOT = 4096;
 /**
- * How long (in whole milliseconds, so 1 to 2 ms) the loop reads and lingers without going back
- * to the event loop (timers, TCP, forward's exchanges that wait on their own): it then takes one
- * turn of it.
- */
-const LOOP_TURN_MS = 2;
-/**
- * Native sockets serving on this thread. Lingering on one blocks the others, so the loops linger
- * only while they are alone (one listener per worker is the common case).
- */
-let servingHere = 0;
-/** Whether this thread has asked for short time slices (thread_slice.ts). */
-let sliceAsked = false;
-/**
  * The default coalescing window, in microseconds. At a steady 15,000 queries/s on the hosts
  * benchmark it cut server CPU per query from 17.2 to 10.6 µs and raised the mean latency from
  * 0.043 to 0.097 ms (docs/benchmarks.md); longer windows buy little more.
  */
 export const DEFAULT_COALESCE_US = 100;
-/** The most gathered in one window for the loop to keep sleeping: more, and batches form anyway. */
-const COALESCE_MOST = 8;
-/** Reads without windows after a window that gathered nothing. */
-const COALESCE_COOLDOWN = 32;
-/** The pause after a failed receive, so that a lasting error cannot spin the loop. */
-const ERROR_PAUSE_MS = 10;
 
 /** A libc UDP socket bound for listening. */
 export class NativeUdpSocket implements UdpSocket {
@@ -91,7 +63,6 @@ export class NativeUdpSocket implements UdpSocket {
   #onDropped: ((count: number) => void) | null = null;
   #reads = 0;
   #closed = false;
-  readonly #waits: ListenerWaits;
   #serving = false;
   #coalesceNs = 0;
   #steering: SpreadSteering | null = null;
@@ -108,7 +79,6 @@ export class NativeUdpSocket implements UdpSocket {
     this.#v6 = v6;
     this.#rx = new MessageArena(batch, NATIVE_READ_SIZE, c.addressOf);
     this.#tx = new MessageArena(batch, REPLY_SLOT, c.addressOf);
-    this.#waits = new ListenerWaits(c, fd);
   }
 
   get dropped(): number {
@@ -128,7 +98,7 @@ export class NativeUdpSocket implements UdpSocket {
   set coalesceUs(us: number) {
     const ns = Math.max(0, Math.round(us * 1000));
     this.#coalesceNs = ns;
-    this.#waits.windowNs = ns;
+    if (this.#serving) listenerLoop.changed();
   }
 
   /** How this socket's SO_REUSEPORT group shares datagrams (udp_spread.ts); null: the kernel's hash. */
@@ -161,78 +131,39 @@ export class NativeUdpSocket implements UdpSocket {
     return socket;
   }
 
-  async serve(onPacket: UdpPacketHandler): Promise<void> {
-    if (this.#serving) throw new Error("serve() was already called");
+  serve(onPacket: UdpPacketHandler): Promise<void> {
+    if (this.#serving) return Promise.reject(new Error("serve() was already called"));
     this.#serving = true;
-    const c = this.#c;
-    const rx = this.#rx;
-    const waits = this.#waits;
-    // Date.now, not performance.now: a V8 builtin, where performance.now is a Deno op (2% of the
-    // loop's time at peak), and whole milliseconds are fine for a turn.
-    let turnStarted = Date.now();
-    // Datagrams have been coming less than a linger apart; the last wait was a window; reads
-    // left before windows are tried again.
-    let busy = false, slept = false, cooldown = 0;
-    if (!sliceAsked) {
-      sliceAsked = true;
-      const refused = requestThreadSlice(c);
-      log.debug(`short time slices for this serving thread: ${refused || "asked for"}`);
-    }
-    servingHere++;
-    waits.host();
-    try {
-      while (!this.#closed) {
-        const n = c.recvmmsg(this.#fd, rx.headers, rx.count, MSG_DONTWAIT, 0n);
-        if (n > 0) this.#handle(n, onPacket);
-        else if (n < 0) {
-          const e = errno(c);
-          if (e !== EAGAIN && e !== EINTR) {
-            if (this.#closed) break;
-            // Transient (ENOMEM, ENOBUFS): say so, pause, and go on, as the Deno path does.
-            log.warn(`udp ${this.addr.hostname}:${this.addr.port}: recvmmsg: ${errnoText(e)}`);
-            await new Promise((resolve) => setTimeout(resolve, ERROR_PAUSE_MS));
-            continue;
-          }
-        }
-        if (this.#closed) break;
-        if (Date.now() - turnStarted < LOOP_TURN_MS) {
-          // A full batch may have left more; a short one emptied the queue: gather or linger.
-          if (n === rx.count) {
-            slept = false;
-            continue;
-          }
-          if (servingHere === 1) {
-            // A window that gathered nothing: the rate is too low for windows to pay (each is
-            // a sleep and a wake-up of its own), so linger for the next COALESCE_COOLDOWN reads.
-            if (slept && n <= 0) cooldown = COALESCE_COOLDOWN;
-            else if (cooldown > 0 && n > 0) cooldown--;
-            slept = busy && cooldown === 0 && n > 0 && n <= COALESCE_MOST && this.#coalesceNs > 0;
-            if (slept) {
-              const woken = waits.sleepWindow();
-              if (woken) await woken;
-              continue;
-            }
-            const lingered = waits.linger();
-            busy = typeof lingered === "boolean" ? lingered : await lingered;
-            if (busy) continue;
-          }
-          busy = slept = false; // the queue is empty (and lingering, if allowed, found nothing)
-          await waits.wait();
-        } else {
-          // The turn is up: the event loop runs once, and reading goes on (the queue may not be
-          // empty, so nothing waits for the socket). Upstream replies come in with it.
-          slept = false;
-          await waits.glance();
-          await waits.turn();
-        }
-        turnStarted = Date.now();
-        this.#steering?.sample(turnStarted, this.#reads);
-      }
-    } finally {
-      servingHere--;
-      this.#closed = true;
+    if (this.#closed) {
       this.#release();
+      return Promise.resolve();
     }
+    return listenerLoop.serve({
+      fd: this.#fd,
+      batch: this.#rx.count,
+      isClosed: () => this.#closed,
+      windowNs: () => this.#coalesceNs,
+      read: () => this.#read(onPacket),
+      sample: (now) => this.#steering?.sample(now, this.#reads),
+      release: () => this.#release(),
+    });
+  }
+
+  /** Reads and handles one batch: how many datagrams it read, or -1 after a (logged) error. */
+  #read(onPacket: UdpPacketHandler): number {
+    if (this.#closed) return 0;
+    const c = this.#c;
+    const n = c.recvmmsg(this.#fd, this.#rx.headers, this.#rx.count, MSG_DONTWAIT, 0n);
+    if (n > 0) {
+      this.#handle(n, onPacket);
+      return n;
+    }
+    if (n === 0) return 0;
+    const e = errno(c);
+    if (e === EAGAIN || e === EINTR || this.#closed) return 0;
+    // Transient (ENOMEM, ENOBUFS): say so; the loop pauses and goes on, as the Deno path does.
+    log.warn(`udp ${this.addr.hostname}:${this.addr.port}: recvmmsg: ${errnoText(e)}`);
+    return -1;
   }
 
   #handle(n: number, onPacket: UdpPacketHandler): void {
@@ -341,9 +272,11 @@ export class NativeUdpSocket implements UdpSocket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // A pending poll is woken by the shutdown and the loop releases the descriptor after it.
-    if (this.#waits.polling) this.#c.shutdown(this.#fd, SHUT_RDWR);
-    else if (!this.#serving) this.#release();
+    if (!this.#serving) return this.#release();
+    // The loop releases the descriptor before its next poll; a pending one is woken by the
+    // shutdown, and the descriptor is released after it.
+    if (listenerLoop.polling) this.#c.shutdown(this.#fd, SHUT_RDWR);
+    listenerLoop.changed();
   }
 
   #release(): void {
@@ -351,6 +284,5 @@ export class NativeUdpSocket implements UdpSocket {
     this.#flush();
     this.#c.close(this.#fd);
     this.#fd = -1;
-    this.#waits.close();
   }
 }

@@ -12,6 +12,7 @@ import {
 } from "../../src/net/udp_listen.ts";
 import { ipv6Text } from "../../src/net/peer.ts";
 import { NativeUdpSocket } from "../../src/net/udp_native.ts";
+import { pacedSender } from "../helpers/paced_sender.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 const text = new TextEncoder();
@@ -230,32 +231,6 @@ Deno.test("udp native: two SO_REUSEPORT sockets share a port and both receive", 
     await Promise.all(servings);
   }
 });
-
-/**
- * Sends `count` datagrams to `port` from a separate process, one every `gapUs`, and counts the
- * replies (the server's loop blocks its own thread while it lingers or gathers, so the sender must
- * not share it). Returns the replies received.
- */
-async function pacedSender(port: number, count: number, gapUs: number): Promise<number> {
-  const code = `
-    const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-    const to = { transport: "udp", hostname: "127.0.0.1", port: ${port} };
-    let got = 0;
-    const reading = (async () => { for await (const _ of s) if (++got === ${count}) break; })();
-    const start = performance.now();
-    for (let i = 0; i < ${count}; i++) {
-      while (performance.now() - start < i * ${gapUs / 1000}) { /* pace */ }
-      await s.send(new Uint8Array([i & 255]), to);
-    }
-    await Promise.race([reading, new Promise((r) => setTimeout(r, 2000))]);
-    console.log(got);
-    Deno.exit(0);`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--unstable-net", code],
-    stdout: "piped",
-  }).output();
-  return Number(new TextDecoder().decode(out.stdout).trim());
-}
 
 Deno.test("udp native: a steady stream is gathered into fewer reads, and every datagram answered", async () => {
   const socket = NativeUdpSocket.open("127.0.0.1", 0, { coalesceUs: 1000 });
