@@ -100,7 +100,7 @@ export class ListenerLoop {
       this.#joining.push({ listener, ready: true, released, failed });
       this.#changed = true;
       if (!this.#running) this.#start();
-      else if (this.polling) this.#wake?.ring(); // else it waits out the pool wait (POLL_MS)
+      else if (this.polling) this.#wake?.ring(); // no wake socket: read after that wait (≤ 1 s)
     });
   }
 
@@ -240,8 +240,8 @@ export class ListenerLoop {
   }
 
   /**
-   * The loop ended, with no listener left or with `err`: any left are released (their serve()
-   * rejects with it). Runs as the loop exits, so that a serve() just after starts a new one.
+   * The loop ended, with no listener left or with `err`, and releases those still there (their
+   * serve() rejects with it). Runs as the loop exits, so that a serve() just after starts anew.
    */
   #stop(err: unknown): void {
     readiness.detach(this);
