@@ -129,7 +129,7 @@ Load (QUERIES is one \`NAME TYPE\` line per query, sent round-robin):
 ${[...COMMANDS].map(([what, cmd]) => `- ${what}: \`${cmd}\``).join("\n")}
 
 The same Corefiles for CoreDNS and etcdns (\`workers\` adds \`${run.workersLine}\` to \`hosts\`'s
-block; the cache's upstream is a loopback dnsmasq answering \`*.cache.test\`; Corefile.example runs
+block; the two-address row binds \`127.0.0.1 127.0.0.2\` and dnsperf asks the first; the cache's upstream is a loopback dnsmasq answering \`*.cache.test\`; Corefile.example runs
 as shipped with its etcd endpoint, health, ready and prometheus moved to the bench's own etcd and
 free ports, its \`forward\` to a loopback dnsmasq instead of the host's resolvers, so that no packet
 leaves the machine, and \`-dns.port PORT\`):
@@ -197,6 +197,15 @@ exchange at once, in a turn of the event loop: 100-142 us and 0.46-0.58 ms, p50 
 (tests/e2e/forward_load_test.ts keeps the median under 5 ms). Replies are read without
 dns-packet (src/dns/decode_reply.ts), which also keeps dns-packet and Deno's npm layer out of a
 forwarding node's memory.
+
+A node usually binds more than one address (Corefile.example suggests loopback and the node's
+private address), and each address was a socket with a loop of its own on every thread. Two loops on
+one thread could neither linger nor gather (each would block the other), so every read was followed
+by a wait on Deno's thread pool: by hand, hosts on one thread with a second, idle, address bound
+cost 56-63 us of CPU per query at 15,000 queries/s, against 18-21 with one address (three
+interleaved runs each). One loop per thread now reads all of its sockets (src/net/listener_loop.ts):
+18.7-19.2 us with the load on one address, and 21-29 with it split over both (60-63 before); the
+row with two addresses measures it in every run.
 
 ## Where the memory goes
 

@@ -261,6 +261,21 @@ export const SCENARIOS: readonly Scenario[] = [
       startEtcdnsOn(fx.fill(withWorkers(fx, "workers 1 {\n        coalesce off\n    }"))),
   },
   {
+    id: "etcdns-hosts-twobind",
+    // A node's usual bind (loopback and its private address), the load on one of them: the
+    // thread's one loop reads both sockets (src/net/listener_loop.ts).
+    label: "etcdns `hosts`, `workers 1`, `bind` two addresses",
+    family: "etcdns",
+    queries: "hosts",
+    loads: { peak: false, cpu: true, p99: false },
+    peer: "coredns-hosts",
+    unavailable: always,
+    start: (fx) =>
+      startEtcdnsOn(
+        fx.fill(withWorkers(fx, "workers 1").replace("bind 127.0.0.1", "bind 127.0.0.1 127.0.0.2")),
+      ),
+  },
+  {
     id: "etcdns-hosts-workers",
     label: "etcdns `hosts`, `workers 2`",
     family: "etcdns",
