@@ -100,7 +100,8 @@ round; each figure below is the median of the rounds. Per server and
 round: RSS idle (after start and ${run.settle} s of rest); peak queries per second (dnsperf for
 ${run.seconds} s, capped at ${run.peakCap}); the server's CPU time (utime + stime of its process
 tree, from /proc) per answered query while dnsperf sends a steady ${run.rate} queries/s for
-${run.seconds} s; p99 latency while dnsperf sends half of that round's peak (lost queries count
+${run.seconds} s, after the peak run or, in a row without one, after up to 3 s of that rate
+unmeasured ("warm"), so that V8 has compiled the hot code either way; p99 latency while dnsperf sends half of that round's peak (lost queries count
 as slowest; dnsperf writes its line per query to a file, read after the run, so that no third
 program is busy on the cores meanwhile); RSS right after these loads, and again after
 ${run.settle} s of rest ("settled").
