@@ -5,8 +5,9 @@
  * connected sockets do).
  *
  * The socket is non-blocking: send and recv run on the JS thread (MSG_DONTWAIT), so errno is read
- * where it was set. The wait is the serving listener's (readiness.ts) where one polls this
- * thread's waits; otherwise poll(2) on a blocking thread, bounded by the receive's timeout.
+ * where it was set. The wait is the thread's listener loop's (readiness.ts, listener_loop.ts) while
+ * one serves and can take it; otherwise poll(2) on a blocking thread, bounded by the receive's
+ * timeout.
  * close() during a pending wait shuts the socket down (which wakes it) and closes the descriptor
  * only after the wait has returned, so a descriptor is never reused under a call.
  */

@@ -1,8 +1,8 @@
 /**
- * A native listener serving on this thread polls forward's connected sockets' waits with its own
- * socket (src/net/readiness.ts, listener_waits.ts): a wait started while the listener handles a
- * datagram is the listener's to poll; it wakes for its reply, at its deadline, when its socket is
- * closed, and when the listener stops (then it polls on its own).
+ * The listener loop serving this thread's native sockets polls forward's connected sockets' waits
+ * with them (src/net/readiness.ts, listener_waits.ts, listener_loop.ts): a wait started while a
+ * listener handles a datagram is the loop's to poll; it wakes for its reply, at its deadline, when
+ * its socket is closed, and when the last listener stops (then it polls on its own).
  */
 import assert from "node:assert/strict";
 import { ConnectedUdp, ReceiveTimeout } from "../../src/net/connected_udp.ts";
