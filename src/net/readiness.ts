@@ -89,11 +89,6 @@ export class ThreadReadiness {
     this.setListeners([]);
   }
 
-  /** Whether `host` polls this thread's waits. */
-  hosts(host: object): boolean {
-    return this.#host === host;
-  }
-
   /** The host is in (true) or out of (false) a wait on the thread pool. */
   set hostWaiting(waiting: boolean) {
     this.#hostWaiting = waiting;
